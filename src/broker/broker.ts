@@ -1,0 +1,161 @@
+// The protocol-independent core: sessions, the topic tree, retained messages, wills and the
+// publish path. Transports (MQTT connections now; MQTT-SN, bridges later) call into it.
+import type { QoS, Will } from '../codec/packets.ts';
+import { log } from '../util/log.ts';
+import { makeMessage, type Message } from './message.ts';
+import type { Outlet } from './outlet.ts';
+import { RetainedStore } from './retained.ts';
+import { Session, type Limits } from './session.ts';
+import { Stats } from './stats.ts';
+import { TopicTree } from './topic-tree.ts';
+
+export interface BrokerOptions extends Limits {
+  allowAnonymous: boolean;
+  retainAvailable: boolean;
+  /** Payload bytes; 0 = no limit. */
+  messageSizeLimit: number;
+  /** Seconds a disconnected persistent session is kept; 0 = forever. */
+  persistentClientExpiration: number;
+}
+
+/** Something the broker checks once a second (keep-alive of a connection, for example). */
+export interface Ticking {
+  tick(now: number): void;
+}
+
+export class Broker {
+  readonly stats = new Stats();
+  readonly retained = new RetainedStore();
+  readonly sessions = new Map<string, Session>();
+  readonly tree = new TopicTree<Session>();
+  /** Coarse clock in seconds, advanced by tick(): the hot path never calls Date.now(). */
+  now = Math.floor(Date.now() / 1000);
+  private readonly ticking = new Set<Ticking>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onDrop = (s: Session, msg: Message): void => {
+    this.stats.messagesDropped++;
+    // One line per 1000 drops per session keeps a flood from flooding the log too.
+    if (s.dropped % 1000 === 1) {
+      log.warning(`Outgoing messages are being dropped for client ${s.clientId} (queue full; topic ${msg.topic}).`);
+    }
+  };
+
+  constructor(readonly options: BrokerOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  watch(t: Ticking): void {
+    this.ticking.add(t);
+  }
+
+  unwatch(t: Ticking): void {
+    this.ticking.delete(t);
+  }
+
+  tick(): void {
+    const now = (this.now = Math.floor(Date.now() / 1000));
+    for (const t of this.ticking) t.tick(now);
+    const ttl = this.options.persistentClientExpiration;
+    if (ttl > 0) {
+      for (const s of this.sessions.values()) {
+        if (!s.outlet && now - s.disconnectedAt > ttl) {
+          log.notice(`Expiring client ${s.clientId} after ${ttl} s disconnected.`);
+          this.removeSession(s);
+        }
+      }
+    }
+  }
+
+  /**
+   * Attach a connection to the session of `clientId`, taking it over from an older connection
+   * [MQTT-3.1.4-2]. Returns the session and whether state was kept (CONNACK session present).
+   * The caller sends CONNACK, then calls session.resume() so redelivery follows the CONNACK.
+   */
+  attach(clientId: string, clean: boolean, will: Will | undefined, outlet: Outlet): { session: Session; present: boolean } {
+    let session = this.sessions.get(clientId);
+    if (session?.outlet) {
+      log.notice(`Client ${clientId} already connected, closing old connection.`);
+      session.outlet.close('session taken over');
+      // close() detaches synchronously (and publishes the old connection's will); a clean
+      // session is gone from the map by now.
+      session = this.sessions.get(clientId);
+    }
+    let present = false;
+    if (session && clean) {
+      this.removeSession(session);
+      session = undefined;
+    }
+    if (session) {
+      present = true;
+      session.clean = false;
+    } else {
+      session = new Session(clientId, clean, this.options, this.onDrop);
+      this.sessions.set(clientId, session);
+      this.stats.clientsTotal++;
+    }
+    session.will = will;
+    session.outlet = outlet;
+    this.stats.clientsConnected++;
+    return { session, present };
+  }
+
+  /**
+   * The session's connection ended. `sendWill` is false after DISCONNECT [MQTT-3.14.4-3] and on
+   * broker shutdown.
+   */
+  detach(session: Session, sendWill: boolean): void {
+    this.stats.clientsConnected--;
+    const will = session.will;
+    session.will = undefined;
+    session.detach(this.now);
+    if (session.clean) this.removeSession(session);
+    if (will && sendWill) this.publish(makeMessage(will.topic, will.payload, will.qos, will.retain));
+  }
+
+  private removeSession(session: Session): void {
+    for (const filter of session.subscriptions.keys()) this.tree.remove(filter, session);
+    session.reset();
+    if (this.sessions.get(session.clientId) === session) {
+      this.sessions.delete(session.clientId);
+      this.stats.clientsTotal--;
+    }
+  }
+
+  /** The publish path: retained store, then one delivery per matching session. */
+  publish(msg: Message): void {
+    if (msg.retain && this.options.retainAvailable) this.retained.set(msg);
+    const targets = this.tree.match(msg.topic);
+    for (let i = 0; i < targets.length; i++) {
+      const s = targets[i];
+      // Downgrade to the subscription's QoS [MQTT-3.8.4-6]; forwarded messages carry RETAIN 0
+      // [MQTT-3.3.1-9].
+      s.deliver(msg, msg.qos < s.matchQos ? msg.qos : s.matchQos, false);
+    }
+  }
+
+  /** Adds or replaces a subscription. */
+  subscribe(session: Session, filter: string, qos: QoS): void {
+    session.subscriptions.set(filter, qos);
+    this.tree.add(filter, session, qos);
+  }
+
+  /** Sends the retained messages matching a new subscription [MQTT-3.3.1-6]. */
+  sendRetained(session: Session, filter: string, qos: QoS): void {
+    for (const m of this.retained.matching(filter)) {
+      session.deliver(m, m.qos < qos ? m.qos : qos, true); // [MQTT-3.3.1-8]
+    }
+  }
+
+  unsubscribe(session: Session, filter: string): boolean {
+    if (!session.subscriptions.delete(filter)) return false;
+    this.tree.remove(filter, session);
+    return true;
+  }
+}

@@ -1,0 +1,18 @@
+import type { QoS } from '../codec/packets.ts';
+
+/**
+ * One application message as it travels through the broker. The payload Buffer is shared by every
+ * recipient; nothing on the publish path copies it per subscriber.
+ */
+export interface Message {
+  topic: string;
+  payload: Buffer;
+  qos: QoS;
+  retain: boolean;
+  /** Cached QoS 0, RETAIN 0 encoding, built on first use and shared by every QoS 0 recipient. */
+  enc0?: Buffer;
+}
+
+export function makeMessage(topic: string, payload: Buffer, qos: QoS, retain: boolean): Message {
+  return { topic, payload, qos, retain, enc0: undefined };
+}

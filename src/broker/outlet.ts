@@ -1,0 +1,15 @@
+import type { QoS } from '../codec/packets.ts';
+import type { Message } from './message.ts';
+
+/**
+ * What a session delivers through. An MQTT connection is one; an MQTT-SN client, a bridge link or
+ * a GPIO output are others. The broker core never needs to know which protocol is on the far side.
+ */
+export interface Outlet {
+  /** False while the transport is backed up: the session queues instead of writing. */
+  readonly writable: boolean;
+  sendPublish(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean): void;
+  sendPubrel(packetId: number): void;
+  /** Close the transport (takeover, shutdown). `reason` goes to the log. */
+  close(reason: string): void;
+}

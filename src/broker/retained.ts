@@ -1,0 +1,29 @@
+import { makeMessage, type Message } from './message.ts';
+import { topicMatches } from './topic-tree.ts';
+
+/** Retained messages by topic name: the last one published with RETAIN on each topic. */
+export class RetainedStore {
+  private readonly byTopic = new Map<string, Message>();
+
+  get size(): number {
+    return this.byTopic.size;
+  }
+
+  /** Store, replace, or (empty payload, [MQTT-3.3.1-10]) delete the retained message of a topic. */
+  set(msg: Message): void {
+    if (msg.payload.length === 0) this.byTopic.delete(msg.topic);
+    // Copy: a received payload is a slice of a socket chunk, which must not stay pinned for ever.
+    else this.byTopic.set(msg.topic, makeMessage(msg.topic, Buffer.from(msg.payload), msg.qos, true));
+  }
+
+  /** Retained messages matching a filter, for a new subscription. */
+  *matching(filter: string): Iterable<Message> {
+    // A filter without wildcards names exactly one topic.
+    if (!filter.includes('+') && !filter.includes('#')) {
+      const m = this.byTopic.get(filter);
+      if (m) yield m;
+      return;
+    }
+    for (const m of this.byTopic.values()) if (topicMatches(filter, m.topic)) yield m;
+  }
+}

@@ -1,0 +1,116 @@
+// Subscriptions in a trie of topic levels. Matching walks the levels of one topic name once,
+// visiting only the branches that can match ('+', '#', the literal level), so its cost grows with
+// topic depth, not with the number of subscriptions.
+import type { QoS } from '../codec/packets.ts';
+
+export interface Subscriber {
+  /** Scratch fields used by match() to collapse overlapping subscriptions into one delivery. */
+  matchGen: number;
+  matchQos: QoS;
+}
+
+class Node<S> {
+  children = new Map<string, Node<S>>();
+  subs: Map<S, QoS> | null = null;
+}
+
+export class TopicTree<S extends Subscriber> {
+  private root = new Node<S>();
+  private gen = 0;
+  /** Number of (subscriber, filter) pairs. */
+  count = 0;
+
+  /** Adds or replaces; returns true when the subscriber already had this filter. */
+  add(filter: string, sub: S, qos: QoS): boolean {
+    let node = this.root;
+    for (const level of filter.split('/')) {
+      let next = node.children.get(level);
+      if (!next) node.children.set(level, (next = new Node<S>()));
+      node = next;
+    }
+    if (!node.subs) node.subs = new Map();
+    const existed = node.subs.has(sub);
+    node.subs.set(sub, qos);
+    if (!existed) this.count++;
+    return existed;
+  }
+
+  remove(filter: string, sub: S): boolean {
+    const levels = filter.split('/');
+    const path: Node<S>[] = [this.root];
+    let node = this.root;
+    for (const level of levels) {
+      const next = node.children.get(level);
+      if (!next) return false;
+      path.push(next);
+      node = next;
+    }
+    if (!node.subs || !node.subs.delete(sub)) return false;
+    this.count--;
+    if (node.subs.size === 0) node.subs = null;
+    // Prune empty branches so a churn of unique topics does not leak nodes.
+    for (let i = levels.length; i > 0; i--) {
+      const n = path[i];
+      if (n.subs || n.children.size) break;
+      path[i - 1].children.delete(levels[i - 1]);
+    }
+    return true;
+  }
+
+  /**
+   * Every subscriber whose filters match `topic`, each once, with `matchQos` set to the highest
+   * QoS among its matching subscriptions.
+   */
+  match(topic: string): S[] {
+    const out: S[] = [];
+    const gen = ++this.gen;
+    const levels = topic.split('/');
+    // [MQTT-4.7.2-1] a filter starting with a wildcard does not match a topic starting with '$'.
+    this.walk(this.root, levels, 0, gen, out, topic.charCodeAt(0) === 36);
+    return out;
+  }
+
+  private walk(node: Node<S>, levels: string[], i: number, gen: number, out: S[], dollar: boolean): void {
+    if (!dollar) {
+      const hash = node.children.get('#');
+      if (hash) this.collect(hash, gen, out); // '#' also matches the parent level itself
+    }
+    if (i === levels.length) {
+      this.collect(node, gen, out);
+      return;
+    }
+    const exact = node.children.get(levels[i]);
+    if (exact) this.walk(exact, levels, i + 1, gen, out, false);
+    if (!dollar) {
+      const plus = node.children.get('+');
+      if (plus) this.walk(plus, levels, i + 1, gen, out, false);
+    }
+  }
+
+  private collect(node: Node<S>, gen: number, out: S[]): void {
+    if (!node.subs) return;
+    for (const [s, qos] of node.subs) {
+      if (s.matchGen !== gen) {
+        s.matchGen = gen;
+        s.matchQos = qos;
+        out.push(s);
+      } else if (qos > s.matchQos) {
+        s.matchQos = qos;
+      }
+    }
+  }
+}
+
+/** True when `filter` matches `topic` (used for retained messages on subscribe). */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (topic.charCodeAt(0) === 36 && (filter.charCodeAt(0) === 43 || filter.charCodeAt(0) === 35)) return false;
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    const level = f[i];
+    if (level === '#') return true;
+    if (i >= t.length) return false;
+    if (level !== '+' && level !== t[i]) return false;
+  }
+  return f.length === t.length;
+}

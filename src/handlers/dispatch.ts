@@ -1,0 +1,31 @@
+// Routes each decoded packet to its handler. Before CONNECT only CONNECT is allowed
+// [MQTT-3.1.0-1]; a second CONNECT is a violation [MQTT-3.1.0-2].
+import { type Packet, ProtocolError } from '../codec/packets.ts';
+import { PINGRESP_BYTES } from '../codec/encoder.ts';
+import type { Connection } from '../transport/connection.ts';
+import { handleConnect } from './handle-connect.ts';
+import { handlePublish, handlePubrel } from './handle-publish.ts';
+import { handlePuback, handlePubcomp, handlePubrec } from './handle-ack.ts';
+import { handleSubscribe, handleUnsubscribe } from './handle-subscribe.ts';
+
+export function handlePacket(conn: Connection, p: Packet): void {
+  const session = conn.session;
+  if (!session) {
+    if (p.type !== 1) throw new ProtocolError('MQTT-3.1.0-1', 'first packet was not CONNECT');
+    handleConnect(conn, p);
+    return;
+  }
+  switch (p.type) {
+    case 3: return handlePublish(conn, session, p);
+    case 4: return handlePuback(session, p.packetId);
+    case 5: return handlePubrec(conn, session, p.packetId);
+    case 6: return handlePubrel(conn, session, p.packetId);
+    case 7: return handlePubcomp(session, p.packetId);
+    case 8: return handleSubscribe(conn, session, p);
+    case 10: return handleUnsubscribe(conn, session, p);
+    case 12: return conn.write(PINGRESP_BYTES);
+    case 14: return conn.end('', false); // [MQTT-3.14.4-3] no will after DISCONNECT
+    case 1: throw new ProtocolError('MQTT-3.1.0-2', 'second CONNECT on one connection');
+    default: throw new ProtocolError('MQTT-4.8.0-1', `packet type ${p.type} is not sent by clients`);
+  }
+}

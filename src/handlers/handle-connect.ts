@@ -1,0 +1,39 @@
+// CONNECT: identity checks, session attach or takeover, CONNACK, then redelivery.
+import { randomUUID } from 'node:crypto';
+import type { ConnectPacket } from '../codec/packets.ts';
+import type { Connection } from '../transport/connection.ts';
+import { log } from '../util/log.ts';
+
+function refuse(conn: Connection, code: number, why: string): void {
+  conn.write(Buffer.from([0x20, 2, 0, code]));
+  log.notice(`Refused connection from ${conn.remote}: ${why}.`);
+  conn.end('', false);
+}
+
+export function handleConnect(conn: Connection, p: ConnectPacket): void {
+  const broker = conn.broker;
+  let id = p.clientId;
+  if (p.protocolLevel === 3 && (id.length === 0 || id.length > 23)) {
+    // MQTT 3.1 allows client ids of 1 to 23 characters only.
+    return refuse(conn, 2, `MQTT 3.1 client id of ${id.length} characters`);
+  }
+  if (id.length === 0) {
+    if (!p.clean) return refuse(conn, 2, '[MQTT-3.1.3-8] empty client id with clean session 0');
+    id = `auto-${randomUUID()}`; // [MQTT-3.1.3-6]
+  }
+  if (!broker.options.allowAnonymous && p.username === undefined) {
+    return refuse(conn, 5, `anonymous client ${id} (allow_anonymous false)`);
+  }
+  conn.clientId = id;
+  conn.protocolLevel = p.protocolLevel;
+  conn.keepalive = p.keepalive;
+  const will = p.will && { ...p.will, payload: Buffer.from(p.will.payload) };
+  const { session, present } = broker.attach(id, p.clean, will, conn);
+  conn.session = session;
+  // [MQTT-3.2.2-1] session present is 0 for a clean session; [MQTT-3.2.2-2] 1 when state was kept.
+  conn.write(Buffer.from([0x20, 2, present ? 1 : 0, 0]));
+  log.info(
+    `New client connected from ${conn.remote} as ${id} (p${p.protocolLevel}, c${p.clean ? 1 : 0}, k${p.keepalive}${p.username !== undefined ? `, u'${p.username}'` : ''}).`,
+  );
+  session.resume(conn);
+}

@@ -1,0 +1,49 @@
+// Inbound PUBLISH and PUBREL: the start of the publish path.
+import { encodeAck } from '../codec/encoder.ts';
+import type { PublishPacket } from '../codec/packets.ts';
+import { makeMessage } from '../broker/message.ts';
+import type { Session } from '../broker/session.ts';
+import type { Connection } from '../transport/connection.ts';
+import { log } from '../util/log.ts';
+
+export function handlePublish(conn: Connection, session: Session, p: PublishPacket): void {
+  const broker = conn.broker;
+  broker.stats.messagesReceived++;
+  const qos = p.qos;
+  if (qos === 2 && session.inboundQos2.has(p.packetId)) {
+    // A resend (DUP) of a message already passed on: acknowledge again, deliver nothing
+    // [MQTT-4.3.3-2], exactly once.
+    conn.write(encodeAck(5, p.packetId));
+    return;
+  }
+  if (accept(conn, p)) {
+    if (p.retain && !broker.options.retainAvailable) {
+      log.notice(`Client ${conn.name} sent a retained message but retain_available is false; sent without RETAIN.`);
+    }
+    broker.publish(makeMessage(p.topic, p.payload, qos, p.retain));
+  }
+  if (qos === 1) conn.write(encodeAck(4, p.packetId));
+  else if (qos === 2) {
+    session.inboundQos2.add(p.packetId);
+    conn.write(encodeAck(5, p.packetId));
+  }
+}
+
+/** Limits and reserved topics: a refused message is still acknowledged so the client moves on. */
+function accept(conn: Connection, p: PublishPacket): boolean {
+  const limit = conn.broker.options.messageSizeLimit;
+  if (limit > 0 && p.payload.length > limit) {
+    log.warning(`Client ${conn.name}: dropped message on ${p.topic} of ${p.payload.length} bytes (message_size_limit ${limit}).`);
+    return false;
+  }
+  if (p.topic.startsWith('$SYS')) {
+    log.debug(`Client ${conn.name}: dropped publish to reserved topic ${p.topic}.`);
+    return false;
+  }
+  return true;
+}
+
+export function handlePubrel(conn: Connection, session: Session, packetId: number): void {
+  session.inboundQos2.delete(packetId);
+  conn.write(encodeAck(7, packetId));
+}

@@ -1,0 +1,63 @@
+// The `midge` command: arguments → config → broker → listeners. Features are wired in here and in
+// server.ts, each behind its compile-time flag.
+import { applyCli, parseCli, USAGE } from './config/cli.ts';
+import { ConfigError, defaultConfig, loadConfigFile } from './config/parse.ts';
+import { startServer } from './server.ts';
+import { log } from './util/log.ts';
+import { VERSION } from './version.ts';
+
+async function main(argv: string[]): Promise<number> {
+  let cli;
+  try {
+    cli = parseCli(argv);
+  } catch (err) {
+    process.stderr.write(`midge: ${(err as Error).message}\n${USAGE}`);
+    return 1;
+  }
+  if (cli.help) {
+    process.stdout.write(`midge ${VERSION}\n${USAGE}`);
+    return 0;
+  }
+  let cfg;
+  try {
+    cfg = applyCli(cli.configFile ? loadConfigFile(cli.configFile) : defaultConfig(), cli);
+  } catch (err) {
+    process.stderr.write(`Error: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
+    return 3;
+  }
+  log.configure(cfg.logTypes, cfg.logDest);
+  log.notice(`midge version ${VERSION} starting`);
+  if (cfg.defaults) {
+    log.notice(
+      'No config file given: listening on loopback only (127.0.0.1 and ::1) with anonymous clients allowed. ' +
+        'Give -c FILE with a listener to accept connections from other machines.',
+    );
+  } else {
+    log.notice(`Config loaded from ${cfg.files.join(', ')}.`);
+  }
+  let running;
+  try {
+    running = await startServer(cfg);
+  } catch (err) {
+    log.error(`Error: ${(err as Error).message}`);
+    return 1;
+  }
+  const r = running;
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string): void => {
+      log.notice(`midge version ${VERSION} terminating (${sig})`);
+      void r.close().then(resolve);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`midge: fatal: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,68 @@
+// Assembles a running broker from a config: the core, its listeners and optional features.
+// main.ts (the CLI) and the integration tests both start Midge through here.
+import type net from 'node:net';
+import { Broker } from './broker/broker.ts';
+import { startSys } from './broker/sys.ts';
+import type { BrokerConfig } from './config/types.ts';
+import type { Connection } from './transport/connection.ts';
+import { listenTcp } from './transport/tcp.ts';
+import { log } from './util/log.ts';
+
+export interface Running {
+  broker: Broker;
+  /** Bound addresses in listener order, with the real port for `port 0` listeners. */
+  addresses: { host: string; port: number }[];
+  /** Closes listeners and connections (no wills are published) and stops timers. */
+  close(): Promise<void>;
+}
+
+const SPEC_MAX_PACKET = 268435455;
+
+export async function startServer(cfg: BrokerConfig): Promise<Running> {
+  const broker = new Broker({
+    allowAnonymous: cfg.allowAnonymous,
+    maxInflight: cfg.maxInflightMessages,
+    maxQueued: cfg.maxQueuedMessages,
+    retainAvailable: cfg.retainAvailable,
+    messageSizeLimit: cfg.messageSizeLimit,
+    persistentClientExpiration: cfg.persistentClientExpiration,
+  });
+  broker.start();
+  // A packet may carry a topic and header besides the payload the limit counts.
+  const maxPacket = cfg.messageSizeLimit > 0 ? Math.min(SPEC_MAX_PACKET, cfg.messageSizeLimit + 65546) : SPEC_MAX_PACKET;
+  const conns = new Set<Connection>();
+  const servers: net.Server[] = [];
+  const addresses: Running['addresses'] = [];
+  const stopSys = SYS && cfg.sysInterval > 0 ? startSys(broker, cfg.sysInterval) : undefined;
+
+  const close = async (): Promise<void> => {
+    stopSys?.();
+    broker.stop();
+    for (const c of conns) c.end('broker shutting down', false);
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  };
+
+  try {
+    for (const l of cfg.listeners) {
+      if (l.protocol !== 'mqtt') throw new Error(`listener ${l.port}: protocol ${l.protocol} is not available`);
+      let server: net.Server;
+      try {
+        server = await listenTcp(broker, l, maxPacket, conns);
+      } catch (err) {
+        // The embedded defaults include ::1, which a host without IPv6 lacks.
+        if (cfg.defaults && l.host === '::1') {
+          log.info(`IPv6 loopback not available (${(err as Error).message}); listening on IPv4 only.`);
+          continue;
+        }
+        throw err;
+      }
+      servers.push(server);
+      const a = server.address() as net.AddressInfo;
+      addresses.push({ host: a.address, port: a.port });
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { broker, addresses, close };
+}

@@ -1,0 +1,136 @@
+// One MQTT client connection over a byte stream (TCP now; TLS and WebSockets give the same
+// Duplex). It decodes packets, hands each to its handler, and is the session's Outlet.
+import type { Duplex } from 'node:stream';
+import { Decoder } from '../codec/decoder.ts';
+import { encodeAck, encodePublish } from '../codec/encoder.ts';
+import { type Packet, type QoS, ProtocolError } from '../codec/packets.ts';
+import type { Broker, Ticking } from '../broker/broker.ts';
+import type { Message } from '../broker/message.ts';
+import type { Outlet } from '../broker/outlet.ts';
+import type { Session } from '../broker/session.ts';
+import { handlePacket } from '../handlers/dispatch.ts';
+import { log } from '../util/log.ts';
+
+/** Seconds a new connection may take to send CONNECT before it is dropped. */
+const CONNECT_TIMEOUT = 10;
+
+export class Connection implements Outlet, Ticking {
+  session: Session | null = null;
+  clientId = '';
+  protocolLevel = 4;
+  keepalive = 0;
+  private lastRx = Date.now();
+  private closed = false;
+  private readonly decoder: Decoder;
+
+  constructor(
+    readonly broker: Broker,
+    readonly socket: Duplex,
+    readonly remote: string,
+    maxPacketSize: number,
+  ) {
+    this.decoder = new Decoder(
+      (p) => this.onPacket(p),
+      (e) => this.violation(e),
+      maxPacketSize,
+    );
+    socket.on('data', (chunk: Buffer) => {
+      this.lastRx = Date.now();
+      this.broker.stats.bytesReceived += chunk.length;
+      this.decoder.push(chunk);
+    });
+    socket.on('drain', () => this.session?.pump());
+    socket.on('error', (err) => this.close(`socket error: ${err.message}`));
+    socket.on('close', () => this.close('closed by client'));
+    broker.watch(this);
+  }
+
+  // ---- Outlet ----
+
+  get writable(): boolean {
+    return !this.closed && !this.socket.writableNeedDrain;
+  }
+
+  sendPublish(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean): void {
+    // QoS 0 forwards share one encoding per message; others differ by packet id.
+    const buf =
+      qos === 0 && !retain
+        ? (msg.enc0 ??= encodePublish(msg.topic, msg.payload, 0, false, false, 0))
+        : encodePublish(msg.topic, msg.payload, qos, retain, dup, packetId);
+    this.broker.stats.messagesSent++;
+    this.write(buf);
+  }
+
+  sendPubrel(packetId: number): void {
+    this.write(encodeAck(6, packetId));
+  }
+
+  close(reason: string): void {
+    this.end(reason, true);
+  }
+
+  // ---- internals ----
+
+  write(buf: Buffer): void {
+    if (this.closed) return;
+    this.broker.stats.bytesSent += buf.length;
+    this.socket.write(buf);
+  }
+
+  tick(now: number): void {
+    const ms = Date.now() - this.lastRx;
+    if (!this.session) {
+      if (ms > CONNECT_TIMEOUT * 1000) this.end('no CONNECT in time', false);
+    } else if (this.keepalive > 0 && ms > this.keepalive * 1500) {
+      // [MQTT-3.1.2-24] 1.5 times the keep-alive without a packet.
+      this.end(`keep-alive timeout (${this.keepalive} s)`, true);
+    }
+    void now;
+  }
+
+  private onPacket(p: Packet): void {
+    if (this.closed) return;
+    try {
+      handlePacket(this, p);
+    } catch (err) {
+      if (err instanceof ProtocolError) this.violation(err);
+      else {
+        log.error(`Internal error handling packet from ${this.name}: ${(err as Error).stack ?? err}`);
+        this.end('internal error', true);
+      }
+    }
+  }
+
+  get name(): string {
+    return this.clientId ? `${this.clientId} (${this.remote})` : this.remote;
+  }
+
+  /** A protocol violation: log the rule, close, publish the will [MQTT-4.8.0-1]. */
+  violation(e: ProtocolError): void {
+    if (this.closed) return;
+    if (e.connackCode !== undefined && !this.session) {
+      this.write(Buffer.from([0x20, 2, 0, e.connackCode]));
+    }
+    log.notice(`Client ${this.name} disconnected: protocol violation ${e.message}`);
+    this.end('', true);
+  }
+
+  /**
+   * Ends the connection once. `sendWill` is false after DISCONNECT and at shutdown. Detaching the
+   * session happens synchronously so a takeover sees a free session at once.
+   */
+  end(reason: string, sendWill: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.broker.unwatch(this);
+    const session = this.session;
+    if (session && session.outlet === this) {
+      if (reason) log.notice(`Client ${this.name} disconnected: ${reason}.`);
+      this.broker.detach(session, sendWill);
+    }
+    this.session = null;
+    // end() flushes what was written (a CONNACK with an error code); destroy if it lingers.
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+}

@@ -1,0 +1,24 @@
+import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+
+// Unit and integration tests run against the sources with the feature flags below; bundle tests
+// (test/build) build real bundles with scripts/build.mjs instead.
+export default defineConfig({
+  define: {
+    BRIDGE: 'false',
+    TLS: 'false',
+    AUTH: 'false',
+    SN: 'false',
+    SERIAL: 'false',
+    GPIO: 'false',
+    PERSIST: 'false',
+    WS: 'false',
+    SYS: 'true',
+  },
+  test: {
+    root: fileURLToPath(new URL('..', import.meta.url)),
+    include: ['test/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+  },
+});
