@@ -27,13 +27,15 @@ async function main(argv: string[]): Promise<number> {
   }
   log.configure(cfg.logTypes, cfg.logDest);
   log.notice(`midge version ${VERSION} starting`);
-  if (cfg.defaults) {
+  if (cli.port !== undefined && !cfg.localOnly) {
+    log.warning(`-p ${cli.port} ignored: the config file defines its listeners.`);
+  }
+  if (!cfg.defaults) log.notice(`Config loaded from ${cfg.files.join(', ')}.`);
+  if (cfg.localOnly) {
     log.notice(
-      'No config file given: listening on loopback only (127.0.0.1 and ::1) with anonymous clients allowed. ' +
-        'Give -c FILE with a listener to accept connections from other machines.',
+      `No listener configured: listening on loopback only (127.0.0.1 and ::1)${cfg.allowAnonymous ? ' with anonymous clients allowed' : ''}. ` +
+        'Add a `listener` to a config file (-c) to accept connections from other machines.',
     );
-  } else {
-    log.notice(`Config loaded from ${cfg.files.join(', ')}.`);
   }
   let running;
   try {

@@ -49,8 +49,8 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
       try {
         server = await listenTcp(broker, l, maxPacket, conns);
       } catch (err) {
-        // The embedded defaults include ::1, which a host without IPv6 lacks.
-        if (cfg.defaults && l.host === '::1') {
+        // The loopback-only defaults include ::1, which a host without IPv6 lacks.
+        if (cfg.localOnly && l.host === '::1') {
           log.info(`IPv6 loopback not available (${(err as Error).message}); listening on IPv4 only.`);
           continue;
         }

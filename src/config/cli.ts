@@ -1,0 +1,87 @@
+// The command line, with Mosquitto's flags: -c/--config-file, -p/--port, -v/--verbose, -h/--help.
+import { parseArgs } from 'node:util';
+import { allLogTypes } from './parse.ts';
+import type { BrokerConfig } from './types.ts';
+
+export interface CliOptions {
+  configFile?: string;
+  port?: number;
+  verbose: boolean;
+  help: boolean;
+}
+
+export const USAGE = `Usage: midge [-c config_file] [-p port] [-v] [-h]
+
+ -c, --config-file FILE  Read the configuration from FILE (mosquitto.conf format).
+                         Without it, midge listens on 127.0.0.1 and ::1 port 1883 only.
+ -p, --port PORT         Listen on PORT instead of 1883 when no listener is configured.
+ -v, --verbose           Log everything (like log_type all).
+ -h, --help              Show this help and exit.
+`;
+
+const OPTIONS = {
+  'config-file': { type: 'string', short: 'c' },
+  port: { type: 'string', short: 'p' },
+  verbose: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Parses the arguments after `midge`. Throws an Error with a one-line message on bad input. */
+export function parseCli(argv: string[]): CliOptions {
+  // Non-strict parsing with tokens, so that every mistake gets our own message.
+  const { tokens } = parseArgs({ args: argv, options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  const out: CliOptions = { verbose: false, help: false };
+  for (const t of tokens) {
+    if (t.kind === 'option-terminator') continue;
+    if (t.kind === 'positional') throw new Error(`unexpected argument '${t.value}'`);
+    const raw = t.rawName;
+    switch (t.name) {
+      case 'config-file':
+        if (t.value === undefined || t.value === '') throw new Error(`${raw} needs a config file name`);
+        if (out.configFile !== undefined) throw new Error(`${raw}: only one config file can be given`);
+        out.configFile = t.value;
+        break;
+      case 'port': {
+        if (t.value === undefined) throw new Error(`${raw} needs a port number`);
+        const port = /^\d+$/.test(t.value) ? Number(t.value) : NaN;
+        if (!(port >= 1 && port <= 65535)) throw new Error(`invalid port '${t.value}' for ${raw} (allowed 1..65535)`);
+        // Mosquitto takes several -p; Midge listens on one command-line port.
+        if (out.port !== undefined) throw new Error(`${raw}: only one port can be given`);
+        out.port = port;
+        break;
+      }
+      case 'verbose':
+      case 'help':
+        if (t.value !== undefined) throw new Error(`${raw} takes no value`);
+        out[t.name] = true;
+        break;
+      case 'd':
+      case 'daemon':
+        throw new Error(`${raw} is not supported: run midge in the foreground under a service manager (e.g. systemd)`);
+      default:
+        throw new Error(`unknown option '${raw}'`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Applies the command line to a configuration (returns a new object; `cfg` is not changed).
+ *
+ * -p PORT: as in Mosquitto 2, the port only matters in local-only mode, i.e. when no config file
+ * was given or the file defines no `listener`, `port` or `bind_address`: the loopback listeners
+ * (127.0.0.1 and ::1) then use PORT instead of 1883. When the config defines listeners, Mosquitto
+ * ignores -p and so does Midge (the caller may warn: `cli.port !== undefined && !cfg.localOnly`).
+ *
+ * -v: log every type, overriding `log_type` lines (Mosquitto's -v). It does not undo
+ * `log_dest none`, which leaves nowhere to log to.
+ */
+export function applyCli(cfg: BrokerConfig, cli: Pick<CliOptions, 'port' | 'verbose'>): BrokerConfig {
+  let out = cfg;
+  const port = cli.port;
+  if (port !== undefined && (cfg.localOnly === true || cfg.defaults)) {
+    out = { ...out, listeners: out.listeners.map((l) => ({ ...l, port, extra: new Map(l.extra) })) };
+  }
+  if (cli.verbose && !cfg.logDestNone) out = { ...out, logTypes: new Set(allLogTypes()) };
+  return out;
+}

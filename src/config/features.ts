@@ -1,0 +1,136 @@
+// Which mosquitto.conf options belong to which optional feature, and which build profile brings
+// the feature in. The parser uses this to tell a user that an option is valid but compiled out of
+// this bundle, rather than calling it unknown.
+//
+// Dead-code elimination: the flags (src/flags.d.ts) are only ever read directly, in featureBuilt()
+// below. Never copy a flag into an object, array or variable.
+
+export type FeatureName = 'BRIDGE' | 'TLS' | 'AUTH' | 'SN' | 'SERIAL' | 'GPIO' | 'PERSIST' | 'WS' | 'SYS';
+export type ProfileName = 'router' | 'gateway' | 'full';
+
+export interface FeatureInfo {
+  /** The smallest build profile that includes the feature ('full' includes every feature). */
+  profile: ProfileName;
+  /** Global options the feature owns. */
+  options: readonly string[];
+  /**
+   * Options that belong to a listener block (or, before the first `listener`, to the default
+   * listener), like Mosquitto's per-listener TLS settings.
+   */
+  listenerOptions: readonly string[];
+  /** Option name prefixes the feature owns (e.g. `plugin_opt_`). */
+  prefixes: readonly string[];
+}
+
+export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = {
+  BRIDGE: {
+    profile: 'router',
+    options: [
+      'connection', 'address', 'addresses', 'topic', 'bridge_protocol_version', 'cleansession',
+      'local_cleansession', 'local_clientid', 'remote_clientid', 'clientid', 'remote_username',
+      'username', 'remote_password', 'password', 'keepalive_interval', 'restart_timeout',
+      'try_private', 'notifications', 'notifications_local_only', 'notification_topic', 'start_type',
+      'threshold', 'idle_timeout', 'bridge_cafile', 'bridge_capath', 'bridge_certfile',
+      'bridge_keyfile', 'bridge_insecure', 'bridge_tls_version', 'bridge_alpn', 'bridge_identity',
+      'bridge_psk', 'bridge_require_ocsp', 'bridge_bind_address', 'bridge_attempt_unsubscribe',
+      'bridge_max_packet_size', 'bridge_outgoing_retain', 'round_robin', 'local_username',
+      'local_password',
+    ],
+    listenerOptions: [],
+    prefixes: [],
+  },
+  TLS: {
+    profile: 'router',
+    options: ['psk_file'],
+    listenerOptions: [
+      'cafile', 'capath', 'certfile', 'keyfile', 'require_certificate', 'use_identity_as_username',
+      'use_subject_as_username', 'tls_version', 'ciphers', 'ciphers_tls1.3', 'crlfile', 'dhparamfile',
+      'psk_hint',
+    ],
+    prefixes: [],
+  },
+  AUTH: {
+    profile: 'router',
+    options: [
+      'password_file', 'acl_file', 'per_listener_settings', 'plugin', 'auth_plugin',
+      'auth_plugin_deny_special_chars',
+    ],
+    listenerOptions: [],
+    prefixes: ['plugin_opt_', 'auth_opt_'],
+  },
+  PERSIST: {
+    profile: 'gateway',
+    options: [
+      'persistence', 'retained_persistence', 'persistence_location', 'persistence_file',
+      'autosave_interval', 'autosave_on_changes', 'persistence_sync',
+    ],
+    listenerOptions: [],
+    prefixes: [],
+  },
+  WS: {
+    profile: 'full',
+    options: ['websockets_log_level', 'websockets_headers_size'],
+    listenerOptions: ['http_dir'],
+    prefixes: [],
+  },
+  SN: {
+    profile: 'gateway',
+    options: ['advertise_interval', 'gateway_id', 'predefined_topics', 'sn_max_clients'],
+    listenerOptions: [],
+    prefixes: [],
+  },
+  SERIAL: { profile: 'gateway', options: ['serial'], listenerOptions: [], prefixes: [] },
+  GPIO: { profile: 'gateway', options: ['gpio'], listenerOptions: [], prefixes: [] },
+  // sys_interval is a core option: with SYS compiled out it is accepted and has no effect.
+  SYS: { profile: 'gateway', options: [], listenerOptions: [], prefixes: [] },
+};
+
+export const FEATURE_NAMES = Object.keys(FEATURES) as FeatureName[];
+
+/** Whether the feature is compiled into this bundle. Reads each flag constant directly. */
+export function featureBuilt(name: FeatureName): boolean {
+  switch (name) {
+    case 'BRIDGE': return BRIDGE;
+    case 'TLS': return TLS;
+    case 'AUTH': return AUTH;
+    case 'SN': return SN;
+    case 'SERIAL': return SERIAL;
+    case 'GPIO': return GPIO;
+    case 'PERSIST': return PERSIST;
+    case 'WS': return WS;
+    case 'SYS': return SYS;
+  }
+}
+
+export interface OptionOwner {
+  feature: FeatureName;
+  /** True for per-listener options (stored in ListenerConfig.extra). */
+  listener: boolean;
+}
+
+/** The feature that owns a config option, or undefined for core and unknown options. */
+export function optionOwner(option: string): OptionOwner | undefined {
+  for (const name of FEATURE_NAMES) {
+    const f = FEATURES[name];
+    if (f.listenerOptions.includes(option)) return { feature: name, listener: true };
+    if (f.options.includes(option) || f.prefixes.some((p) => option.startsWith(p) && option.length > p.length)) {
+      return { feature: name, listener: false };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The explanation for something that needs a compiled-out feature, e.g.
+ * `option 'password_file' needs feature AUTH, which is not built into this bundle; build profile
+ * 'router' or 'full' (npm run build -- --profile router)`.
+ * @param subject what needs the feature, e.g. `option 'password_file'` or `protocol 'websockets'`.
+ */
+export function featureMissingMessage(subject: string, feature: FeatureName): string {
+  const profile = FEATURES[feature].profile;
+  const profiles = profile === 'full' ? `'full'` : `'${profile}' or 'full'`;
+  return (
+    `${subject} needs feature ${feature}, which is not built into this bundle; ` +
+    `build profile ${profiles} (npm run build -- --profile ${profile})`
+  );
+}

@@ -1,0 +1,522 @@
+// mosquitto.conf-compatible configuration parser.
+//
+// FORMAT (keep it; users bring their Mosquitto files)
+//   One option per line: `name value...`, words separated by spaces or tabs. Leading and trailing
+//   blanks are ignored; blank lines and lines whose first non-blank character is `#` are comments.
+//   There are no trailing comments: `port 1883 # x` is an error (too many arguments), as is any
+//   unknown option or malformed value. Option names are case-sensitive. Errors stop start-up with
+//   a ConfigError whose message is `file:line: reason`.
+//
+// OPTIONS (core)
+//   listener PORT [BIND_ADDRESS]   Starts a listener block; the listener options below that follow
+//                                  apply to it. PORT 1..65535, or 0 for an ephemeral port (tests).
+//                                  No BIND_ADDRESS = all interfaces. Unix sockets are not supported.
+//   port PORT                      Legacy default listener: its port (default 1883 when only
+//                                  bind_address is given). Repeating it: the last one wins.
+//   bind_address ADDR              Legacy default listener: its bind address (once only).
+//   protocol mqtt|websockets|mqttsn            (listener) websockets needs WS, mqttsn needs SN.
+//   max_connections N              (listener) -1 = unlimited (default).
+//   allow_anonymous true|false     Default false when a config file is given, except in local-only
+//                                  mode (see below), where it defaults to true.
+//   max_inflight_messages N        0..65535, default 20, 0 = unlimited.
+//   max_queued_messages N          >= 0, default 1000, 0 = unlimited.
+//   message_size_limit N           Payload bytes, 0..268435455, default 0 = no limit.
+//   retain_available true|false    Default true.
+//   sys_interval N                 Seconds between $SYS updates, 0..65535, default 10, 0 = off.
+//   log_type TYPE                  Repeatable: error warning notice information debug subscribe
+//                                  unsubscribe all none (websockets with WS). The first log_type
+//                                  replaces the default set (error warning notice information);
+//                                  `none` clears the set, `all` selects every type.
+//   log_dest stdout|stderr|none|file PATH      Repeatable; PATH is the rest of the line and may
+//                                  contain spaces; one `file` only. `none` drops the destinations
+//                                  given so far; if nothing follows, nothing is logged. syslog,
+//                                  topic and dlt are not supported by Midge. Default: stderr.
+//   persistent_client_expiration DURATION      N followed by h (hours), d (days), w (weeks),
+//                                  m (months of 30 days) or y (years of 365 days); N > 0.
+//                                  Default: never expire.
+//   include_dir DIR                Reads every `*.conf` file in DIR (Mosquitto's sort: case-
+//                                  insensitive, then upper case first), after the lines above it.
+//                                  DIR is the rest of the line; relative to the config file's
+//                                  directory. Only valid in the main config file.
+//   Booleans are `true` or `false` (Mosquitto also accepts `1` and `0`, and so does Midge).
+//
+// LISTENER SCOPE (as Mosquitto 2.0)
+//   Listener options (protocol, max_connections, and the per-listener options of features, e.g.
+//   TLS `cafile`) apply to the last `listener` above them in the same file; before the first
+//   `listener` of a file, they apply to the default listener. `port` and `bind_address` do not
+//   change the scope. Each included file starts in the default listener's scope, and the including
+//   file's scope resumes after `include_dir`.
+//   The default listener exists when `port` or `bind_address` is given. Without it, options of the
+//   default listener scope apply to the local-only listeners if there are no listeners at all; if
+//   there are `listener` blocks, a non-default setting in that scope is an error (Mosquitto would
+//   silently open port 1883 on all interfaces).
+//
+// LOCAL-ONLY MODE (as Mosquitto 2)
+//   A config that defines no `listener`, `port` or `bind_address` listens on 127.0.0.1 and ::1,
+//   port 1883 (`-p` changes the port), with anonymous access unless `allow_anonymous` says otherwise.
+//
+// OPTIONS OF OPTIONAL FEATURES
+//   The options listed in src/config/features.ts (bridges, TLS, authentication, persistence,
+//   WebSockets, MQTT-SN, serial, GPIO). When the feature is not built into the bundle, the option
+//   is an error naming the build profile that has it. When it is built but its parser is not
+//   written yet, its words are stored raw: listener options in ListenerConfig.extra (last one wins),
+//   others in BrokerConfig.extra (every occurrence, in order).
+//
+// Mosquitto options that Midge does not implement (see UNSUPPORTED) are errors saying so.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { featureBuilt, featureMissingMessage, optionOwner } from './features.ts';
+import type { BrokerConfig, ListenerConfig } from './types.ts';
+
+/** A configuration error; the message is `file:line: reason` (or `file: reason` without a line). */
+export class ConfigError extends Error {
+  readonly file: string;
+  readonly line: number;
+  readonly reason: string;
+
+  constructor(file: string, line: number, reason: string) {
+    super(line > 0 ? `${file}:${line}: ${reason}` : `${file}: ${reason}`);
+    this.name = 'ConfigError';
+    this.file = file;
+    this.line = line;
+    this.reason = reason;
+  }
+}
+
+const LOG_TYPES = ['error', 'warning', 'notice', 'information', 'debug', 'subscribe', 'unsubscribe'];
+const MAX_PAYLOAD = 268435455;
+const MAX_INT = 2147483647;
+const DEFAULT_PORT = 1883;
+
+/** Mosquitto options with no Midge implementation (core ones; feature options are in features.ts). */
+const UNSUPPORTED = new Set([
+  'accept_protocol_versions', 'allow_duplicate_messages', 'allow_zero_length_clientid',
+  'auto_id_prefix', 'bind_interface', 'check_retain_source', 'clientid_prefixes',
+  'connection_messages', 'log_facility', 'log_timestamp', 'log_timestamp_format',
+  'max_inflight_bytes', 'max_keepalive', 'max_packet_size', 'max_qos', 'maximum_qos',
+  'max_queued_bytes', 'max_topic_alias', 'memory_limit', 'mount_point', 'pid_file',
+  'queue_qos0_messages', 'retry_interval', 'set_tcp_nodelay', 'socket_domain', 'tls_engine',
+  'tls_engine_kpass_sha1', 'tls_keyform', 'upgrade_outgoing_qos', 'use_username_as_clientid', 'user',
+]);
+
+interface Where {
+  file: string;
+  line: number;
+  /** 0 for the main file, 1 for files read through include_dir. */
+  level: number;
+}
+
+/** Settings made in the default listener's scope (before any `listener` line of a file). */
+interface DefaultScope {
+  protocol?: string;
+  maxConnections?: number;
+  extra: Map<string, string[]>;
+  /** The first setting that differs from a new listener's defaults, for the error message. */
+  where?: { file: string; line: number; option: string };
+}
+
+interface State {
+  /** Working config; `listeners` holds only the `listener` blocks until finish(). */
+  cfg: BrokerConfig;
+  /** The current listener block; undefined = the default listener's scope. */
+  current?: ListenerConfig;
+  defPort?: number;
+  defHost?: string;
+  def: DefaultScope;
+  allowAnonymousSet: boolean;
+  logFileSet: boolean;
+  sawLogDestNone: boolean;
+}
+
+function fail(w: Where, reason: string): never {
+  throw new ConfigError(w.file, w.line, reason);
+}
+
+/** Values before any config file is read (the file then overrides them). */
+function baseValues(): BrokerConfig {
+  return {
+    listeners: [],
+    allowAnonymous: false,
+    maxInflightMessages: 20,
+    maxQueuedMessages: 1000,
+    messageSizeLimit: 0,
+    retainAvailable: true,
+    sysInterval: 10,
+    logTypes: undefined,
+    logDest: [],
+    persistentClientExpiration: 0,
+    defaults: false,
+    files: [],
+    extra: new Map(),
+    localOnly: false,
+    logDestNone: false,
+  };
+}
+
+function newListener(port: number, host: string | undefined, scope?: DefaultScope): ListenerConfig {
+  return {
+    port,
+    host,
+    protocol: scope?.protocol ?? 'mqtt',
+    maxConnections: scope?.maxConnections ?? -1,
+    extra: new Map(scope?.extra ?? []),
+  };
+}
+
+/** Mosquitto 2's local-only listeners: loopback IPv4 and IPv6. */
+function loopbackListeners(port: number, scope?: DefaultScope): ListenerConfig[] {
+  return [newListener(port, '127.0.0.1', scope), newListener(port, '::1', scope)];
+}
+
+/**
+ * The embedded defaults used when no config file is given: loopback only (127.0.0.1 and ::1, port
+ * 1883; ::1 may be unavailable and is then skipped by the caller), anonymous clients allowed.
+ */
+export function defaultConfig(): BrokerConfig {
+  return {
+    ...baseValues(),
+    listeners: loopbackListeners(DEFAULT_PORT),
+    allowAnonymous: true,
+    defaults: true,
+    localOnly: true,
+  };
+}
+
+function cloneListener(l: ListenerConfig): ListenerConfig {
+  return { ...l, extra: new Map(Array.from(l.extra, ([k, v]) => [k, [...v]])) };
+}
+
+function cloneConfig(c: BrokerConfig): BrokerConfig {
+  return {
+    ...c,
+    listeners: c.listeners.map(cloneListener),
+    logTypes: c.logTypes ? new Set(c.logTypes) : undefined,
+    logDest: c.logDest.map((d) => ({ ...d })),
+    files: [...c.files],
+    extra: new Map(Array.from(c.extra, ([k, v]) => [k, v.map((args) => [...args])])),
+  };
+}
+
+function initState(base?: BrokerConfig): State {
+  const cfg = base ? cloneConfig(base) : baseValues();
+  const synthetic = base !== undefined && (base.defaults || base.localOnly === true);
+  // Loopback listeners of a base config were made because nothing defined a listener: drop them
+  // and decide again once this text is read.
+  if (synthetic) cfg.listeners = [];
+  cfg.defaults = false;
+  cfg.localOnly = false;
+  return {
+    cfg,
+    def: { extra: new Map() },
+    allowAnonymousSet: base !== undefined && !synthetic,
+    logFileSet: cfg.logDest.some((d) => d.kind === 'file'),
+    sawLogDestNone: cfg.logDestNone === true,
+  };
+}
+
+// ---- argument helpers ----
+
+function countArgs(w: Where, name: string, args: string[], min: number, max: number, what = 'a value'): void {
+  if (args.length < min) fail(w, `option '${name}' needs ${what}`);
+  if (args.length > max) {
+    const extra = args.slice(max).join(' ');
+    const hint = extra.startsWith('#') ? '; comments must be on a line of their own' : '';
+    fail(w, `too many arguments for option '${name}': '${extra}'${hint}`);
+  }
+}
+
+function single(w: Where, name: string, args: string[], what?: string): string {
+  countArgs(w, name, args, 1, 1, what);
+  return args[0];
+}
+
+function parseInteger(w: Where, name: string, s: string, min: number, max: number): number {
+  if (!/^[+-]?\d+$/.test(s)) fail(w, `option '${name}' needs an integer, got '${s}'`);
+  const n = Number(s);
+  if (n < 0 && min >= 0) fail(w, `option '${name}' must not be negative, got ${s}`);
+  if (n < min || n > max) fail(w, `option '${name}' is out of range: ${s} (allowed ${min}..${max})`);
+  return n;
+}
+
+function parsePort(w: Where, name: string, s: string): number {
+  if (!/^\d+$/.test(s) || Number(s) > 65535) {
+    fail(w, `invalid port '${s}' for option '${name}' (allowed 1..65535, or 0 for an ephemeral port)`);
+  }
+  return Number(s);
+}
+
+function parseBool(w: Where, name: string, s: string): boolean {
+  // Mosquitto's conf__parse_bool also takes 1 and 0.
+  if (s === 'true' || s === '1') return true;
+  if (s === 'false' || s === '0') return false;
+  return fail(w, `option '${name}' needs true or false, got '${s}'`);
+}
+
+/** The rest of a (trimmed) line after its first `words` words, for values that may hold spaces. */
+function restOfLine(line: string, words: number): string {
+  let rest = line;
+  for (let i = 0; i < words; i++) rest = rest.replace(/^\S+\s*/, '');
+  return rest.trim();
+}
+
+const DURATION_UNITS: Record<string, number> = { h: 3600, d: 86400, w: 86400 * 7, m: 86400 * 30, y: 86400 * 365 };
+
+function parseDuration(w: Where, name: string, s: string): number {
+  const m = /^(\d+)([hdwmy])$/.exec(s);
+  const n = m ? Number(m[1]) * DURATION_UNITS[m[2]] : 0;
+  if (!m || n <= 0) {
+    fail(w, `invalid ${name} '${s}' (expected a positive number followed by h, d, w, m or y, e.g. 2d)`);
+  }
+  return n;
+}
+
+/** Mosquitto's include_dir order (scmp_p): case-insensitive first, then upper case before lower. */
+function mosquittoOrder(a: string, b: string): number {
+  const up = (c: number): number => (c >= 97 && c <= 122 ? c - 32 : c);
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(i);
+    if (up(ca) !== up(cb)) return up(ca) - up(cb);
+    if (ca !== cb) return ca - cb;
+  }
+  return a.length - b.length;
+}
+
+// ---- the parser ----
+
+/** Records a listener-scope setting: on the current listener, or in the default listener's scope. */
+function listenerSetting(
+  st: State,
+  w: Where,
+  name: string,
+  apply: (target: ListenerConfig | DefaultScope) => void,
+  nonDefault: boolean,
+): void {
+  if (st.current) {
+    apply(st.current);
+  } else {
+    apply(st.def);
+    if (nonDefault && !st.def.where) st.def.where = { file: w.file, line: w.line, option: name };
+  }
+}
+
+function parseLine(st: State, line: string, w: Where): void {
+  const args = line.split(/\s+/);
+  const name = args.shift() as string;
+  const cfg = st.cfg;
+  switch (name) {
+    case 'listener': {
+      countArgs(w, name, args, 1, 2, 'a port');
+      const port = parsePort(w, name, args[0]);
+      const host = args[1];
+      if (host !== undefined && host.startsWith('/')) {
+        fail(w, `unix socket listeners ('listener ${args[0]} ${host}') are not supported by Midge`);
+      }
+      const l = newListener(port, host);
+      cfg.listeners.push(l);
+      st.current = l;
+      return;
+    }
+    case 'port':
+      st.defPort = parsePort(w, name, single(w, name, args));
+      return;
+    case 'bind_address': {
+      const host = single(w, name, args);
+      if (st.defHost !== undefined) fail(w, `duplicate bind_address (the default listener already binds ${st.defHost})`);
+      st.defHost = host;
+      return;
+    }
+    case 'protocol': {
+      const v = single(w, name, args);
+      if (v === 'websockets') {
+        if (!WS) fail(w, featureMissingMessage(`protocol 'websockets'`, 'WS'));
+      } else if (v === 'mqttsn') {
+        if (!SN) fail(w, featureMissingMessage(`protocol 'mqttsn'`, 'SN'));
+      } else if (v !== 'mqtt') {
+        fail(w, `unknown protocol '${v}' (expected mqtt, websockets or mqttsn)`);
+      }
+      listenerSetting(st, w, name, (t) => { t.protocol = v; }, v !== 'mqtt');
+      return;
+    }
+    case 'max_connections': {
+      const n = parseInteger(w, name, single(w, name, args), -1, MAX_INT);
+      listenerSetting(st, w, name, (t) => { t.maxConnections = n; }, n !== -1);
+      return;
+    }
+    case 'allow_anonymous':
+      cfg.allowAnonymous = parseBool(w, name, single(w, name, args));
+      st.allowAnonymousSet = true;
+      return;
+    case 'max_inflight_messages':
+      cfg.maxInflightMessages = parseInteger(w, name, single(w, name, args), 0, 65535);
+      return;
+    case 'max_queued_messages':
+      cfg.maxQueuedMessages = parseInteger(w, name, single(w, name, args), 0, MAX_INT);
+      return;
+    case 'message_size_limit':
+      cfg.messageSizeLimit = parseInteger(w, name, single(w, name, args), 0, MAX_PAYLOAD);
+      return;
+    case 'retain_available':
+      cfg.retainAvailable = parseBool(w, name, single(w, name, args));
+      return;
+    case 'sys_interval':
+      cfg.sysInterval = parseInteger(w, name, single(w, name, args), 0, 65535);
+      return;
+    case 'log_type': {
+      const v = single(w, name, args);
+      // The first log_type replaces the default set.
+      const types = cfg.logTypes ?? new Set<string>();
+      if (v === 'none') types.clear();
+      else if (v === 'all') allLogTypes().forEach((t) => types.add(t));
+      else if (LOG_TYPES.includes(v)) types.add(v);
+      else if (v === 'websockets') {
+        if (!WS) fail(w, featureMissingMessage(`log_type 'websockets'`, 'WS'));
+        types.add(v);
+      } else {
+        fail(w, `unknown log_type '${v}' (expected ${LOG_TYPES.join(', ')}, all or none)`);
+      }
+      cfg.logTypes = types;
+      return;
+    }
+    case 'log_dest': {
+      countArgs(w, name, args, 1, Infinity);
+      const kind = args[0];
+      if (kind === 'stdout' || kind === 'stderr') {
+        countArgs(w, `${name} ${kind}`, args.slice(1), 0, 0);
+        if (!cfg.logDest.some((d) => d.kind === kind)) cfg.logDest.push({ kind });
+      } else if (kind === 'file') {
+        const path = restOfLine(line, 2);
+        if (!path) fail(w, `option 'log_dest file' needs a path`);
+        if (st.logFileSet) fail(w, `duplicate 'log_dest file' (one log file only, as in Mosquitto)`);
+        cfg.logDest.push({ kind: 'file', path });
+        st.logFileSet = true;
+      } else if (kind === 'none') {
+        countArgs(w, `${name} ${kind}`, args.slice(1), 0, 0);
+        cfg.logDest = [];
+        st.logFileSet = false;
+        st.sawLogDestNone = true;
+      } else if (kind === 'syslog' || kind === 'topic' || kind === 'dlt') {
+        fail(w, `log_dest ${kind} is not supported by Midge (use stdout, stderr, file PATH or none)`);
+      } else {
+        fail(w, `unknown log_dest '${kind}' (expected stdout, stderr, file PATH or none)`);
+      }
+      return;
+    }
+    case 'persistent_client_expiration':
+      cfg.persistentClientExpiration = parseDuration(w, name, single(w, name, args));
+      return;
+    case 'include_dir':
+      includeDir(st, w, restOfLine(line, 1));
+      return;
+    default:
+      break;
+  }
+
+  const owner = optionOwner(name);
+  if (owner) {
+    if (!featureBuilt(owner.feature)) fail(w, featureMissingMessage(`option '${name}'`, owner.feature));
+    countArgs(w, name, args, 1, Infinity);
+    if (owner.listener) {
+      listenerSetting(st, w, name, (t) => { t.extra.set(name, args); }, true);
+    } else {
+      const all = cfg.extra.get(name);
+      if (all) all.push(args);
+      else cfg.extra.set(name, [args]);
+    }
+    return;
+  }
+  if (UNSUPPORTED.has(name)) fail(w, `option '${name}' is a Mosquitto option that Midge does not support`);
+  fail(w, `unknown option '${name}'`);
+}
+
+/** Every log type (what `log_type all` and `-v` select). */
+export function allLogTypes(): string[] {
+  return WS ? [...LOG_TYPES, 'websockets'] : [...LOG_TYPES];
+}
+
+function includeDir(st: State, w: Where, dir: string): void {
+  if (w.level > 0) fail(w, `include_dir is only valid in the main config file`);
+  if (!dir) fail(w, `option 'include_dir' needs a directory`);
+  const abs = resolve(dirname(w.file), dir);
+  let names: string[];
+  try {
+    names = readdirSync(abs);
+  } catch (err) {
+    return fail(w, `cannot read include_dir '${dir}': ${(err as Error).message}`);
+  }
+  const files = names
+    .filter((n) => n.length > 5 && n.endsWith('.conf'))
+    .sort(mosquittoOrder)
+    .map((n) => join(abs, n));
+  for (const f of files) {
+    let text: string;
+    try {
+      if (!statSync(f).isFile()) continue;
+      text = readFileSync(f, 'utf8');
+    } catch (err) {
+      return fail(w, `cannot read included file '${f}': ${(err as Error).message}`);
+    }
+    // Each file starts in the default listener's scope (as in Mosquitto); ours resumes afterwards.
+    const saved = st.current;
+    parseLines(st, text, f, w.level + 1);
+    st.current = saved;
+  }
+}
+
+function parseLines(st: State, text: string, file: string, level: number): void {
+  st.cfg.files.push(file);
+  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
+  st.current = undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === '' || line.startsWith('#')) continue;
+    parseLine(st, line, { file, line: i + 1, level });
+  }
+}
+
+function finish(st: State): BrokerConfig {
+  const cfg = st.cfg;
+  if (st.defPort !== undefined || st.defHost !== undefined) {
+    // Like Mosquitto, the default listener comes after the `listener` blocks.
+    cfg.listeners.push(newListener(st.defPort ?? DEFAULT_PORT, st.defHost, st.def));
+  } else if (cfg.listeners.length === 0) {
+    cfg.listeners = loopbackListeners(DEFAULT_PORT, st.def);
+    cfg.localOnly = true;
+  } else if (st.def.where) {
+    const { file: f, line, option } = st.def.where;
+    throw new ConfigError(
+      f,
+      line,
+      `option '${option}' comes before any 'listener' line, so it belongs to the default listener, ` +
+        `but no 'port' or 'bind_address' defines one; move it after a 'listener' line ` +
+        `(or add 'port ${DEFAULT_PORT}')`,
+    );
+  }
+  if (!st.allowAnonymousSet) cfg.allowAnonymous = cfg.localOnly === true;
+  cfg.logDestNone = st.sawLogDestNone && cfg.logDest.length === 0;
+  if (cfg.logDestNone) cfg.logTypes = new Set();
+  return cfg;
+}
+
+/**
+ * Parses the text of a config file. `file` names it in errors and anchors a relative include_dir.
+ * `base`, if given, holds settings already in effect that the text adds to or overrides (its
+ * loopback-only listeners are dropped, and local-only mode is decided again from the result).
+ */
+export function parseConfigText(text: string, file: string, base?: BrokerConfig): BrokerConfig {
+  const st = initState(base);
+  parseLines(st, text, file, 0);
+  return finish(st);
+}
+
+/** Reads a config file (and the files of its include_dir lines). Throws ConfigError. */
+export function loadConfigFile(path: string): BrokerConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, 0, `cannot read config file: ${(err as Error).message}`);
+  }
+  return parseConfigText(text, path);
+}

@@ -1,0 +1,47 @@
+// The broker's configuration, as read from a mosquitto.conf-style file (src/config/parse.ts) or
+// from the embedded defaults, then adjusted by the command line (src/config/cli.ts).
+import type { LogDest } from '../util/log.ts';
+
+export interface ListenerConfig {
+  port: number; // 0 = ephemeral (tests)
+  host?: string; // bind address; undefined = all interfaces
+  protocol: string; // 'mqtt' for now ('websockets', 'mqttsn' come with later features)
+  maxConnections: number; // -1 = unlimited
+  /** Raw per-listener options of features not implemented yet (kept for later issues). */
+  extra: Map<string, string[]>;
+}
+
+export interface BrokerConfig {
+  listeners: ListenerConfig[];
+  allowAnonymous: boolean;
+  maxInflightMessages: number; // default 20; 0 = unlimited
+  maxQueuedMessages: number; // default 1000; 0 = unlimited
+  messageSizeLimit: number; // bytes of payload, default 0 = no limit (max 268435455)
+  retainAvailable: boolean; // default true
+  sysInterval: number; // seconds, default 10, 0 = off
+  logTypes?: Set<string>; // undefined = default (error, warning, notice, information)
+  logDest: LogDest[]; // default [] (caller falls back to stderr)
+  persistentClientExpiration: number; // seconds, 0 = never expire
+  /** True when no config file was given: the embedded defaults (loopback only). */
+  defaults: boolean;
+  /** Files read, for log lines. */
+  files: string[];
+  /**
+   * Raw global options of built-in features whose parsing is not implemented yet, by option name;
+   * one entry per occurrence, in file order (options such as `topic` repeat). Listener-scoped
+   * options of those features go to ListenerConfig.extra instead.
+   */
+  extra: Map<string, string[][]>;
+  /**
+   * True when the listeners are the loopback-only pair (127.0.0.1 and ::1, port 1883) made because
+   * nothing defined a listener: no config file (`defaults`), or a file without `listener`, `port`
+   * and `bind_address` (Mosquitto 2's "local only mode"). The ::1 listener may fail on hosts
+   * without IPv6 and should then be skipped; `-p` changes these listeners' port.
+   */
+  localOnly?: boolean;
+  /**
+   * True when `log_dest none` was the last word on log destinations: nothing is logged, and
+   * logTypes is then an empty set. `-v` does not re-enable logging (as in Mosquitto).
+   */
+  logDestNone?: boolean;
+}
