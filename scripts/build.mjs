@@ -1,49 +1,113 @@
-// Bundles src/main.ts into one minified file with esbuild.
-//   npm run build            → dist/broker.min.js
-//   node scripts/build.mjs --outfile F [--flags SYS,AUTH]   (used by tests)
-// The output is CommonJS so that `node broker.min.js` runs anywhere, copied alone, on old Node too;
-// dist/package.json marks dist/ as CommonJS inside this ESM package.
+// Bundles src/main.ts into one minified file with esbuild, with compile-time feature flags.
+//   npm run build                                  → dist/broker.min.js (profile full, linux-x64)
+//   npm run build -- --profile P --board B         → dist/B-P/broker.min.js + launcher dist/B-P/midge
+//   node scripts/build.mjs --outfile F --flags SYS,AUTH [--target node18]   (tests, experiments)
+// The output is CommonJS so `node broker.min.js` runs anywhere, copied alone, on old Node too;
+// a package.json beside it marks its folder as CommonJS inside this ESM package.
 import { build } from 'esbuild';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Every compile-time flag (src/flags.d.ts). */
 export const ALL_FLAGS = ['BRIDGE', 'TLS', 'AUTH', 'SN', 'SERIAL', 'GPIO', 'PERSIST', 'WS', 'SYS'];
-/** Features built so far; the others stay off until their code exists. */
-export const DEFAULT_FLAGS = ['SYS'];
 
-export async function buildBundle({ outfile = join(root, 'dist/broker.min.js'), flags = DEFAULT_FLAGS, target = 'node20', metafile = false } = {}) {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const readJson = (p) => JSON.parse(readFileSync(p, 'utf8'));
+const names = (dir) => readdirSync(join(root, dir)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+export const profileNames = () => names('profiles');
+export const boardNames = () => names('boards');
+
+export function loadProfile(name) {
+  if (!profileNames().includes(name)) throw new Error(`unknown profile '${name}' (have: ${profileNames().join(', ')})`);
+  const p = readJson(join(root, 'profiles', `${name}.json`));
+  for (const f of p.flags) if (!ALL_FLAGS.includes(f)) throw new Error(`profiles/${name}.json: unknown flag ${f}`);
+  return p;
+}
+
+export function loadBoard(name) {
+  if (!boardNames().includes(name)) throw new Error(`unknown board '${name}' (have: ${boardNames().join(', ')})`);
+  return readJson(join(root, 'boards', `${name}.json`));
+}
+
+export async function buildBundle({ outfile = join(root, 'dist/broker.min.js'), flags = loadProfile('full').flags, target = 'node20', metafile = false } = {}) {
+  const pkg = readJson(join(root, 'package.json'));
   const define = { MIDGE_VERSION: JSON.stringify(pkg.version) };
   for (const f of ALL_FLAGS) define[f] = flags.includes(f) ? 'true' : 'false';
   mkdirSync(dirname(outfile), { recursive: true });
   writeFileSync(join(dirname(outfile), 'package.json'), '{ "type": "commonjs" }\n');
-  const result = await build({
+  return build({
     entryPoints: [join(root, 'src/main.ts')],
     outfile,
     bundle: true,
     minify: true,
     platform: 'node',
     format: 'cjs',
+    // The board's oldest Node: esbuild fails the build on syntax that Node can't run.
     target,
     define,
+    // Native add-ons are loaded at run time only when their feature is configured.
+    external: ['serialport', '@serialport/*', 'onoff', 'epoll'],
     banner: { js: '#!/usr/bin/env node' },
     legalComments: 'none',
     metafile,
     logLevel: 'warning',
   });
-  return result;
+}
+
+/** A POSIX sh launcher: refuses a Node older than the board's, then execs it with its flags. */
+export function launcherScript(board, profile) {
+  const flags = board.nodeFlags.map((f) => `'${f}'`).join(' ');
+  return `#!/bin/sh
+# Midge launcher for board ${board.name}, profile ${profile.name}: runs broker.min.js with Node
+# flags that fit ${board.memoryMB} MB. Plain \`node broker.min.js\` works too, without the flags.
+here=$(dirname "$0")
+NODE=\${NODE:-node}
+v=$("$NODE" --version 2>/dev/null) || { echo "midge: '$NODE' not found; install Node.js ${board.minNode} or newer" >&2; exit 127; }
+major=\${v#v}; major=\${major%%.*}
+if [ "$major" -lt ${board.minNode} ]; then
+  echo "midge: this build for ${board.name} needs Node.js ${board.minNode} or newer, found $v" >&2
+  exit 1
+fi
+exec "$NODE" ${flags} "$here/broker.min.js" "$@"
+`;
+}
+
+/** Builds dist/<board>-<profile>/ with the bundle and its launcher; returns the folder. */
+export async function buildTarget({ profile: profileName = 'full', board: boardName = 'linux-x64', outDir } = {}) {
+  const profile = loadProfile(profileName);
+  const board = loadBoard(boardName);
+  const dir = outDir ?? join(root, 'dist', `${board.name}-${profile.name}`);
+  const result = await buildBundle({ outfile: join(dir, 'broker.min.js'), flags: profile.flags, target: board.target, metafile: true });
+  writeFileSync(join(dir, 'midge'), launcherScript(board, profile));
+  chmodSync(join(dir, 'midge'), 0o755);
+  return { dir, profile, board, metafile: result.metafile };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({
-    options: { outfile: { type: 'string' }, flags: { type: 'string' }, target: { type: 'string' } },
+    options: {
+      profile: { type: 'string' },
+      board: { type: 'string' },
+      outfile: { type: 'string' },
+      flags: { type: 'string' },
+      target: { type: 'string' },
+    },
   });
-  const flags = values.flags !== undefined ? values.flags.split(',').filter(Boolean) : undefined;
-  const outfile = values.outfile ?? join(root, 'dist/broker.min.js');
-  await buildBundle({ outfile, flags, target: values.target });
-  const size = readFileSync(outfile).length;
-  console.log(`built ${outfile} (${size} bytes)`);
+  try {
+    if (values.profile || values.board) {
+      const { dir } = await buildTarget({ profile: values.profile, board: values.board });
+      const size = readFileSync(join(dir, 'broker.min.js')).length;
+      console.log(`built ${dir}/broker.min.js (${size} bytes) and ${dir}/midge`);
+    } else {
+      const outfile = values.outfile ?? join(root, 'dist/broker.min.js');
+      const flags = values.flags !== undefined ? values.flags.split(',').filter(Boolean) : undefined;
+      await buildBundle({ outfile, flags, target: values.target });
+      console.log(`built ${outfile} (${readFileSync(outfile).length} bytes)`);
+    }
+  } catch (err) {
+    console.error(`build: ${err.message}`);
+    process.exit(1);
+  }
 }

@@ -1,0 +1,52 @@
+// `npm run size`: builds every profile (for linux-x64), prints minified and gzip bytes and the
+// largest contributing modules, and exits 1 when a profile is over its budget (profiles/*.json).
+// `--json` prints the table as JSON instead.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { buildBundle, loadProfile, profileNames, root } from './build.mjs';
+
+export async function measure(name, dir) {
+  const profile = loadProfile(name);
+  const outfile = join(dir, name, 'broker.min.js');
+  const { metafile } = await buildBundle({ outfile, flags: profile.flags, metafile: true });
+  const code = readFileSync(outfile);
+  const inputs = Object.entries(metafile.outputs[Object.keys(metafile.outputs)[0]].inputs)
+    .map(([file, info]) => ({ file: relative(root, join(root, file)), bytes: info.bytesInOutput }))
+    .sort((a, b) => b.bytes - a.bytes);
+  return {
+    profile: name,
+    flags: profile.flags,
+    minified: code.length,
+    gzip: gzipSync(code, { level: 9 }).length,
+    budget: profile.budget.minified,
+    over: code.length > profile.budget.minified,
+    largest: inputs.slice(0, 5),
+  };
+}
+
+if (process.argv[1] === new URL(import.meta.url).pathname) {
+  const dir = mkdtempSync(join(tmpdir(), 'midge-size-'));
+  try {
+    const rows = [];
+    for (const name of profileNames()) rows.push(await measure(name, dir));
+    if (process.argv.includes('--json')) console.log(JSON.stringify(rows, null, 2));
+    else {
+      console.log('| profile | minified | gzip | budget | status |');
+      console.log('|---|---:|---:|---:|---|');
+      for (const r of rows) console.log(`| ${r.profile} | ${r.minified} | ${r.gzip} | ${r.budget} | ${r.over ? 'OVER' : 'ok'} |`);
+      for (const r of rows) {
+        console.log(`\n${r.profile}: largest modules`);
+        for (const m of r.largest) console.log(`  ${String(m.bytes).padStart(7)}  ${m.file}`);
+      }
+    }
+    const over = rows.filter((r) => r.over);
+    if (over.length) {
+      console.error(`\nsize: over budget: ${over.map((r) => `${r.profile} ${r.minified} > ${r.budget}`).join(', ')}`);
+      process.exitCode = 1;
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
