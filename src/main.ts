@@ -1,7 +1,7 @@
 // The `midge` command: arguments → config → broker → listeners. Features are wired in here and in
 // server.ts, each behind its compile-time flag.
 import { applyCli, parseCli, USAGE } from './config/cli.ts';
-import { ConfigError, defaultConfig, loadConfigFile } from './config/parse.ts';
+import { ConfigError, defaultConfig, loadConfigFile, refuseUnimplemented } from './config/parse.ts';
 import { startServer } from './server.ts';
 import { log } from './util/log.ts';
 import { VERSION } from './version.ts';
@@ -21,6 +21,7 @@ async function main(argv: string[]): Promise<number> {
   let cfg;
   try {
     cfg = applyCli(cli.configFile ? loadConfigFile(cli.configFile) : defaultConfig(), cli);
+    refuseUnimplemented(cfg);
   } catch (err) {
     process.stderr.write(`Error: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
     return 3;

@@ -18,19 +18,7 @@ export interface Running {
 
 const SPEC_MAX_PACKET = 268435455;
 
-/**
- * Options of features whose flag is on but whose code has not landed yet: refusing them beats
- * ignoring them silently. Each feature's issue removes its options from here by consuming them.
- */
-function refuseUnimplemented(cfg: BrokerConfig): void {
-  const pending = [...cfg.extra.keys(), ...cfg.listeners.flatMap((l) => [...l.extra.keys()])];
-  if (pending.length) {
-    throw new Error(`option '${pending[0]}' is recognised but not implemented yet in this version of Midge`);
-  }
-}
-
 export async function startServer(cfg: BrokerConfig): Promise<Running> {
-  refuseUnimplemented(cfg);
   const broker = new Broker({
     allowAnonymous: cfg.allowAnonymous,
     maxInflight: cfg.maxInflightMessages,

@@ -520,3 +520,19 @@ export function loadConfigFile(path: string): BrokerConfig {
   }
   return parseConfigText(text, path);
 }
+
+/**
+ * Options of features whose flag is on but whose code has not landed yet are kept raw in `extra`;
+ * refusing them at start-up beats ignoring them silently. Each feature's issue consumes its own.
+ */
+export function refuseUnimplemented(cfg: BrokerConfig): void {
+  const pending = [...cfg.extra.keys(), ...cfg.listeners.flatMap((l) => [...l.extra.keys()])];
+  if (pending.length) {
+    const owner = optionOwner(pending[0]);
+    throw new ConfigError(
+      cfg.files[cfg.files.length - 1] ?? 'config',
+      0,
+      `option '${pending[0]}'${owner ? ` (feature ${owner.feature})` : ''} is built into this bundle but not implemented yet in this version of Midge`,
+    );
+  }
+}
