@@ -6,6 +6,7 @@ import { startSys } from './broker/sys.ts';
 import type { BrokerConfig } from './config/types.ts';
 import type { Connection } from './transport/connection.ts';
 import { listenTcp } from './transport/tcp.ts';
+import { listenSn } from './features/sn/udp.ts';
 import { log } from './util/log.ts';
 
 export interface Running {
@@ -32,6 +33,8 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
   const maxPacket = cfg.messageSizeLimit > 0 ? Math.min(SPEC_MAX_PACKET, cfg.messageSizeLimit + 65546) : SPEC_MAX_PACKET;
   const conns = new Set<Connection>();
   const servers: net.Server[] = [];
+  /** Listeners that are not TCP servers (MQTT-SN gateways). */
+  const others: { close(): Promise<void> }[] = [];
   const addresses: Running['addresses'] = [];
   const stopSys = SYS && cfg.sysInterval > 0 ? startSys(broker, cfg.sysInterval) : undefined;
 
@@ -40,10 +43,17 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     broker.stop();
     for (const c of conns) c.end('broker shutting down', false);
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    await Promise.all(others.map((o) => o.close()));
   };
 
   try {
     for (const l of cfg.listeners) {
+      if (SN && l.protocol === 'mqttsn' && l.sn) {
+        const g = await listenSn(broker, l, l.sn);
+        others.push(g);
+        addresses.push(g.address);
+        continue;
+      }
       if (l.protocol !== 'mqtt') throw new Error(`listener ${l.port}: protocol ${l.protocol} is not available`);
       let server: net.Server;
       try {

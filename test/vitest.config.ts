@@ -8,7 +8,7 @@ export default defineConfig({
     BRIDGE: 'false',
     TLS: 'false',
     AUTH: 'false',
-    SN: 'false',
+    SN: 'true',
     SERIAL: 'false',
     GPIO: 'false',
     PERSIST: 'false',

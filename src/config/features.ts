@@ -75,8 +75,11 @@ export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = {
   },
   SN: {
     profile: 'gateway',
-    options: ['advertise_interval', 'gateway_id', 'predefined_topics', 'sn_max_clients'],
-    listenerOptions: [],
+    options: [],
+    listenerOptions: [
+      'advertise_interval', 'gateway_id', 'predefined_topics', 'sn_max_clients', 'sn_max_topics',
+      'sn_retry_interval', 'sn_retry_count',
+    ],
     prefixes: [],
   },
   SERIAL: { profile: 'gateway', options: ['serial'], listenerOptions: [], prefixes: [] },

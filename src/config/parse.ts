@@ -16,6 +16,18 @@
 //   bind_address ADDR              Legacy default listener: its bind address (once only).
 //   protocol mqtt|websockets|mqttsn            (listener) websockets needs WS, mqttsn needs SN.
 //   max_connections N              (listener) -1 = unlimited (default).
+//
+// OPTIONS OF AN MQTT-SN LISTENER (feature SN; per listener, only with `protocol mqttsn`)
+//   advertise_interval N           Seconds between ADVERTISE datagrams, 0..65535, default 900, 0 = none.
+//   gateway_id N                   GwId in ADVERTISE and GWINFO, 1..255, default 1.
+//   predefined_topics FILE         Paho gateway format: `CLIENTID, TOPIC, ID` per line, `*` = every
+//                                  client, `#` comments; FILE relative to the config file; once.
+//   sn_max_clients N               Clients at once, 1..65535, default 1000 (max_connections, if set,
+//                                  also applies); more get CONNACK "rejected: congestion".
+//   sn_max_topics N                Registered topic ids per client, 1..65535, default 1000.
+//   sn_retry_interval N            Tretry: seconds before an unacknowledged datagram is resent,
+//                                  1..65535, default 10.
+//   sn_retry_count N               Nretry: resends before the client counts as lost, 0..255, default 3.
 //   allow_anonymous true|false     Default false when a config file is given, except in local-only
 //                                  mode (see below), where it defaults to true.
 //   max_inflight_messages N        0..65535, default 20, 0 = unlimited.
@@ -66,7 +78,8 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { featureBuilt, featureMissingMessage, optionOwner } from './features.ts';
-import type { BrokerConfig, ListenerConfig } from './types.ts';
+import { parsePredefined } from '../features/sn/predefined.ts';
+import type { BrokerConfig, ListenerConfig, SnListenerConfig } from './types.ts';
 
 /** A configuration error; the message is `file:line: reason` (or `file: reason` without a line). */
 export class ConfigError extends Error {
@@ -111,6 +124,7 @@ interface DefaultScope {
   protocol?: string;
   maxConnections?: number;
   extra: Map<string, string[]>;
+  sn?: SnListenerConfig;
   /** The first setting that differs from a new listener's defaults, for the error message. */
   where?: { file: string; line: number; option: string };
 }
@@ -126,6 +140,8 @@ interface State {
   allowAnonymousSet: boolean;
   logFileSet: boolean;
   sawLogDestNone: boolean;
+  /** Where each listener (or the default scope) got its first MQTT-SN option, for errors. */
+  snWhere?: Map<object, Where>;
 }
 
 function fail(w: Where, reason: string): never {
@@ -154,13 +170,15 @@ function baseValues(): BrokerConfig {
 }
 
 function newListener(port: number, host: string | undefined, scope?: DefaultScope): ListenerConfig {
-  return {
+  const l: ListenerConfig = {
     port,
     host,
     protocol: scope?.protocol ?? 'mqtt',
     maxConnections: scope?.maxConnections ?? -1,
     extra: new Map(scope?.extra ?? []),
   };
+  if (scope?.sn) l.sn = { ...scope.sn };
+  return l;
 }
 
 /** Mosquitto 2's local-only listeners: loopback IPv4 and IPv6. */
@@ -344,6 +362,18 @@ function parseLine(st: State, line: string, w: Where): void {
       listenerSetting(st, w, name, (t) => { t.maxConnections = n; }, n !== -1);
       return;
     }
+    case 'advertise_interval':
+    case 'gateway_id':
+    case 'predefined_topics':
+    case 'sn_max_clients':
+    case 'sn_max_topics':
+    case 'sn_retry_interval':
+    case 'sn_retry_count':
+      if (SN) {
+        snSetting(st, w, name, args, line);
+        return;
+      }
+      return fail(w, featureMissingMessage(`option '${name}'`, 'SN'));
     case 'allow_anonymous':
       cfg.allowAnonymous = parseBool(w, name, single(w, name, args));
       st.allowAnonymousSet = true;
@@ -430,6 +460,53 @@ function parseLine(st: State, line: string, w: Where): void {
   fail(w, `unknown option '${name}'`);
 }
 
+/** Defaults of an MQTT-SN listener (README "MQTT-SN gateway"). */
+export function snDefaults(): SnListenerConfig {
+  return {
+    advertiseInterval: 900,
+    gatewayId: 1,
+    predefinedTopics: [],
+    maxClients: 1000,
+    maxTopics: 1000,
+    retryInterval: 10,
+    retryCount: 3,
+  };
+}
+
+/** An MQTT-SN listener option (feature SN): parsed into the listener's `sn` settings. */
+function snSetting(st: State, w: Where, name: string, args: string[], line: string): void {
+  let set: (sn: SnListenerConfig) => void;
+  if (name === 'predefined_topics') {
+    const path = resolve(dirname(w.file), restOfLine(line, 1));
+    if (!restOfLine(line, 1)) fail(w, `option '${name}' needs a file`);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      return fail(w, `cannot read predefined_topics file: ${(err as Error).message}`);
+    }
+    const topics = parsePredefined(text, (n, reason) => {
+      throw new ConfigError(path, n, reason);
+    });
+    set = (sn) => {
+      sn.predefinedTopics = topics;
+    };
+  } else {
+    const v = single(w, name, args);
+    if (name === 'advertise_interval') set = (sn) => { sn.advertiseInterval = parseInteger(w, name, v, 0, 65535); };
+    else if (name === 'gateway_id') set = (sn) => { sn.gatewayId = parseInteger(w, name, v, 1, 255); };
+    else if (name === 'sn_max_clients') set = (sn) => { sn.maxClients = parseInteger(w, name, v, 1, 65535); };
+    else if (name === 'sn_max_topics') set = (sn) => { sn.maxTopics = parseInteger(w, name, v, 1, 65535); };
+    else if (name === 'sn_retry_interval') set = (sn) => { sn.retryInterval = parseInteger(w, name, v, 1, 65535); };
+    else set = (sn) => { sn.retryCount = parseInteger(w, name, v, 0, 255); };
+  }
+  listenerSetting(st, w, name, (t) => {
+    const snWhere = (st.snWhere ??= new Map());
+    if (!snWhere.has(t)) snWhere.set(t, w);
+    set((t.sn ??= snDefaults()));
+  }, true);
+}
+
 /** Every log type (what `log_type all` and `-v` select). */
 export function allLogTypes(): string[] {
   return WS ? [...LOG_TYPES, 'websockets'] : [...LOG_TYPES];
@@ -492,6 +569,13 @@ function finish(st: State): BrokerConfig {
         `but no 'port' or 'bind_address' defines one; move it after a 'listener' line ` +
         `(or add 'port ${DEFAULT_PORT}')`,
     );
+  }
+  if (SN) {
+    for (const l of cfg.listeners) {
+      const at = st.snWhere?.get(l) ?? (l.sn ? st.snWhere?.get(st.def) : undefined);
+      if (l.protocol === 'mqttsn') l.sn ??= snDefaults();
+      else if (l.sn && at) fail(at, `MQTT-SN options need 'protocol mqttsn' on the listener of port ${l.port}`);
+    }
   }
   if (!st.allowAnonymousSet) cfg.allowAnonymous = cfg.localOnly === true;
   cfg.logDestNone = st.sawLogDestNone && cfg.logDest.length === 0;

@@ -5,10 +5,30 @@ import type { LogDest } from '../util/log.ts';
 export interface ListenerConfig {
   port: number; // 0 = ephemeral (tests)
   host?: string; // bind address; undefined = all interfaces
-  protocol: string; // 'mqtt' for now ('websockets', 'mqttsn' come with later features)
+  protocol: string; // 'mqtt' or 'mqttsn' ('websockets' comes with a later feature)
   maxConnections: number; // -1 = unlimited
   /** Raw per-listener options of features not implemented yet (kept for later issues). */
   extra: Map<string, string[]>;
+  /** MQTT-SN gateway settings; present on `protocol mqttsn` listeners (feature SN). */
+  sn?: SnListenerConfig;
+}
+
+/** One line of a predefined topics file (`CLIENTID, TOPIC, ID`; `*` = every client). */
+export interface PredefinedTopic {
+  clientId: string;
+  topic: string;
+  id: number;
+}
+
+/** MQTT-SN gateway options of one listener (feature SN). */
+export interface SnListenerConfig {
+  advertiseInterval: number; // seconds between ADVERTISE, default 900, 0 = none
+  gatewayId: number; // 1..255, default 1
+  predefinedTopics: PredefinedTopic[]; // default none
+  maxClients: number; // default 1000
+  maxTopics: number; // registered topic ids per client, default 1000
+  retryInterval: number; // Tretry, seconds, default 10
+  retryCount: number; // Nretry, default 3
 }
 
 export interface BrokerConfig {

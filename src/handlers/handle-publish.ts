@@ -1,6 +1,7 @@
 // Inbound PUBLISH and PUBREL: the start of the publish path.
 import { encodeAck } from '../codec/encoder.ts';
-import type { PublishPacket } from '../codec/packets.ts';
+import type { PublishPacket, QoS } from '../codec/packets.ts';
+import type { Broker } from '../broker/broker.ts';
 import { makeMessage } from '../broker/message.ts';
 import type { Session } from '../broker/session.ts';
 import type { Connection } from '../transport/connection.ts';
@@ -16,12 +17,7 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
     conn.write(encodeAck(5, p.packetId));
     return;
   }
-  if (accept(conn, p)) {
-    if (p.retain && !broker.options.retainAvailable) {
-      log.notice(`Client ${conn.name} sent a retained message but retain_available is false; sent without RETAIN.`);
-    }
-    broker.publish(makeMessage(p.topic, p.payload, qos, p.retain));
-  }
+  ingest(broker, conn, p.topic, p.payload, qos, p.retain);
   if (qos === 1) conn.write(encodeAck(4, p.packetId));
   else if (qos === 2) {
     session.inboundQos2.add(p.packetId);
@@ -29,18 +25,25 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
   }
 }
 
-/** Limits and reserved topics: a refused message is still acknowledged so the client moves on. */
-function accept(conn: Connection, p: PublishPacket): boolean {
-  const limit = conn.broker.options.messageSizeLimit;
-  if (limit > 0 && p.payload.length > limit) {
-    log.warning(`Client ${conn.name}: dropped message on ${p.topic} of ${p.payload.length} bytes (message_size_limit ${limit}).`);
-    return false;
+/**
+ * Passes on a message a client published, whatever its protocol (MQTT here; MQTT-SN gateways use
+ * it too): limits and reserved topics first. A refused message is still acknowledged by the caller
+ * so the client moves on. `from.name` names the client in the log (read only when logging).
+ */
+export function ingest(broker: Broker, from: { readonly name: string }, topic: string, payload: Buffer, qos: QoS, retain: boolean): void {
+  const limit = broker.options.messageSizeLimit;
+  if (limit > 0 && payload.length > limit) {
+    log.warning(`Client ${from.name}: dropped message on ${topic} of ${payload.length} bytes (message_size_limit ${limit}).`);
+    return;
   }
-  if (p.topic.startsWith('$SYS')) {
-    log.debug(`Client ${conn.name}: dropped publish to reserved topic ${p.topic}.`);
-    return false;
+  if (topic.startsWith('$SYS')) {
+    log.debug(`Client ${from.name}: dropped publish to reserved topic ${topic}.`);
+    return;
   }
-  return true;
+  if (retain && !broker.options.retainAvailable) {
+    log.notice(`Client ${from.name} sent a retained message but retain_available is false; sent without RETAIN.`);
+  }
+  broker.publish(makeMessage(topic, payload, qos, retain));
 }
 
 export function handlePubrel(conn: Connection, session: Session, packetId: number): void {

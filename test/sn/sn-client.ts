@@ -1,0 +1,121 @@
+// A small MQTT-SN 1.2 client over UDP on loopback, for tests: sends messages and awaits replies by
+// type. It encodes with the codec under test, whose bytes test/sn/codec.test.ts pins to fixtures.
+import dgram from 'node:dgram';
+import {
+  CONNACK, CONNECT, decode, DISCONNECT, encode, PINGREQ, PINGRESP, PUBLISH, REGACK, REGISTER, type SnPacket,
+  type SnQoS, SUBACK, SUBSCRIBE, WILLMSG, WILLMSGREQ, WILLTOPIC, WILLTOPICREQ,
+} from '../../src/features/sn/codec.ts';
+
+export class SnTestClient {
+  readonly inbox: SnPacket[] = [];
+  private waiters: { type: number; resolve: (p: SnPacket) => void }[] = [];
+  private nextId = 1;
+
+  private constructor(
+    readonly socket: dgram.Socket,
+    readonly port: number,
+  ) {
+    socket.on('message', (buf) => {
+      const p = decode(buf);
+      const i = this.waiters.findIndex((w) => w.type === p.type);
+      if (i >= 0) this.waiters.splice(i, 1)[0].resolve(p);
+      else this.inbox.push(p);
+    });
+  }
+
+  static async open(port: number): Promise<SnTestClient> {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    return new SnTestClient(socket, port);
+  }
+
+  get localPort(): number {
+    return this.socket.address().port;
+  }
+
+  msgId(): number {
+    return this.nextId++;
+  }
+
+  send(p: SnPacket | Buffer): void {
+    this.socket.send(Buffer.isBuffer(p) ? p : encode(p), this.port, '127.0.0.1');
+  }
+
+  /** The next message of `type` (already received, or the next to arrive). */
+  next(type: number, timeoutMs = 5000): Promise<SnPacket> {
+    const i = this.inbox.findIndex((p) => p.type === type);
+    if (i >= 0) return Promise.resolve(this.inbox.splice(i, 1)[0]);
+    return new Promise((resolve, reject) => {
+      const w = {
+        type,
+        resolve: (p: SnPacket) => {
+          clearTimeout(t);
+          resolve(p);
+        },
+      };
+      const t = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        reject(new Error(`no message of type 0x${type.toString(16)} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.push(w);
+    });
+  }
+
+  /** Sends and awaits the reply of type `reply`. */
+  request(p: SnPacket, reply: number): Promise<SnPacket> {
+    const r = this.next(reply);
+    this.send(p);
+    return r;
+  }
+
+  /** Round trip through the gateway: everything it sent before this PINGRESP is in the inbox. */
+  async sync(): Promise<void> {
+    await this.request({ type: PINGREQ }, PINGRESP);
+  }
+
+  async connect(
+    clientId: string,
+    opts: { clean?: boolean; duration?: number; will?: { topic: string; payload: string; qos?: SnQoS; retain?: boolean } } = {},
+  ): Promise<number> {
+    const will = opts.will;
+    const msg: SnPacket = { type: CONNECT, clean: opts.clean ?? true, will: !!will, protocolId: 1, duration: opts.duration ?? 60, clientId };
+    if (!will) return (await this.request(msg, CONNACK)).rc as number;
+    await this.request(msg, WILLTOPICREQ);
+    await this.request({ type: WILLTOPIC, topic: will.topic, qos: will.qos ?? 0, retain: will.retain ?? false }, WILLMSGREQ);
+    return (await this.request({ type: WILLMSG, payload: Buffer.from(will.payload) }, CONNACK)).rc as number;
+  }
+
+  async register(topic: string): Promise<SnPacket> {
+    return this.request({ type: REGISTER, topicId: 0, msgId: this.msgId(), topic }, REGACK);
+  }
+
+  async subscribe(topic: string | number, qos: SnQoS, topicIdType = 0): Promise<SnPacket> {
+    const p: SnPacket = { type: SUBSCRIBE, qos, topicIdType, msgId: this.msgId() };
+    if (typeof topic === 'number') p.topicId = topic;
+    else p.topic = topic;
+    return this.request(p, SUBACK);
+  }
+
+  publish(topicId: number, payload: string | Buffer, qos: SnQoS, opts: { topicIdType?: number; retain?: boolean; msgId?: number; dup?: boolean } = {}): number {
+    const msgId = qos > 0 ? (opts.msgId ?? this.msgId()) : 0;
+    this.send({ type: PUBLISH, qos, topicIdType: opts.topicIdType ?? 0, topicId, msgId, retain: opts.retain ?? false, dup: opts.dup ?? false, payload: Buffer.from(payload) });
+    return msgId;
+  }
+
+  async disconnect(duration?: number): Promise<void> {
+    await this.request({ type: DISCONNECT, duration }, DISCONNECT);
+  }
+
+  close(): void {
+    try {
+      this.socket.close();
+    } catch {
+      /* already closed */
+    }
+  }
+}
+
+/** A short topic name's two characters as the TopicId field. */
+export function shortId(name: string): number {
+  return (name.charCodeAt(0) << 8) | name.charCodeAt(1);
+}
