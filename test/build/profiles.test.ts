@@ -26,7 +26,7 @@ const MARKERS: Record<string, string[]> = {
   BRIDGE: [],
   TLS: [],
   AUTH: [],
-  SN: [],
+  SN: ['Opening MQTT-SN gateway', 'New MQTT-SN client connected from', 'node:dgram', 'use * for every client'],
   SERIAL: [],
   GPIO: [],
   PERSIST: [],

@@ -252,7 +252,6 @@ describe('listeners', () => {
     expect(err('listener 1\nprotocol')).toBe(`${F}:2: option 'protocol' needs a value`);
     expect(err('listener 1\nprotocol http')).toBe(`${F}:2: unknown protocol 'http' (expected mqtt, websockets or mqttsn)`);
     expect(err('listener 1\nprotocol websockets')).toBe(`${F}:2: ${compiledOut(`protocol 'websockets'`, 'WS', 'full')}`);
-    expect(err('listener 1\nprotocol mqttsn')).toBe(`${F}:2: ${compiledOut(`protocol 'mqttsn'`, 'SN', 'gateway')}`);
   });
 
   it('max_connections: -1 or more', () => {
@@ -400,8 +399,8 @@ describe('logging', () => {
 });
 
 describe('options of optional features', () => {
-  it('featureBuilt reads the flags (tests: only SYS)', () => {
-    for (const f of FEATURE_NAMES) expect(featureBuilt(f)).toBe(f === 'SYS');
+  it('featureBuilt reads the flags (tests: only SYS and SN)', () => {
+    for (const f of FEATURE_NAMES) expect(featureBuilt(f)).toBe(f === 'SYS' || f === 'SN');
   });
 
   it('records the profile that brings each feature', () => {
@@ -456,7 +455,8 @@ describe('options of optional features', () => {
     expect(err('plugin_opt_foo bar')).toBe(`${F}:1: ${compiledOut(`option 'plugin_opt_foo'`, 'AUTH', 'router')}`);
   });
 
-  for (const f of FEATURE_NAMES) {
+  // Built features (SN in tests) are checked in a bundle without them, below.
+  for (const f of FEATURE_NAMES.filter((n) => !featureBuilt(n))) {
     const info = FEATURES[f];
     for (const o of [...info.options, ...info.listenerOptions]) {
       it(`${o} needs ${f}`, () => {
@@ -692,4 +692,102 @@ describe('with every feature built', () => {
     // The bundle has its own ConfigError class.
     expect(() => full.parseConfigText('password_file', F)).toThrow(`${F}:1: option 'password_file' needs a value`);
   });
+});
+
+/** Bundles the parser with the given flags (others as in test/vitest.config.ts: only SYS, SN). */
+async function bundleParser(dir: string, define: Record<string, string>): Promise<typeof import('../../src/config/parse.ts')> {
+  const { build } = await import('esbuild');
+  const outfile = join(dir, `parse-${Object.keys(define).join('-')}.mjs`);
+  const base = Object.fromEntries(FEATURE_NAMES.map((f) => [f, f === 'SYS' || f === 'SN' ? 'true' : 'false']));
+  await build({
+    entryPoints: [fileURLToPath(new URL('../../src/config/parse.ts', import.meta.url))],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    define: { ...base, ...define },
+    logLevel: 'silent',
+  });
+  return import(pathToFileURL(outfile).href);
+}
+
+describe('MQTT-SN listener options (feature SN)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'midge-sn-conf-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('parses every option into the listener, with defaults for the rest', () => {
+    const c = parse('listener 1883\nlistener 1884 127.0.0.1\nprotocol mqttsn\nadvertise_interval 60\ngateway_id 9\nsn_max_clients 50\nsn_max_topics 20\nsn_retry_interval 5\nsn_retry_count 2\n');
+    expect(c.listeners[0].sn).toBeUndefined();
+    expect(c.listeners[1].sn).toEqual({
+      advertiseInterval: 60, gatewayId: 9, predefinedTopics: [], maxClients: 50, maxTopics: 20, retryInterval: 5, retryCount: 2,
+    });
+    expect(c.extra.size).toBe(0);
+    expect(c.listeners[1].extra.size).toBe(0);
+    // protocol mqttsn alone: the defaults.
+    expect(parse('listener 1884\nprotocol mqttsn').listeners[0].sn).toEqual({
+      advertiseInterval: 900, gatewayId: 1, predefinedTopics: [], maxClients: 1000, maxTopics: 1000, retryInterval: 10, retryCount: 3,
+    });
+  });
+
+  it('options may come before protocol mqttsn in the block, and apply per listener', () => {
+    const c = parse('listener 1884\ngateway_id 2\nprotocol mqttsn\nlistener 1885\nprotocol mqttsn\ngateway_id 3\n');
+    expect(c.listeners.map((l) => l.sn?.gatewayId)).toEqual([2, 3]);
+  });
+
+  it('rejects values out of range, with file:line', () => {
+    expect(err('listener 1884\nprotocol mqttsn\ngateway_id 0')).toBe(`${F}:3: option 'gateway_id' is out of range: 0 (allowed 1..255)`);
+    expect(err('listener 1884\nprotocol mqttsn\nadvertise_interval -1')).toBe(`${F}:3: option 'advertise_interval' must not be negative, got -1`);
+    expect(err('listener 1884\nprotocol mqttsn\nsn_max_clients 0')).toBe(`${F}:3: option 'sn_max_clients' is out of range: 0 (allowed 1..65535)`);
+    expect(err('listener 1884\nprotocol mqttsn\nsn_retry_interval x')).toBe(`${F}:3: option 'sn_retry_interval' needs an integer, got 'x'`);
+    expect(err('listener 1884\nprotocol mqttsn\nsn_retry_count 1 2')).toBe(`${F}:3: too many arguments for option 'sn_retry_count': '2'`);
+  });
+
+  it('refuses MQTT-SN options on a listener that is not protocol mqttsn', () => {
+    expect(err('listener 1883\n\ngateway_id 4')).toBe(`${F}:3: MQTT-SN options need 'protocol mqttsn' on the listener of port 1883`);
+    expect(err('gateway_id 4\nlistener 1883')).toMatch(/^\/etc\/midge\.conf:1: option 'gateway_id' comes before any 'listener' line/);
+  });
+
+  it('reads a predefined topics file in the Paho gateway format, relative to the config file', () => {
+    writeFileSync(join(dir, 'predef.conf'), '# Paho format\n*, sensors/all, 1\n\nsensor-7 , sensors/7/temp , 20\nsensor-7, sensors/all2, 1\n');
+    const conf = join(dir, 'midge.conf');
+    writeFileSync(conf, 'listener 1884\nprotocol mqttsn\npredefined_topics predef.conf\n');
+    expect(loadConfigFile(conf).listeners[0].sn?.predefinedTopics).toEqual([
+      { clientId: '*', topic: 'sensors/all', id: 1 },
+      { clientId: 'sensor-7', topic: 'sensors/7/temp', id: 20 },
+      { clientId: 'sensor-7', topic: 'sensors/all2', id: 1 },
+    ]);
+  });
+
+  it('reports predefined topics file errors as topics-file:line', () => {
+    const file = join(dir, 'bad.conf');
+    const conf = join(dir, 'midge2.conf');
+    writeFileSync(conf, `listener 1884\nprotocol mqttsn\npredefined_topics ${file}\n`);
+    const cases: [string, string][] = [
+      ['*, a/b\n', `${file}:1: expected 'CLIENTID, TOPIC, ID', got '*, a/b'`],
+      ['# c\n*, a/+, 1\n', `${file}:2: 'a/+' is not a topic name (no wildcards, not empty)`],
+      ['*, a/b, 0\n', `${file}:1: topic id '0' is out of range (allowed 1..65534)`],
+      ['*, a/b, 65535\n', `${file}:1: topic id '65535' is out of range (allowed 1..65534)`],
+      ['*, a/b, 1\n*, a/c, 1\n', `${file}:2: duplicate topic id 1 for client *`],
+      ['*, a/b, 1\n*, a/b, 2\n', `${file}:2: duplicate topic 'a/b' for client *`],
+      [', a/b, 1\n', `${file}:1: empty client id (use * for every client)`],
+    ];
+    for (const [text, message] of cases) {
+      writeFileSync(file, text);
+      expect(errorOf(() => loadConfigFile(conf)).message).toBe(message);
+    }
+    expect(err('listener 1884\nprotocol mqttsn\npredefined_topics /nonexistent/p.conf')).toMatch(
+      /^\/etc\/midge\.conf:3: cannot read predefined_topics file: ENOENT/,
+    );
+  });
+
+  it('without SN built, protocol mqttsn and every MQTT-SN option name the feature', async () => {
+    const noSn = await bundleParser(dir, { SN: 'false' });
+    expect(() => noSn.parseConfigText('listener 1\nprotocol mqttsn', F)).toThrow(`${F}:2: ${compiledOut(`protocol 'mqttsn'`, 'SN', 'gateway')}`);
+    for (const o of [...FEATURES.SN.options, ...FEATURES.SN.listenerOptions]) {
+      expect(() => noSn.parseConfigText(`listener 1883\n${o} x`, F)).toThrow(`${F}:2: ${compiledOut(`option '${o}'`, 'SN', 'gateway')}`);
+    }
+  }, 30_000);
 });
