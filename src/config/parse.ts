@@ -70,8 +70,9 @@
 // OPTIONS OF OPTIONAL FEATURES
 //   The options listed in src/config/features.ts (bridges, TLS, authentication, persistence,
 //   WebSockets, MQTT-SN, serial, GPIO). When the feature is not built into the bundle, the option
-//   is an error naming the build profile that has it. When it is built but its parser is not
-//   written yet, its words are stored raw: listener options in ListenerConfig.extra (last one wins),
+//   is an error naming the build profile that has it. When it is built, its parser takes it (MQTT-SN:
+//   snSetting below, into ListenerConfig.sn); a feature whose parser is not written yet has its
+//   words stored raw: listener options in ListenerConfig.extra (last one wins),
 //   others in BrokerConfig.extra (every occurrence, in order).
 //
 // Mosquitto options that Midge does not implement (see UNSUPPORTED) are errors saying so.
@@ -177,7 +178,7 @@ function newListener(port: number, host: string | undefined, scope?: DefaultScop
     maxConnections: scope?.maxConnections ?? -1,
     extra: new Map(scope?.extra ?? []),
   };
-  if (scope?.sn) l.sn = { ...scope.sn };
+  if (SN && scope?.sn) l.sn = { ...scope.sn };
   return l;
 }
 
@@ -362,18 +363,6 @@ function parseLine(st: State, line: string, w: Where): void {
       listenerSetting(st, w, name, (t) => { t.maxConnections = n; }, n !== -1);
       return;
     }
-    case 'advertise_interval':
-    case 'gateway_id':
-    case 'predefined_topics':
-    case 'sn_max_clients':
-    case 'sn_max_topics':
-    case 'sn_retry_interval':
-    case 'sn_retry_count':
-      if (SN) {
-        snSetting(st, w, name, args, line);
-        return;
-      }
-      return fail(w, featureMissingMessage(`option '${name}'`, 'SN'));
     case 'allow_anonymous':
       cfg.allowAnonymous = parseBool(w, name, single(w, name, args));
       st.allowAnonymousSet = true;
@@ -446,6 +435,7 @@ function parseLine(st: State, line: string, w: Where): void {
   const owner = optionOwner(name);
   if (owner) {
     if (!featureBuilt(owner.feature)) fail(w, featureMissingMessage(`option '${name}'`, owner.feature));
+    if (SN && owner.feature === 'SN') return snSetting(st, w, name, args, line);
     countArgs(w, name, args, 1, Infinity);
     if (owner.listener) {
       listenerSetting(st, w, name, (t) => { t.extra.set(name, args); }, true);

@@ -10,7 +10,7 @@ import * as sn from '../../src/features/sn/codec.ts';
 import { requirePeer } from '../helpers/peers.ts';
 import { freePort } from '../helpers/ports.ts';
 import { killAll, run, spawnProc, type Proc } from '../helpers/proc.ts';
-import { shortId, SnTestClient } from './sn-client.ts';
+import { SnTestClient } from './sn-client.ts';
 
 const havePeers = requirePeer('mosquitto_pub', 'mosquitto_sub');
 

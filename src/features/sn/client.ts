@@ -340,7 +340,8 @@ export class SnClient implements Outlet {
     if (pre !== undefined) return (TOPIC_PREDEFINED << 16) | pre;
     const id = this.names.get(topic);
     if (id !== undefined) return id;
-    if (topic.length === 2 && topic.charCodeAt(0) < 256 && topic.charCodeAt(1) < 256) {
+    // Short names are two bytes on the wire: ASCII only, so both sides read them alike.
+    if (topic.length === 2 && topic.charCodeAt(0) < 128 && topic.charCodeAt(1) < 128) {
       return (TOPIC_SHORT << 16) | (topic.charCodeAt(0) << 8) | topic.charCodeAt(1);
     }
     return -1;
@@ -456,7 +457,8 @@ export class SnClient implements Outlet {
   }
 
   private onPing(session: Session, p: SnPacket): void {
-    if (this.state === 'asleep' && p.clientId !== undefined) {
+    // A PINGREQ with the client id wakes a sleeper (or repeats a wake-up whose PINGRESP was lost).
+    if ((this.state === 'asleep' || this.state === 'awake') && p.clientId !== undefined) {
       if (p.clientId !== this.clientId) return this.gw.drop(this.peer, `PINGREQ for client ${p.clientId}`);
       // Awake: deliver what was buffered, then PINGRESP sends the client back to sleep.
       this.state = 'awake';

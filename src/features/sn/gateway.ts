@@ -10,7 +10,7 @@ import { ingest } from '../../handlers/handle-publish.ts';
 import { log } from '../../util/log.ts';
 import { SnClient } from './client.ts';
 import {
-  ADVERTISE, CONNACK, CONNECT, decode, DISCONNECT, encode, GWINFO, maxPublishPayload, PINGREQ, PUBLISH,
+  ADVERTISE, CONNACK, CONNECT, decode, DISCONNECT, ENCAPSULATED, encode, GWINFO, maxPublishPayload, PINGREQ, PUBLISH,
   RC_CONGESTION, SEARCHGW, SnError, type SnPacket, TOPIC_PREDEFINED, TOPIC_SHORT,
 } from './codec.ts';
 import { PredefinedTopics } from './predefined.ts';
@@ -52,6 +52,9 @@ export class Gateway implements Ticking {
   }
 
   start(): void {
+    if (!this.broker.options.allowAnonymous) {
+      log.notice(`MQTT-SN ${this.name}: MQTT-SN has no credentials; this listener admits clients whatever allow_anonymous says.`);
+    }
     this.broker.watch(this);
     this.tick(this.broker.now);
   }
@@ -70,6 +73,7 @@ export class Gateway implements Ticking {
   /** One datagram from `peer`. */
   receive(datagram: Buffer, peer: string): void {
     this.broker.stats.bytesReceived += datagram.length;
+    if (datagram[1] === ENCAPSULATED) return this.drop(peer, 'forwarder encapsulation (spec 5.5) is not supported');
     let p: SnPacket;
     try {
       p = decode(datagram);
