@@ -633,20 +633,8 @@ describe('with every feature built', () => {
   let full: ParseModule;
   let dir: string;
   beforeAll(async () => {
-    const { build } = await import('esbuild');
     dir = mkdtempSync(join(tmpdir(), 'midge-full-'));
-    const outfile = join(dir, 'parse.mjs');
-    const define = Object.fromEntries(FEATURE_NAMES.map((f) => [f, 'true']));
-    await build({
-      entryPoints: [fileURLToPath(new URL('../../src/config/parse.ts', import.meta.url))],
-      outfile,
-      bundle: true,
-      format: 'esm',
-      platform: 'node',
-      define,
-      logLevel: 'silent',
-    });
-    full = (await import(pathToFileURL(outfile).href)) as ParseModule;
+    full = await bundleParser(dir, Object.fromEntries(FEATURE_NAMES.map((f) => [f, 'true'])));
   }, 30_000);
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });

@@ -309,7 +309,7 @@ describe('MQTT-SN gateway: discovery, connect, publish, subscribe', () => {
   it('malformed datagrams are dropped; the client stays connected', async () => {
     const c = await snClient(udp);
     await c.connect('junk');
-    for (const bytes of ['', '05', '0203', '05160000', '070c03000100', '01ffff16']) c.send(Buffer.from(bytes, 'hex'));
+    for (const bytes of ['', '05', '0203', '05160000', '070c03000100', '01ffff16', '05fe01aabb0216']) c.send(Buffer.from(bytes, 'hex'));
     await c.sync();
     expect(c.inbox).toEqual([]);
     expect(b.running.broker.sessions.has('junk')).toBe(true);
