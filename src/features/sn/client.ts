@@ -85,6 +85,9 @@ export class SnClient implements Outlet {
       return;
     }
     const t = this.topicFor(msg.topic);
+    if (t < 0 && Buffer.byteLength(msg.topic) + 7 > this.gw.transport.maxDatagram) {
+      return this.abandon(packetId, qos, `topic ${msg.topic.slice(0, 50)}... is too long to REGISTER in a datagram`);
+    }
     if (t < 0) {
       if (this.register(msg.topic)) this.held.push({ msg, qos, packetId, dup, retain });
       else this.abandon(packetId, qos, `no topic id left for ${msg.topic} (sn_max_topics ${this.gw.opts.maxTopics})`);

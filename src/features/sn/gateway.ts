@@ -70,8 +70,17 @@ export class Gateway implements Ticking {
     this.transport.send(peer, datagram);
   }
 
-  /** One datagram from `peer`. */
+  /** One datagram from `peer`. A bug in handling one datagram must not take the broker down. */
   receive(datagram: Buffer, peer: string): void {
+    try {
+      this.handle(datagram, peer);
+    } catch (err) {
+      log.error(`MQTT-SN ${this.name}: internal error handling a datagram from ${peer}: ${(err as Error).stack ?? err}`);
+      this.clients.get(peer)?.end('internal error', true);
+    }
+  }
+
+  private handle(datagram: Buffer, peer: string): void {
     this.broker.stats.bytesReceived += datagram.length;
     if (datagram[1] === ENCAPSULATED) return this.drop(peer, 'forwarder encapsulation (spec 5.5) is not supported');
     let p: SnPacket;
