@@ -426,6 +426,41 @@ describe('MQTT-SN gateway: wills, keep-alive, sleeping clients, retries', () => 
     expect(await m.next('will/deaf')).toMatchObject({ payload: 'lost' });
   });
 
+  it('an unanswered PUBREL is resent; PUBCOMP then completes the QoS 2 delivery (6.13)', async () => {
+    const c = await snClient(udp);
+    await c.connect('rel', { duration: 60 });
+    const { topicId } = await c.subscribe('rel/t', 2);
+    const m = await mq(tcp);
+    await m.c.publishAsync('rel/t', 'once', { qos: 2 });
+    const p = await c.next(sn.PUBLISH);
+    expect(p).toMatchObject({ topicId, qos: 2 });
+    const r1 = await c.request({ type: sn.PUBREC, msgId: p.msgId }, sn.PUBREL);
+    const r2 = await c.next(sn.PUBREL, 4000);
+    expect(r2.msgId).toBe(r1.msgId);
+    c.send({ type: sn.PUBCOMP, msgId: p.msgId });
+    await m.c.publishAsync('rel/t', 'next', { qos: 0 });
+    expect(await c.next(sn.PUBLISH)).toMatchObject({ payload: Buffer.from('next') });
+  });
+
+  it('a repeated wake-up PINGREQ (its PINGRESP lost) is answered again, and the client sleeps on', async () => {
+    const c = await snClient(udp);
+    await c.connect('nap', { clean: false, duration: 60 });
+    const { topicId } = await c.subscribe('nap/x', 0);
+    await c.disconnect(30);
+    c.send({ type: sn.PINGREQ, clientId: 'nap' });
+    await c.next(sn.PINGRESP);
+    c.send({ type: sn.PINGREQ, clientId: 'nap' });
+    await c.next(sn.PINGRESP);
+    // Still asleep: a message waits for the next wake-up.
+    const m = await mq(tcp);
+    await m.c.publishAsync('nap/x', 'later', { qos: 1 });
+    await c.sync(); // a PINGREQ without client id does not wake it
+    expect(c.inbox).toEqual([]);
+    c.send({ type: sn.PINGREQ, clientId: 'nap' });
+    expect(await c.next(sn.PUBLISH)).toMatchObject({ topicId, payload: Buffer.from('later') });
+    await c.next(sn.PINGRESP);
+  });
+
   it('an unanswered REGISTER is resent, and an acknowledged retry completes the delivery', async () => {
     const c = await snClient(udp);
     await c.connect('slowreg', { duration: 60 });
