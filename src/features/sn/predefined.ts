@@ -2,12 +2,7 @@
 // reuse theirs: one `CLIENTID, TOPIC, ID` per line, `*` as CLIENTID for every client, `#` comment
 // lines, blank lines ignored. A client's own entry wins over a `*` entry for the same id or name.
 import { topicNameError } from '../../codec/validate.ts';
-
-export interface PredefinedTopic {
-  clientId: string; // '*' = every client
-  topic: string;
-  id: number; // 1..65534
-}
+import type { PredefinedTopic } from '../../config/types.ts';
 
 /** Parses the file's text; `fail(line, reason)` reports an error (it throws). */
 export function parsePredefined(text: string, fail: (line: number, reason: string) => never): PredefinedTopic[] {
