@@ -60,19 +60,23 @@ export class Session implements Subscriber {
     return this.inflight.size;
   }
 
-  /** Deliver `msg` at the given (already downgraded) QoS. */
+  /**
+   * Deliver `msg` at the given (already downgraded) QoS. `retain` marks a retained message sent
+   * for a new subscription: those may exceed the queue limit, since they already sit in the
+   * retained store and a subscriber to '#' must get all of them.
+   */
   deliver(msg: Message, qos: QoS, retain: boolean): void {
     const outlet = this.outlet;
     if (qos === 0) {
       if (outlet) {
         if (outlet.writable && this.queued === 0) outlet.sendPublish(msg, 0, 0, false, retain);
-        else this.enqueue({ msg, qos, retain, packetId: 0, released: false });
+        else this.enqueue({ msg, qos, retain, packetId: 0, released: false }, retain);
       }
       return;
     }
     const ob: Outbound = { msg, qos, retain, packetId: 0, released: false };
     if (outlet && outlet.writable && this.queued === 0 && this.windowOpen()) this.sendNew(outlet, ob);
-    else this.enqueue(ob);
+    else this.enqueue(ob, retain);
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) arrived: the message is done. */
@@ -157,8 +161,8 @@ export class Session implements Subscriber {
     outlet.sendPublish(ob.msg, ob.qos, ob.packetId, false, ob.retain);
   }
 
-  private enqueue(ob: Outbound): void {
-    if (this.limits.maxQueued > 0 && this.queued >= this.limits.maxQueued) {
+  private enqueue(ob: Outbound, unbounded: boolean): void {
+    if (!unbounded && this.limits.maxQueued > 0 && this.queued >= this.limits.maxQueued) {
       this.dropped++;
       this.onDrop(this, ob.msg);
       return;

@@ -14,6 +14,11 @@ import { log } from '../util/log.ts';
 /** Seconds a new connection may take to send CONNECT before it is dropped. */
 const CONNECT_TIMEOUT = 10;
 
+function uncork(c: Connection): void {
+  c.corked = false;
+  c.socket.uncork();
+}
+
 export class Connection implements Outlet, Ticking {
   session: Session | null = null;
   clientId = '';
@@ -21,6 +26,7 @@ export class Connection implements Outlet, Ticking {
   keepalive = 0;
   private lastRx = Date.now();
   private closed = false;
+  corked = false;
   private readonly decoder: Decoder;
 
   constructor(
@@ -74,6 +80,13 @@ export class Connection implements Outlet, Ticking {
   write(buf: Buffer): void {
     if (this.closed) return;
     this.broker.stats.bytesSent += buf.length;
+    // Everything written to this socket in one event-loop turn leaves in one writev: a chunk of
+    // inbound packets (or a fan-out) costs one syscall per socket, not one per packet.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
     this.socket.write(buf);
   }
 
