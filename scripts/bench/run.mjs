@@ -10,7 +10,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildBundle } from '../build.mjs';
+import { buildBundle, loadBoard } from '../build.mjs';
 import { svgChart } from './chart.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -78,7 +78,13 @@ function brokerCommand(name, port, tmp) {
   const conf = join(tmp, `${name}.conf`);
   if (name === 'midge') {
     writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nsys_interval 0\nlog_type error\n`);
-    return `exec taskset -c 0 ${process.execPath} ${join(root, 'dist/broker.min.js')} -c ${conf}`;
+    // As the linux-x64 launcher and `npm start` run it: with that board's Node flags.
+    const flags = loadBoard('linux-x64').nodeFlags.join(' ');
+    return `exec taskset -c 0 ${process.execPath} ${flags} ${join(root, 'dist/broker.min.js')} -c ${conf}`;
+  }
+  if (name === 'node') {
+    // A bare Node process that only listens: the floor Midge's idle RSS is compared with.
+    return `exec taskset -c 0 ${process.execPath} -e "require('net').createServer().listen(${port}, '127.0.0.1')"`;
   }
   if (name === 'mosquitto') {
     writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nsys_interval 0\nlog_type error\n`);
@@ -138,7 +144,9 @@ async function main() {
   await buildBundle({ outfile: join(root, 'dist/broker.min.js') });
   const tmp = mkdtempSync(join(os.tmpdir(), 'midge-bench-'));
   const results = {};
+  let bareNodeMb;
   try {
+    if (scenarios.some(([id]) => id === 'hIdle')) bareNodeMb = (await runOne('node', 'hIdle', tmp)).value;
     for (const [id, label] of scenarios) {
       results[id] = {};
       for (let r = 0; r < repeat; r++) {
@@ -154,10 +162,10 @@ async function main() {
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  report(results, brokers, scenarios);
+  report(results, brokers, scenarios, bareNodeMb);
 }
 
-function report(results, brokers, scenarios) {
+function report(results, brokers, scenarios, bareNodeMb) {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const meta = {
     date: new Date().toISOString(),
@@ -165,6 +173,8 @@ function report(results, brokers, scenarios) {
     mosquitto: mosquittoBin ? spawnSync(mosquittoBin, ['-h']).stdout.toString().split('\n')[0] : undefined,
     command: `npm run bench${quick ? ' -- --quick' : ''}`,
     repeat,
+    bareNodeMb,
+    midgeFlags: loadBoard('linux-x64').nodeFlags.join(' '),
   };
   const rows = scenarios.map(([id, label, higherBetter]) => {
     const stats = {};
@@ -189,6 +199,7 @@ function report(results, brokers, scenarios) {
   const lines = [
     `Benchmark of ${meta.date.slice(0, 10)} on ${meta.machine}; ${meta.mosquitto ?? 'no mosquitto'}.`,
     `Command: \`${meta.command}\`; median (min–max) of ${repeat} run${repeat > 1 ? 's' : ''}, each broker started fresh, broker on CPU 0, load on CPU 1.`,
+    `Midge runs as \`node ${meta.midgeFlags} dist/broker.min.js\` (the linux-x64 launcher's flags). A bare \`node\` process listening on a socket: ${bareNodeMb ? `${fmt(bareNodeMb)} MB` : 'not measured'} RSS.`,
     'Ratios: > 1 means Midge is ahead (Midge ÷ peer for rates; peer ÷ Midge for times, latency and memory). ⚠ = load generator saturated (figure is a floor).',
     '',
     `| Scenario | ${brokers.map((b) => (b === 'midge' ? 'Midge' : b === 'aedes' ? 'aedes' : 'Mosquitto')).join(' | ')} | Midge vs aedes | Midge vs Mosquitto |`,

@@ -30,16 +30,28 @@ export class Session implements Subscriber {
   matchQos: QoS = 0;
 
   outlet: Outlet | null = null;
+  // The collections below are created on first use: an idle connection's session should cost
+  // next to nothing (an empty Map is a hash table of its own).
+  private subs: Map<string, QoS> | undefined;
+  private qos2: Set<number> | undefined;
+  private inflightMap: Map<number, Outbound> | undefined;
+
   /** filter → granted QoS. */
-  readonly subscriptions = new Map<string, QoS>();
+  get subscriptions(): Map<string, QoS> {
+    return (this.subs ??= new Map());
+  }
   will: Will | undefined;
   /** Inbound QoS 2 packet ids received and passed on, awaiting PUBREL (exactly-once). */
-  readonly inboundQos2 = new Set<number>();
+  get inboundQos2(): Set<number> {
+    return (this.qos2 ??= new Set());
+  }
   /** Seconds (broker clock) when the session was last disconnected; for expiry. */
   disconnectedAt = 0;
   dropped = 0;
 
-  private readonly inflight = new Map<number, Outbound>();
+  private get inflight(): Map<number, Outbound> {
+    return (this.inflightMap ??= new Map());
+  }
   private queue: Outbound[] = [];
   private queueHead = 0;
   private nextId = 1;
@@ -57,7 +69,7 @@ export class Session implements Subscriber {
   }
 
   get inflightCount(): number {
-    return this.inflight.size;
+    return this.inflightMap?.size ?? 0;
   }
 
   /**
@@ -103,7 +115,7 @@ export class Session implements Subscriber {
    */
   resume(outlet: Outlet): void {
     this.outlet = outlet;
-    for (const ob of this.inflight.values()) {
+    if (this.inflightMap) for (const ob of this.inflightMap.values()) {
       if (ob.released) outlet.sendPubrel(ob.packetId);
       else outlet.sendPublish(ob.msg, ob.qos, ob.packetId, true, ob.retain);
     }
@@ -143,16 +155,16 @@ export class Session implements Subscriber {
 
   /** Clean start: forget everything but the identity. */
   reset(): void {
-    this.subscriptions.clear();
-    this.inflight.clear();
-    this.inboundQos2.clear();
+    this.subs = undefined;
+    this.inflightMap = undefined;
+    this.qos2 = undefined;
     this.queue = [];
     this.queueHead = 0;
   }
 
   private windowOpen(): boolean {
     // 0 means unlimited, but packet ids cap the window at 65535.
-    return this.inflight.size < (this.limits.maxInflight || 65535);
+    return (this.inflightMap?.size ?? 0) < (this.limits.maxInflight || 65535);
   }
 
   private sendNew(outlet: Outlet, ob: Outbound): void {

@@ -19,6 +19,23 @@ function uncork(c: Connection): void {
   c.socket.uncork();
 }
 
+// Socket listeners shared by every connection (`this` is the socket), rather than closures per
+// connection: with thousands of idle clients, each closure and its context is memory.
+const CONN = Symbol('midge.connection');
+type Owned = Duplex & { [CONN]: Connection };
+function onData(this: Owned, chunk: Buffer): void {
+  this[CONN].receive(chunk);
+}
+function onDrain(this: Owned): void {
+  this[CONN].session?.pump();
+}
+function onError(this: Owned, err: Error): void {
+  this[CONN].close(`socket error: ${err.message}`);
+}
+function onClose(this: Owned): void {
+  this[CONN].close('closed by client');
+}
+
 export class Connection implements Outlet, Ticking {
   session: Session | null = null;
   clientId = '';
@@ -40,15 +57,18 @@ export class Connection implements Outlet, Ticking {
       (e) => this.violation(e),
       maxPacketSize,
     );
-    socket.on('data', (chunk: Buffer) => {
-      this.lastRx = Date.now();
-      this.broker.stats.bytesReceived += chunk.length;
-      this.decoder.push(chunk);
-    });
-    socket.on('drain', () => this.session?.pump());
-    socket.on('error', (err) => this.close(`socket error: ${err.message}`));
-    socket.on('close', () => this.close('closed by client'));
+    (socket as Owned)[CONN] = this;
+    socket.on('data', onData);
+    socket.on('drain', onDrain);
+    socket.on('error', onError);
+    socket.on('close', onClose);
     broker.watch(this);
+  }
+
+  receive(chunk: Buffer): void {
+    this.lastRx = Date.now();
+    this.broker.stats.bytesReceived += chunk.length;
+    this.decoder.push(chunk);
   }
 
   // ---- Outlet ----
