@@ -26,7 +26,8 @@ const { values } = parseArgs({
 });
 const quick = values.quick ?? false;
 const repeat = Number(values.repeat ?? (quick ? 1 : 3));
-const outDir = values.out ?? join(here, 'results');
+// Quick runs (development, CI) must not overwrite the committed results of a full run.
+const outDir = values.out ?? (quick ? join(root, 'dist', 'bench-quick') : join(here, 'results'));
 
 /** Scenario id → label and whether a higher value is better. */
 export const SCENARIOS = [
