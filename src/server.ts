@@ -2,6 +2,7 @@
 // main.ts (the CLI) and the integration tests both start Midge through here.
 import type net from 'node:net';
 import { Broker } from './broker/broker.ts';
+import { createGate } from './features/auth/setup.ts';
 import { startSys } from './broker/sys.ts';
 import type { BrokerConfig } from './config/types.ts';
 import type { Connection } from './transport/connection.ts';
@@ -14,6 +15,13 @@ export interface Running {
   addresses: { host: string; port: number }[];
   /** Closes listeners and connections (no wills are published) and stops timers. */
   close(): Promise<void>;
+  /**
+   * Re-reads what can change without a restart (SIGHUP): each feature registers a reloader with
+   * onReload (password and ACL files, TLS material). A reloader that fails keeps its old state and
+   * logs why; reload() itself never rejects.
+   */
+  reload(): Promise<void>;
+  onReload(fn: () => void | Promise<void>): void;
 }
 
 const SPEC_MAX_PACKET = 268435455;
@@ -27,6 +35,23 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     messageSizeLimit: cfg.messageSizeLimit,
     persistentClientExpiration: cfg.persistentClientExpiration,
   });
+  const reloaders: (() => void | Promise<void>)[] = [];
+  if (AUTH) {
+    const gate = createGate(cfg);
+    if (gate) {
+      broker.gate = gate;
+      reloaders.push(() => gate.reload());
+    }
+  }
+  const reload = async (): Promise<void> => {
+    for (const fn of reloaders) {
+      try {
+        await fn();
+      } catch (err) {
+        log.error(`Reload error: ${(err as Error).message}`);
+      }
+    }
+  };
   broker.start();
   // A packet may carry a topic and header besides the payload the limit counts.
   const maxPacket = cfg.messageSizeLimit > 0 ? Math.min(SPEC_MAX_PACKET, cfg.messageSizeLimit + 65546) : SPEC_MAX_PACKET;
@@ -64,5 +89,5 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     await close();
     throw err;
   }
-  return { broker, addresses, close };
+  return { broker, addresses, close, reload, onReload: (fn) => void reloaders.push(fn) };
 }

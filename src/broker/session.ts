@@ -6,6 +6,7 @@
 // message is dropped and counted (QoS 0 and QoS 1/2 alike). QoS 0 messages are not queued for an
 // offline session (as Mosquitto's default queue_qos0_messages false).
 import type { QoS, Will } from '../codec/packets.ts';
+import type { Access } from './access.ts';
 import type { Message } from './message.ts';
 import type { Outlet } from './outlet.ts';
 import type { Subscriber } from './topic-tree.ts';
@@ -33,6 +34,8 @@ export class Session implements Subscriber {
   /** filter → granted QoS. */
   readonly subscriptions = new Map<string, QoS>();
   will: Will | undefined;
+  /** What the client may read and write (AUTH's ACL); undefined = everything. */
+  access: Access | undefined = undefined;
   /** Inbound QoS 2 packet ids received and passed on, awaiting PUBREL (exactly-once). */
   readonly inboundQos2 = new Set<number>();
   /** Seconds (broker clock) when the session was last disconnected; for expiry. */

@@ -17,7 +17,7 @@ export const USAGE = `Usage: midge [-c config_file] [-p port] [-v] [-h]
  -p, --port PORT         Listen on PORT instead of 1883 when no listener is configured.
  -v, --verbose           Log everything (like log_type all).
  -h, --help              Show this help and exit.
-`;
+${AUTH ? '\n       midge passwd ...        Manage a password file (midge passwd -h for its usage).\n' : ''}`;
 
 const OPTIONS = {
   'config-file': { type: 'string', short: 'c' },

@@ -40,6 +40,12 @@ function accept(conn: Connection, p: PublishPacket): boolean {
     log.debug(`Client ${conn.name}: dropped publish to reserved topic ${p.topic}.`);
     return false;
   }
+  // MQTT 3.1.1 has no way to say "denied": the message is acknowledged and dropped (as Mosquitto).
+  const access = AUTH ? conn.session?.access : undefined;
+  if (AUTH && access && !access.mayWrite(p.topic)) {
+    log.debug(`Client ${conn.name}: publish to ${p.topic} denied by ACL.`);
+    return false;
+  }
   return true;
 }
 
