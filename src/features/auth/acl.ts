@@ -26,6 +26,17 @@ const KNOWN_W = 8;
 
 const wild = (l: string): boolean => l === '+' || l === '#';
 
+// One publish checks the same topic for every subscriber in turn: split it once, not per client.
+let lastTopic = '';
+let lastLevels: string[] = [''];
+function levelsOf(topic: string): string[] {
+  if (topic !== lastTopic) {
+    lastLevels = topic.split('/');
+    lastTopic = topic;
+  }
+  return lastLevels;
+}
+
 /** Does `rule` match the topic (split at '/')? `$` topics only match rules that name them. */
 function matches(rule: string[], topic: string[]): boolean {
   if (wild(rule[0]) && topic[0].startsWith('$')) return false;
@@ -122,7 +133,7 @@ export class ClientAccess implements Access {
     let bits = this.cache.get(topic);
     if (bits === undefined || !(bits & known)) {
       if (bits === undefined && this.cache.size >= CACHE_MAX) this.cache.clear();
-      bits = (bits ?? 0) | known | (this.decide(topic.split('/'), want) ? want : 0);
+      bits = (bits ?? 0) | known | (this.decide(levelsOf(topic), want) ? want : 0);
       this.cache.set(topic, bits);
     }
     return (bits & want) !== 0;
