@@ -2,12 +2,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/parse.ts';
 import { ClientAccess } from '../../src/features/auth/acl.ts';
 import { parseAclFile } from '../../src/features/auth/acl-file.ts';
 import { digest, hashPassword, parseHash, parsePasswordFile, PasswordDb } from '../../src/features/auth/password-file.ts';
+import { importWithFlags } from '../helpers/bundled.ts';
 
 const F = '/etc/midge.conf';
 
@@ -53,20 +53,8 @@ describe('with AUTH compiled out', () => {
   let noAuth: ParseModule;
   let dir: string;
   beforeAll(async () => {
-    const { build } = await import('esbuild');
     dir = mkdtempSync(join(tmpdir(), 'midge-noauth-'));
-    const outfile = join(dir, 'parse.mjs');
-    const flags = ['BRIDGE', 'TLS', 'AUTH', 'SN', 'SERIAL', 'GPIO', 'PERSIST', 'WS', 'SYS'];
-    await build({
-      entryPoints: [fileURLToPath(new URL('../../src/config/parse.ts', import.meta.url))],
-      outfile,
-      bundle: true,
-      format: 'esm',
-      platform: 'node',
-      define: Object.fromEntries(flags.map((f) => [f, 'false'])),
-      logLevel: 'silent',
-    });
-    noAuth = (await import(pathToFileURL(outfile).href)) as ParseModule;
+    noAuth = await importWithFlags<ParseModule>(new URL('../../src/config/parse.ts', import.meta.url), [], dir);
   }, 30_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
