@@ -57,10 +57,13 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
     // As Mosquitto: SIGHUP re-reads the files features registered (password, ACL, certificates).
-    process.on('SIGHUP', () => {
-      log.notice('Reloading (SIGHUP).');
-      void r.reload();
-    });
+    // Builds without such features keep SIGHUP's default action.
+    if (AUTH || TLS) {
+      process.on('SIGHUP', () => {
+        log.notice('Reloading (SIGHUP).');
+        r.reload().catch((err: Error) => log.error(`Reload error: ${err.message}`));
+      });
+    }
   });
   return 0;
 }

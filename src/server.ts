@@ -16,9 +16,9 @@ export interface Running {
   /** Closes listeners and connections (no wills are published) and stops timers. */
   close(): Promise<void>;
   /**
-   * Re-reads what can change without a restart (SIGHUP): each feature registers a reloader with
-   * onReload (password and ACL files, TLS material). A reloader that fails keeps its old state and
-   * logs why; reload() itself never rejects.
+   * Re-reads what can change without a restart (SIGHUP): runs the reloaders features registered
+   * with onReload (password and ACL files, TLS material), in order. A reloader must not throw: if
+   * its files are broken, it keeps its old state and logs why.
    */
   reload(): Promise<void>;
   onReload(fn: () => void | Promise<void>): void;
@@ -44,13 +44,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     }
   }
   const reload = async (): Promise<void> => {
-    for (const fn of reloaders) {
-      try {
-        await fn();
-      } catch (err) {
-        log.error(`Reload error: ${(err as Error).message}`);
-      }
-    }
+    for (const fn of reloaders) await fn();
   };
   broker.start();
   // A packet may carry a topic and header besides the payload the limit counts.

@@ -173,16 +173,19 @@ function baseValues(): BrokerConfig {
 }
 
 function newListener(port: number, host: string | undefined, scope?: DefaultScope): ListenerConfig {
-  return {
+  const l: ListenerConfig = {
     port,
     host,
     protocol: scope?.protocol ?? 'mqtt',
     maxConnections: scope?.maxConnections ?? -1,
     extra: new Map(scope?.extra ?? []),
-    passwordFile: scope?.passwordFile,
-    aclFile: scope?.aclFile,
-    allowAnonymous: scope?.allowAnonymous,
   };
+  if (AUTH && scope) {
+    l.passwordFile = scope.passwordFile;
+    l.aclFile = scope.aclFile;
+    l.allowAnonymous = scope.allowAnonymous;
+  }
+  return l;
 }
 
 /** Mosquitto 2's local-only listeners: loopback IPv4 and IPv6. */
@@ -332,6 +335,27 @@ function authSetting(st: State, w: Where, name: string, apply: (t: ListenerConfi
   if (!st.current) st.authWhere ??= { file: w.file, line: w.line, option: name };
 }
 
+/** AUTH's own options; false for any other option. */
+function authOption(st: State, w: Where, name: string, args: string[], line: string): boolean {
+  const cfg = st.cfg;
+  if (name === 'password_file' || name === 'acl_file') {
+    const path = restOfLine(line, 1);
+    if (!path) fail(w, `option '${name}' needs a file name`);
+    if (name === 'password_file') cfg.passwordFile = path;
+    else cfg.aclFile = path;
+    authSetting(st, w, name, (t) => {
+      if (name === 'password_file') t.passwordFile = path;
+      else t.aclFile = path;
+    });
+    return true;
+  }
+  if (name === 'per_listener_settings') {
+    cfg.perListenerSettings = parseBool(w, name, single(w, name, args));
+    return true;
+  }
+  return false;
+}
+
 function parseLine(st: State, line: string, w: Where): void {
   const args = line.split(/\s+/);
   const name = args.shift() as string;
@@ -382,23 +406,6 @@ function parseLine(st: State, line: string, w: Where): void {
       if (AUTH) authSetting(st, w, name, (t) => { t.allowAnonymous = v; });
       return;
     }
-    case 'password_file':
-    case 'acl_file': {
-      if (!AUTH) break; // the feature table below explains that the option is compiled out
-      const path = restOfLine(line, 1);
-      if (!path) fail(w, `option '${name}' needs a file name`);
-      if (name === 'password_file') cfg.passwordFile = path;
-      else cfg.aclFile = path;
-      authSetting(st, w, name, (t) => {
-        if (name === 'password_file') t.passwordFile = path;
-        else t.aclFile = path;
-      });
-      return;
-    }
-    case 'per_listener_settings':
-      if (!AUTH) break;
-      cfg.perListenerSettings = parseBool(w, name, single(w, name, args));
-      return;
     case 'max_inflight_messages':
       cfg.maxInflightMessages = parseInteger(w, name, single(w, name, args), 0, 65535);
       return;
@@ -463,6 +470,8 @@ function parseLine(st: State, line: string, w: Where): void {
     default:
       break;
   }
+  // Without AUTH, the feature table below says the option is compiled out.
+  if (AUTH && authOption(st, w, name, args, line)) return;
 
   const owner = optionOwner(name);
   if (owner) {

@@ -41,8 +41,7 @@ function accept(conn: Connection, p: PublishPacket): boolean {
     return false;
   }
   // MQTT 3.1.1 has no way to say "denied": the message is acknowledged and dropped (as Mosquitto).
-  const access = AUTH ? conn.session?.access : undefined;
-  if (AUTH && access && !access.mayWrite(p.topic)) {
+  if (AUTH && conn.session?.access && !conn.session.access.mayWrite(p.topic)) {
     log.debug(`Client ${conn.name}: publish to ${p.topic} denied by ACL.`);
     return false;
   }
