@@ -2,6 +2,7 @@
 // main.ts (the CLI) and the integration tests both start Midge through here.
 import type net from 'node:net';
 import { Broker } from './broker/broker.ts';
+import { createGate } from './features/auth/setup.ts';
 import { startSys } from './broker/sys.ts';
 import type { BrokerConfig } from './config/types.ts';
 import type { Connection } from './transport/connection.ts';
@@ -14,6 +15,13 @@ export interface Running {
   addresses: { host: string; port: number }[];
   /** Closes listeners and connections (no wills are published) and stops timers. */
   close(): Promise<void>;
+  /**
+   * Re-reads what can change without a restart (SIGHUP): runs the reloaders features registered
+   * with onReload (password and ACL files, TLS material), in order. A reloader must not throw: if
+   * its files are broken, it keeps its old state and logs why.
+   */
+  reload(): Promise<void>;
+  onReload(fn: () => void | Promise<void>): void;
 }
 
 const SPEC_MAX_PACKET = 268435455;
@@ -27,6 +35,17 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     messageSizeLimit: cfg.messageSizeLimit,
     persistentClientExpiration: cfg.persistentClientExpiration,
   });
+  const reloaders: (() => void | Promise<void>)[] = [];
+  if (AUTH) {
+    const gate = createGate(cfg);
+    if (gate) {
+      broker.gate = gate;
+      reloaders.push(() => gate.reload());
+    }
+  }
+  const reload = async (): Promise<void> => {
+    for (const fn of reloaders) await fn();
+  };
   broker.start();
   // A packet may carry a topic and header besides the payload the limit counts.
   const maxPacket = cfg.messageSizeLimit > 0 ? Math.min(SPEC_MAX_PACKET, cfg.messageSizeLimit + 65546) : SPEC_MAX_PACKET;
@@ -64,5 +83,5 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     await close();
     throw err;
   }
-  return { broker, addresses, close };
+  return { broker, addresses, close, reload, onReload: (fn) => void reloaders.push(fn) };
 }

@@ -7,7 +7,7 @@ export default defineConfig({
   define: {
     BRIDGE: 'false',
     TLS: 'false',
-    AUTH: 'false',
+    AUTH: 'true',
     SN: 'false',
     SERIAL: 'false',
     GPIO: 'false',

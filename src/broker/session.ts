@@ -6,6 +6,7 @@
 // message is dropped and counted (QoS 0 and QoS 1/2 alike). QoS 0 messages are not queued for an
 // offline session (as Mosquitto's default queue_qos0_messages false).
 import type { QoS, Will } from '../codec/packets.ts';
+import type { Access } from './access.ts';
 import type { Message } from './message.ts';
 import type { Outlet } from './outlet.ts';
 import type { Subscriber } from './topic-tree.ts';
@@ -41,6 +42,8 @@ export class Session implements Subscriber {
     return (this.subs ??= new Map());
   }
   will: Will | undefined;
+  /** What the client may read and write (AUTH's ACL); undefined = everything. */
+  access: Access | undefined = undefined;
   /** Inbound QoS 2 packet ids received and passed on, awaiting PUBREL (exactly-once). */
   get inboundQos2(): Set<number> {
     return (this.qos2 ??= new Set());

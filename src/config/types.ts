@@ -9,6 +9,10 @@ export interface ListenerConfig {
   maxConnections: number; // -1 = unlimited
   /** Raw per-listener options of features not implemented yet (kept for later issues). */
   extra: Map<string, string[]>;
+  /** AUTH with per_listener_settings true: this listener's own security settings. */
+  passwordFile?: string;
+  aclFile?: string;
+  allowAnonymous?: boolean;
 }
 
 export interface BrokerConfig {
@@ -22,6 +26,11 @@ export interface BrokerConfig {
   logTypes?: Set<string>; // undefined = default (error, warning, notice, information)
   logDest: LogDest[]; // default [] (caller falls back to stderr)
   persistentClientExpiration: number; // seconds, 0 = never expire
+  /** AUTH: password_file and acl_file (unset with per_listener_settings: see the listeners). */
+  passwordFile?: string;
+  aclFile?: string;
+  /** AUTH: password_file, acl_file and allow_anonymous are per listener (Mosquitto semantics). */
+  perListenerSettings?: boolean;
   /** True when no config file was given: the embedded defaults (loopback only). */
   defaults: boolean;
   /** Files read, for log lines. */

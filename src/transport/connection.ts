@@ -8,6 +8,7 @@ import type { Broker, Ticking } from '../broker/broker.ts';
 import type { Message } from '../broker/message.ts';
 import type { Outlet } from '../broker/outlet.ts';
 import type { Session } from '../broker/session.ts';
+import type { ListenerConfig } from '../config/types.ts';
 import { handlePacket } from '../handlers/dispatch.ts';
 import { log } from '../util/log.ts';
 
@@ -51,6 +52,8 @@ export class Connection implements Outlet, Ticking {
     readonly socket: Duplex,
     readonly remote: string,
     maxPacketSize: number,
+    /** The listener the client came in on (per-listener security settings). */
+    readonly listener?: ListenerConfig,
   ) {
     this.decoder = new Decoder(
       (p) => this.onPacket(p),

@@ -15,7 +15,7 @@ export function listenTcp(broker: Broker, cfg: ListenerConfig, maxPacketSize: nu
       return;
     }
     count++;
-    const conn = new Connection(broker, socket, `${socket.remoteAddress}:${socket.remotePort}`, maxPacketSize);
+    const conn = new Connection(broker, socket, `${socket.remoteAddress}:${socket.remotePort}`, maxPacketSize, cfg);
     conns.add(conn);
     socket.once('close', () => {
       count--;

@@ -25,7 +25,7 @@ const MARKERS: Record<string, string[]> = {
   SYS: ['$SYS/broker/', 'retained messages/count', 'clients/connected'],
   BRIDGE: [],
   TLS: [],
-  AUTH: [],
+  AUTH: ['bad username or password', 'denied by ACL', 'keeping the previous users and ACL', 'Reenter password'],
   SN: [],
   SERIAL: [],
   GPIO: [],
