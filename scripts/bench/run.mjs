@@ -88,7 +88,9 @@ function brokerCommand(name, port, tmp) {
     return `exec taskset -c 0 ${process.execPath} -e "require('net').createServer().listen(${port}, '127.0.0.1')"`;
   }
   if (name === 'mosquitto') {
-    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nsys_interval 0\nlog_type error\n`);
+    // set_tcp_nodelay: Midge and aedes disable Nagle too; without it request/response flows
+    // (QoS 1/2) stall on delayed ACKs and Mosquitto would be measured unfairly.
+    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nsys_interval 0\nlog_type error\nset_tcp_nodelay true\n`);
     return `exec taskset -c 0 ${mosquittoBin} -c ${conf}`;
   }
   return `exec taskset -c 0 ${process.execPath} ${join(here, 'aedes-server.mjs')} ${port}`;
