@@ -152,7 +152,7 @@ function fail(w: Where, reason: string): never {
 }
 
 /** Values before any config file is read (the file then overrides them). */
-function baseValues(): BrokerConfig {
+export function baseValues(): BrokerConfig {
   return {
     listeners: [],
     allowAnonymous: false,
