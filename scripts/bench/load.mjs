@@ -135,10 +135,12 @@ async function qos0({ pubs, subs, topic, filter, payloadSize, fanout, cap }) {
   return { value: rate, unit: 'msg/s', sent: sent * fanout, received, lost: sent * fanout - received, load };
 }
 
-/** QoS 1 or 2, 1 → 1, publisher keeps `window` messages unacknowledged at most. */
+/** QoS 1 or 2, 1 → 1, with at most `window` messages in flight end to end. */
 async function qosN(qos, window) {
   const payload = Buffer.alloc(64, 0x61);
   let received = 0;
+  let issued = 0;
+  let pubScheduled = false;
   let subSocket;
   const sub = await client('bench-sub', {
     extra: [subscribePacket(1, 'bench/q', qos)],
@@ -155,6 +157,11 @@ async function qosN(qos, window) {
       if (!ackScheduled) {
         ackScheduled = true;
         setImmediate(flushAcks);
+      }
+      // A receipt frees room under the end-to-end cap.
+      if (!pubScheduled) {
+        pubScheduled = true;
+        setImmediate(pump);
       }
     },
   });
@@ -187,10 +194,14 @@ async function qosN(qos, window) {
       }
     },
   });
-  let pubScheduled = false;
+  // At most `window` messages between publisher and subscriber (lossless: nothing piles up in
+  // the broker's queue), and a packet id is reused only after its flow completed.
   function pump() {
     pubScheduled = false;
-    while (!stop && free.length) out.push(slots[free.pop()]);
+    while (!stop && free.length && issued - received < window) {
+      out.push(slots[free.pop()]);
+      issued++;
+    }
     if (out.length) {
       pub.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
       out = [];
