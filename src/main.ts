@@ -51,6 +51,10 @@ async function main(argv: string[]): Promise<number> {
       log.notice(`midge version ${VERSION} terminating (${sig})`);
       void r.close().then(resolve);
     };
+    process.on('SIGHUP', () => {
+      log.notice('Reloading configuration files (SIGHUP).');
+      r.reload();
+    });
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
