@@ -500,11 +500,12 @@ function tlsOption(st: State, w: Where, name: string, args: string[], line: stri
 }
 
 /** TLS settings that only make sense together; checked once the whole file is read. */
-function checkTls(st: State, l: ListenerConfig | DefaultScope): void {
+function checkTls(st: State, l: ListenerConfig): void {
   const t = l.tls;
   if (!t) return;
-  const w = st.tlsWhere.get(t) ?? { file: st.cfg.files[0] ?? 'config', line: 0, level: 0 };
-  const at = 'port' in l ? `listener ${l.port}` : 'the default listener';
+  // Listeners made from the default scope hold copies of its settings.
+  const w = st.tlsWhere.get(t) ?? (st.def.tls && st.tlsWhere.get(st.def.tls)) ?? { file: st.cfg.files[0] ?? 'config', line: 0, level: 0 };
+  const at = `listener ${l.port}`;
   if (!t.certfile || !t.keyfile) fail(w, `TLS on ${at} needs both certfile and keyfile`);
   if (t.requireCertificate && !t.cafile && !t.capath) {
     fail(w, `require_certificate on ${at} needs cafile or capath to check client certificates against`);
@@ -561,7 +562,6 @@ function parseLines(st: State, text: string, file: string, level: number): void 
 
 function finish(st: State): BrokerConfig {
   const cfg = st.cfg;
-  if (TLS) for (const l of [...cfg.listeners, st.def]) checkTls(st, l);
   if (st.defPort !== undefined || st.defHost !== undefined) {
     // Like Mosquitto, the default listener comes after the `listener` blocks.
     cfg.listeners.push(newListener(st.defPort ?? DEFAULT_PORT, st.defHost, st.def));
@@ -578,6 +578,7 @@ function finish(st: State): BrokerConfig {
         `(or add 'port ${DEFAULT_PORT}')`,
     );
   }
+  if (TLS) for (const l of cfg.listeners) checkTls(st, l);
   if (!st.allowAnonymousSet) cfg.allowAnonymous = cfg.localOnly === true;
   cfg.logDestNone = st.sawLogDestNone && cfg.logDest.length === 0;
   if (cfg.logDestNone) cfg.logTypes = new Set();
