@@ -6,7 +6,7 @@
 // message is dropped and counted (QoS 0 and QoS 1/2 alike). QoS 0 messages are not queued for an
 // offline session (as Mosquitto's default queue_qos0_messages false).
 import type { QoS, Will } from '../codec/packets.ts';
-import type { Message } from './message.ts';
+import { ownPayload, type Message } from './message.ts';
 import type { Outlet } from './outlet.ts';
 import type { Subscriber } from './topic-tree.ts';
 
@@ -163,6 +163,7 @@ export class Session implements Subscriber {
       this.onDrop(this, ob.msg);
       return;
     }
+    ownPayload(ob.msg);
     this.queue.push(ob);
   }
 
