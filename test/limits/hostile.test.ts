@@ -155,7 +155,9 @@ describe('hostile input against the built broker (separate process)', () => {
     const mb = (n: number): string => `${(n / MB).toFixed(1)} MB`;
     console.log(`fuzz ${tag}: ${sent} cases over ${connections} connections; ${trips} probe round trips; RSS baseline ${mb(baseline)}, after half ${mb(half)}, after all ${mb(after)}`);
     expect(sent).toBe(CASES);
-    expect(after - baseline, tag).toBeLessThan(24 * MB);
+    // V8 grows its heap to a working size first (pi-zero flags: 2 MB semi-spaces, 64 MB old space);
+    // retained messages and persistent sessions the fuzz creates are kept on purpose.
+    expect(after - baseline, tag).toBeLessThan(32 * MB);
     expect(after - half, tag).toBeLessThan(8 * MB);
   }, Math.max(120_000, CASES * 2));
 
