@@ -1,6 +1,6 @@
 // SUBSCRIBE and UNSUBSCRIBE. SUBACK goes out before the retained messages of the new filters.
 import { encode } from '../codec/encoder.ts';
-import type { QoS, SubscribePacket, UnsubscribePacket } from '../codec/packets.ts';
+import { SUBACK_FAILURE, type QoS, type SubscribePacket, type UnsubscribePacket } from '../codec/packets.ts';
 import type { Session } from '../broker/session.ts';
 import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
 import type { Connection } from '../transport/connection.ts';
@@ -12,7 +12,7 @@ export function handleSubscribe(conn: Connection, session: Session, p: Subscribe
   for (const { topic, qos } of p.subscriptions) {
     if (tooDeep(topic)) {
       log.notice(`Client ${conn.name}: refused subscription to a filter of more than ${MAX_TOPIC_LEVELS} levels.`);
-      granted.push(0x80);
+      granted.push(SUBACK_FAILURE);
       continue;
     }
     broker.subscribe(session, topic, qos);
@@ -21,7 +21,7 @@ export function handleSubscribe(conn: Connection, session: Session, p: Subscribe
   }
   conn.write(encode({ type: 9, packetId: p.packetId, granted }));
   for (let i = 0; i < p.subscriptions.length; i++) {
-    if (granted[i] === 0x80) continue;
+    if (granted[i] === SUBACK_FAILURE) continue;
     broker.sendRetained(session, p.subscriptions[i].topic, granted[i] as QoS);
   }
 }
