@@ -117,6 +117,16 @@ describe.skipIf(!haveOpenssl)('TLS listeners', () => {
     expect(c.connected).toBe(true);
   });
 
+  it('require_certificate with mosquitto_pub: refused without --cert/--key, accepted with them', async () => {
+    if (!havePub) return;
+    const b = await tlsBroker({ cafile: certs.ca, requireCertificate: true });
+    const args = ['-h', '127.0.0.1', '-p', String(b.port), '--cafile', certs.ca, '-t', 't', '-m', 'x'];
+    const without = await run('mosquitto_pub', args);
+    expect(without.exit.code, without.describe()).not.toBe(0);
+    const withCert = await run('mosquitto_pub', [...args, '--cert', certs.clientCert, '--key', certs.clientKey]);
+    expect(withCert.exit.code, withCert.describe()).toBe(0);
+  });
+
   it('capath: CA certificates are read from a directory', async () => {
     const caDir = mkdtempSync(join(dir, 'capath-'));
     copyFileSync(certs.ca, join(caDir, 'ca.pem'));

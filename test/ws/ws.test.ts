@@ -122,4 +122,17 @@ describe.skipIf(!haveOpenssl)('WebSocket listeners over TLS', () => {
     const ok = await client({ protocol: 'wss', port: p.ws, ca: readFileSync(certs.ca), key: readFileSync(certs.clientKey), cert: readFileSync(certs.clientCert) });
     expect(ok.connected).toBe(true);
   });
+
+  it('wss with use_identity_as_username: the certificate lets a client in where anonymous ones are refused', async () => {
+    const b = await startBroker({
+      allowAnonymous: false,
+      listeners: [listener({ protocol: 'websockets', tls: { certfile: certs.serverCert, keyfile: certs.serverKey, cafile: certs.ca, requireCertificate: true, useIdentityAsUsername: true } })],
+    });
+    brokers.push(b);
+    const ok = await client({ protocol: 'wss', port: b.port, ca: readFileSync(certs.ca), key: readFileSync(certs.clientKey), cert: readFileSync(certs.clientCert) });
+    expect(ok.connected).toBe(true);
+    const plain = await startBroker({ allowAnonymous: false, listeners: [listener({ protocol: 'websockets' })] });
+    brokers.push(plain);
+    await expect(client({ protocol: 'ws', port: plain.port })).rejects.toThrow(/Not authorized/i);
+  });
 });
