@@ -2,6 +2,7 @@
 // main.ts (the CLI) and the integration tests both start Midge through here.
 import type net from 'node:net';
 import { Broker } from './broker/broker.ts';
+import { createGate } from './features/auth/setup.ts';
 import { startSys } from './broker/sys.ts';
 import type { BrokerConfig } from './config/types.ts';
 import type { Connection } from './transport/connection.ts';
@@ -16,12 +17,17 @@ export interface Running {
   addresses: { host: string; port: number }[];
   /** Closes listeners and connections (no wills are published) and stops timers. */
   close(): Promise<void>;
-  /** SIGHUP: re-reads what features registered (TLS certificates, ...); live connections stay. */
-  reload(): void;
+  /**
+   * Re-reads what can change without a restart (SIGHUP): runs the reloaders features registered
+   * with onReload (password and ACL files, TLS material), in order. A reloader must not throw: if
+   * its files are broken, it keeps its old state and logs why.
+   */
+  reload(): Promise<void>;
+  onReload(fn: Reloader): void;
 }
 
 /** Something to re-read on SIGHUP. It logs and keeps its previous state if the new one is broken. */
-export type Reloader = () => void;
+export type Reloader = () => void | Promise<void>;
 
 const SPEC_MAX_PACKET = 268435455;
 
@@ -35,12 +41,22 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     persistentClientExpiration: cfg.persistentClientExpiration,
     maxKeepalive: cfg.maxKeepalive ?? 0,
   });
+  const reloaders: Reloader[] = [];
+  if (AUTH) {
+    const gate = createGate(cfg);
+    if (gate) {
+      broker.gate = gate;
+      reloaders.push(() => gate.reload());
+    }
+  }
+  const reload = async (): Promise<void> => {
+    for (const fn of reloaders) await fn();
+  };
   broker.start();
   // A packet may carry a topic and header besides the payload the limit counts.
   let maxPacket = cfg.messageSizeLimit > 0 ? Math.min(SPEC_MAX_PACKET, cfg.messageSizeLimit + 65546) : SPEC_MAX_PACKET;
   // max_packet_size counts the whole packet; the decoder limits the remaining length.
   if (cfg.maxPacketSize) maxPacket = Math.min(maxPacket, remainingLengthWithin(cfg.maxPacketSize));
-  const reloaders: Reloader[] = [];
   const conns = new Set<Connection>();
   const servers: net.Server[] = [];
   const addresses: Running['addresses'] = [];
@@ -77,10 +93,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     await close();
     throw err;
   }
-  const reload = (): void => {
-    for (const r of reloaders) r();
-  };
-  return { broker, addresses, close, reload };
+  return { broker, addresses, close, reload, onReload: (fn) => void reloaders.push(fn) };
 }
 
 /** The largest remaining length whose whole packet (1 + length bytes + remaining) fits in `total`. */

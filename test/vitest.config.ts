@@ -7,7 +7,7 @@ export default defineConfig({
   define: {
     BRIDGE: 'false',
     TLS: 'true',
-    AUTH: 'false',
+    AUTH: 'true',
     SN: 'false',
     SERIAL: 'false',
     GPIO: 'false',

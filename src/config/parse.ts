@@ -60,6 +60,20 @@
 //   A config that defines no `listener`, `port` or `bind_address` listens on 127.0.0.1 and ::1,
 //   port 1883 (`-p` changes the port), with anonymous access unless `allow_anonymous` says otherwise.
 //
+// OPTIONS OF THE AUTH FEATURE (src/features/auth/)
+//   password_file PATH             Mosquitto password file ($7$ PBKDF2-SHA512 or $6$ SHA512 hashes;
+//                                  `midge passwd` writes one). PATH is the rest of the line, as
+//                                  given (relative to the working directory, as in Mosquitto).
+//                                  Default: none (any username is accepted).
+//   acl_file PATH                  Mosquitto ACL file (topic/user/pattern lines). Default: none
+//                                  (every client may read and write every topic).
+//   per_listener_settings true|false   Default false. True: password_file, acl_file and
+//                                  allow_anonymous apply to the listener they follow (before any
+//                                  `listener`: the default listener, which must then exist), and a
+//                                  listener without allow_anonymous refuses anonymous clients
+//                                  (except in local-only mode).
+//   SIGHUP re-reads the password and ACL files; a broken file keeps the rules in force.
+//
 // OPTIONS OF OPTIONAL FEATURES
 //   The options listed in src/config/features.ts (bridges, TLS, authentication, persistence,
 //   WebSockets, MQTT-SN, serial, GPIO). When the feature is not built into the bundle, the option
@@ -131,6 +145,9 @@ interface DefaultScope {
   maxConnections?: number;
   tls?: TlsSettings;
   extra: Map<string, string[]>;
+  passwordFile?: string;
+  aclFile?: string;
+  allowAnonymous?: boolean;
   /** The first setting that differs from a new listener's defaults, for the error message. */
   where?: { file: string; line: number; option: string };
 }
@@ -148,6 +165,8 @@ interface State {
   sawLogDestNone: boolean;
   /** Where each listener's first TLS option was set, for errors found once the file is read. */
   tlsWhere: Map<TlsSettings, Where>;
+  /** AUTH: the first security option in the default listener's scope (per_listener_settings). */
+  authWhere?: { file: string; line: number; option: string };
 }
 
 function fail(w: Where, reason: string): never {
@@ -176,7 +195,7 @@ function baseValues(): BrokerConfig {
 }
 
 function newListener(port: number, host: string | undefined, scope?: DefaultScope): ListenerConfig {
-  return {
+  const l: ListenerConfig = {
     port,
     host,
     protocol: scope?.protocol ?? 'mqtt',
@@ -184,6 +203,12 @@ function newListener(port: number, host: string | undefined, scope?: DefaultScop
     ...(scope?.tls && { tls: { ...scope.tls } }),
     extra: new Map(scope?.extra ?? []),
   };
+  if (AUTH && scope) {
+    l.passwordFile = scope.passwordFile;
+    l.aclFile = scope.aclFile;
+    l.allowAnonymous = scope.allowAnonymous;
+  }
+  return l;
 }
 
 /** Mosquitto 2's local-only listeners: loopback IPv4 and IPv6. */
@@ -325,6 +350,36 @@ function listenerSetting(
   }
 }
 
+/**
+ * AUTH: records a security option for its listener too, in case per_listener_settings is true
+ * (decided in finish(), since Mosquitto lets that option come anywhere in the file).
+ */
+function authSetting(st: State, w: Where, name: string, apply: (t: ListenerConfig | DefaultScope) => void): void {
+  listenerSetting(st, w, name, apply, false);
+  if (!st.current) st.authWhere ??= { file: w.file, line: w.line, option: name };
+}
+
+/** AUTH's own options; false for any other option. */
+function authOption(st: State, w: Where, name: string, args: string[], line: string): boolean {
+  const cfg = st.cfg;
+  if (name === 'password_file' || name === 'acl_file') {
+    const path = restOfLine(line, 1);
+    if (!path) fail(w, `option '${name}' needs a file name`);
+    if (name === 'password_file') cfg.passwordFile = path;
+    else cfg.aclFile = path;
+    authSetting(st, w, name, (t) => {
+      if (name === 'password_file') t.passwordFile = path;
+      else t.aclFile = path;
+    });
+    return true;
+  }
+  if (name === 'per_listener_settings') {
+    cfg.perListenerSettings = parseBool(w, name, single(w, name, args));
+    return true;
+  }
+  return false;
+}
+
 function parseLine(st: State, line: string, w: Where): void {
   const args = line.split(/\s+/);
   const name = args.shift() as string;
@@ -368,10 +423,13 @@ function parseLine(st: State, line: string, w: Where): void {
       listenerSetting(st, w, name, (t) => { t.maxConnections = n; }, n !== -1);
       return;
     }
-    case 'allow_anonymous':
-      cfg.allowAnonymous = parseBool(w, name, single(w, name, args));
+    case 'allow_anonymous': {
+      const v = parseBool(w, name, single(w, name, args));
+      cfg.allowAnonymous = v;
       st.allowAnonymousSet = true;
+      if (AUTH) authSetting(st, w, name, (t) => { t.allowAnonymous = v; });
       return;
+    }
     case 'max_inflight_messages':
       cfg.maxInflightMessages = parseInteger(w, name, single(w, name, args), 0, 65535);
       return;
@@ -446,6 +504,8 @@ function parseLine(st: State, line: string, w: Where): void {
     default:
       break;
   }
+  // Without AUTH, the feature table below says the option is compiled out.
+  if (AUTH && authOption(st, w, name, args, line)) return;
 
   if (TLS && TLS_OPTIONS.includes(name)) {
     tlsOption(st, w, name, args, line);
@@ -580,9 +640,33 @@ function finish(st: State): BrokerConfig {
   }
   if (TLS) for (const l of cfg.listeners) checkTls(st, l);
   if (!st.allowAnonymousSet) cfg.allowAnonymous = cfg.localOnly === true;
+  if (AUTH) finishAuth(st, cfg);
   cfg.logDestNone = st.sawLogDestNone && cfg.logDest.length === 0;
   if (cfg.logDestNone) cfg.logTypes = new Set();
   return cfg;
+}
+
+/** AUTH: global security settings, or per listener with per_listener_settings true. */
+function finishAuth(st: State, cfg: BrokerConfig): void {
+  if (!cfg.perListenerSettings) {
+    for (const l of cfg.listeners) {
+      l.passwordFile = l.aclFile = l.allowAnonymous = undefined;
+    }
+    return;
+  }
+  const hasDefault = st.defPort !== undefined || st.defHost !== undefined || cfg.localOnly === true;
+  if (st.authWhere && !hasDefault) {
+    const { file: f, line, option } = st.authWhere;
+    throw new ConfigError(
+      f,
+      line,
+      `with per_listener_settings true, option '${option}' before any 'listener' line belongs to the default ` +
+        `listener, but no 'port' or 'bind_address' defines one; move it after a 'listener' line`,
+    );
+  }
+  cfg.passwordFile = cfg.aclFile = undefined;
+  // A listener without allow_anonymous: false with a config file, true in local-only mode.
+  for (const l of cfg.listeners) l.allowAnonymous ??= cfg.localOnly === true;
 }
 
 /**

@@ -11,6 +11,10 @@ export interface ListenerConfig {
   tls?: TlsSettings;
   /** Raw per-listener options of features not implemented yet (kept for later issues). */
   extra: Map<string, string[]>;
+  /** AUTH with per_listener_settings true: this listener's own security settings. */
+  passwordFile?: string;
+  aclFile?: string;
+  allowAnonymous?: boolean;
 }
 
 /** Per-listener TLS options, as in mosquitto.conf (paths as written, read at start and on SIGHUP). */
@@ -38,6 +42,11 @@ export interface BrokerConfig {
   logTypes?: Set<string>; // undefined = default (error, warning, notice, information)
   logDest: LogDest[]; // default [] (caller falls back to stderr)
   persistentClientExpiration: number; // seconds, 0 = never expire
+  /** AUTH: password_file and acl_file (unset with per_listener_settings: see the listeners). */
+  passwordFile?: string;
+  aclFile?: string;
+  /** AUTH: password_file, acl_file and allow_anonymous are per listener (Mosquitto semantics). */
+  perListenerSettings?: boolean;
   /** True when no config file was given: the embedded defaults (loopback only). */
   defaults: boolean;
   /** Files read, for log lines. */

@@ -45,6 +45,11 @@ function accept(conn: Connection, p: PublishPacket): boolean {
     log.debug(`Client ${conn.name}: dropped publish to reserved topic ${p.topic}.`);
     return false;
   }
+  // MQTT 3.1.1 has no way to say "denied": the message is acknowledged and dropped (as Mosquitto).
+  if (AUTH && conn.session?.access && !conn.session.access.mayWrite(p.topic)) {
+    log.debug(`Client ${conn.name}: publish to ${p.topic} denied by ACL.`);
+    return false;
+  }
   return true;
 }
 

@@ -1,6 +1,6 @@
 // SUBSCRIBE and UNSUBSCRIBE. SUBACK goes out before the retained messages of the new filters.
 import { encode } from '../codec/encoder.ts';
-import { SUBACK_FAILURE, type QoS, type SubscribePacket, type UnsubscribePacket } from '../codec/packets.ts';
+import { type QoS, SUBACK_FAILURE, type SubscribePacket, type UnsubscribePacket } from '../codec/packets.ts';
 import type { Session } from '../broker/session.ts';
 import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
 import type { Connection } from '../transport/connection.ts';
@@ -13,6 +13,11 @@ export function handleSubscribe(conn: Connection, session: Session, p: Subscribe
     if (tooDeep(topic)) {
       log.notice(`Client ${conn.name}: refused subscription to a filter of more than ${MAX_TOPIC_LEVELS} levels.`);
       granted.push(SUBACK_FAILURE);
+      continue;
+    }
+    if (AUTH && session.access && !session.access.maySubscribe(topic)) {
+      granted.push(SUBACK_FAILURE);
+      log.notice(`Client ${conn.clientId}: subscription to ${topic} denied by ACL.`);
       continue;
     }
     broker.subscribe(session, topic, qos);

@@ -8,11 +8,35 @@ import type { Broker, Ticking } from '../broker/broker.ts';
 import type { Message } from '../broker/message.ts';
 import type { Outlet } from '../broker/outlet.ts';
 import type { Session } from '../broker/session.ts';
+import type { ListenerConfig } from '../config/types.ts';
 import { handlePacket } from '../handlers/dispatch.ts';
 import { log } from '../util/log.ts';
 
 /** Seconds a new connection may take to send CONNECT before it is dropped. */
 export const CONNECT_TIMEOUT = 10;
+
+function uncork(c: Connection): void {
+  c.corked = false;
+  c.socket.uncork();
+}
+
+// Socket listeners shared by every connection (`this` is the socket), rather than closures per
+// connection: with thousands of idle clients, each closure and its context is memory.
+const CONN = Symbol('midge.connection');
+type Owned = Duplex & { [CONN]: Connection };
+function onData(this: Owned, chunk: Buffer): void {
+  this[CONN].receive(chunk);
+}
+function onDrain(this: Owned): void {
+  this.resume(); // paused by receive() while our replies backed up
+  this[CONN].session?.pump();
+}
+function onError(this: Owned, err: Error): void {
+  this[CONN].close(`socket error: ${err.message}`);
+}
+function onClose(this: Owned): void {
+  this[CONN].close('closed by client');
+}
 
 export class Connection implements Outlet, Ticking {
   session: Session | null = null;
@@ -28,6 +52,7 @@ export class Connection implements Outlet, Ticking {
   /** CONNECT must be complete within CONNECT_TIMEOUT of this, however the bytes trickle in. */
   private readonly acceptedAt = this.lastRx;
   private closed = false;
+  corked = false;
   private readonly decoder: Decoder;
 
   constructor(
@@ -35,27 +60,29 @@ export class Connection implements Outlet, Ticking {
     readonly socket: Duplex,
     readonly remote: string,
     maxPacketSize: number,
+    /** The listener the client came in on (per-listener security settings). */
+    readonly listener?: ListenerConfig,
   ) {
     this.decoder = new Decoder(
       (p) => this.onPacket(p),
       (e) => this.violation(e),
       maxPacketSize,
     );
-    socket.on('data', (chunk: Buffer) => {
-      this.lastRx = Date.now();
-      this.broker.stats.bytesReceived += chunk.length;
-      this.decoder.push(chunk);
-      // A client that sends without reading its replies (acks, PINGRESP) would grow our write
-      // buffer without bound: stop reading from it until it has taken what we wrote.
-      if (socket.writableNeedDrain) socket.pause();
-    });
-    socket.on('drain', () => {
-      socket.resume();
-      this.session?.pump();
-    });
-    socket.on('error', (err) => this.close(`socket error: ${err.message}`));
-    socket.on('close', () => this.close('closed by client'));
+    (socket as Owned)[CONN] = this;
+    socket.on('data', onData);
+    socket.on('drain', onDrain);
+    socket.on('error', onError);
+    socket.on('close', onClose);
     broker.watch(this);
+  }
+
+  receive(chunk: Buffer): void {
+    this.lastRx = Date.now();
+    this.broker.stats.bytesReceived += chunk.length;
+    this.decoder.push(chunk);
+    // A client that sends without reading its replies (acks, PINGRESP) would grow our write
+    // buffer without bound: stop reading from it until it has taken what we wrote.
+    if (this.socket.writableNeedDrain) this.socket.pause();
   }
 
   // ---- Outlet ----
@@ -87,6 +114,13 @@ export class Connection implements Outlet, Ticking {
   write(buf: Buffer): void {
     if (this.closed) return;
     this.broker.stats.bytesSent += buf.length;
+    // Everything written to this socket in one event-loop turn leaves in one writev: a chunk of
+    // inbound packets (or a fan-out) costs one syscall per socket, not one per packet.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
     this.socket.write(buf);
   }
 

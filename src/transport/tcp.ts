@@ -20,7 +20,7 @@ export function acceptor(broker: Broker, cfg: ListenerConfig, maxPacketSize: num
       return undefined;
     }
     count++;
-    const conn = new Connection(broker, socket, remote, maxPacketSize);
+    const conn = new Connection(broker, socket, remote, maxPacketSize, cfg);
     conns.add(conn);
     socket.once('close', () => {
       count--;

@@ -131,13 +131,23 @@ describe('bundle (dist/broker.min.js)', () => {
     expect(err).toMatch(/password_file.*\bfeature AUTH\b/);
   });
 
-  it('password_file in the default bundle is refused, not ignored, while AUTH is unimplemented', async () => {
+  it('an AUTH option Midge does not implement (plugin) is refused, not ignored', async () => {
     const port = await freePort();
-    const file = conf('auth-default.conf', [`listener ${port} 127.0.0.1`, 'password_file x']);
+    const file = conf('auth-default.conf', [`listener ${port} 127.0.0.1`, 'plugin /usr/lib/x.so']);
     const p = midge('-c', file);
     const exit = await p.waitExit(10_000);
     expect(exit.code, p.describe()).not.toBe(0);
-    expect(p.stderr.join('\n')).toMatch(/password_file.*\(feature AUTH\).*not implemented yet/);
+    expect(p.stderr.join('\n')).toMatch(/plugin.*\(feature AUTH\).*not implemented yet/);
+    expect(p.stderr.join('\n')).not.toContain('Opening ipv4 listen socket');
+  });
+
+  it('a password_file that cannot be read stops start-up', async () => {
+    const port = await freePort();
+    const file = conf('auth-missing.conf', [`listener ${port} 127.0.0.1`, 'password_file no-such-file']);
+    const p = midge('-c', file);
+    const exit = await p.waitExit(10_000);
+    expect(exit.code, p.describe()).not.toBe(0);
+    expect(p.stderr.join('\n')).toMatch(/cannot read password_file 'no-such-file'/);
     expect(p.stderr.join('\n')).not.toContain('Opening ipv4 listen socket');
   });
 

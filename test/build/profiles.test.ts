@@ -25,7 +25,7 @@ const MARKERS: Record<string, string[]> = {
   SYS: ['$SYS/broker/', 'retained messages/count', 'clients/connected'],
   BRIDGE: [],
   TLS: ['Reloaded TLS certificates', 'TLS handshake with', 'client certificate without a CN'],
-  AUTH: [],
+  AUTH: ['bad username or password', 'denied by ACL', 'keeping the previous users and ACL', 'Reenter password'],
   SN: [],
   SERIAL: [],
   GPIO: [],

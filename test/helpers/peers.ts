@@ -12,6 +12,7 @@ const EXTRA_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
 
 const PACKAGES: Record<string, string> = {
   mosquitto: 'mosquitto',
+  mosquitto_passwd: 'mosquitto',
   mosquitto_pub: 'mosquitto-clients',
   mosquitto_sub: 'mosquitto-clients',
   socat: 'socat',

@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TlsSettings } from '../../src/config/types.ts';
+import { hashPassword } from '../../src/features/auth/password-file.ts';
 import { log } from '../../src/util/log.ts';
 import { listener, startBroker, type TestBroker } from '../helpers/broker.ts';
 import { makeCerts, type Certs } from '../helpers/certs.ts';
@@ -146,6 +147,24 @@ describe.skipIf(!haveOpenssl)('TLS listeners', () => {
     const lines = info.mock.calls.map((a) => String(a[0]));
     expect(lines.find((l) => l.includes(' as id-test '))).toMatch(/u'sensor-1'/);
     expect(lines.find((l) => l.includes(' as id-spoof '))).toMatch(/u'sensor-1'/);
+  });
+
+  it('use_identity_as_username with password_file and acl_file: no password asked, the ACL of the CN applies', async () => {
+    const passwd = join(dir, 'passwd');
+    writeFileSync(passwd, `sensor-1:${hashPassword('not-sent')}\n`);
+    const acl = join(dir, 'acl');
+    writeFileSync(acl, 'user sensor-1\ntopic readwrite sensors/#\n');
+    const b = await startBroker({
+      allowAnonymous: false,
+      passwordFile: passwd,
+      aclFile: acl,
+      listeners: [listener({ tls: { certfile: certs.serverCert, keyfile: certs.serverKey, cafile: certs.ca, requireCertificate: true, useIdentityAsUsername: true } })],
+    });
+    brokers.push(b);
+    const c = await mqtts(b.port, { key: readFileSync(certs.clientKey), cert: readFileSync(certs.clientCert) });
+    expect((await c.subscribeAsync('sensors/#', { qos: 1 }))[0].qos).toBe(1);
+    // SUBACK 0x80: MQTT.js reports it as an error.
+    await expect(c.subscribeAsync('other/#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
   });
 
   it('without use_identity_as_username an anonymous client with a certificate is still anonymous', async () => {
