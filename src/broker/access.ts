@@ -18,6 +18,11 @@ export interface Credentials {
   password: Buffer | undefined;
   /** The listener the client came in on, when the transport knows it. */
   listener: ListenerConfig | undefined;
+  /**
+   * The transport vouched for `username` (TLS use_identity_as_username): no password is checked,
+   * as in Mosquitto; the ACL applies to it as to any username.
+   */
+  verified?: boolean;
 }
 
 export type Admission = { ok: true; access: Access | undefined } | { ok: false; code: number; why: string };

@@ -17,6 +17,8 @@ export interface BrokerOptions extends Limits {
   messageSizeLimit: number;
   /** Seconds a disconnected persistent session is kept; 0 = forever. */
   persistentClientExpiration: number;
+  /** Largest keep-alive a client may ask for, in seconds; 0 = no limit (max_keepalive). */
+  maxKeepalive: number;
 }
 
 /** Something the broker checks once a second (keep-alive of a connection, for example). */

@@ -7,7 +7,7 @@
 // offline session (as Mosquitto's default queue_qos0_messages false).
 import type { QoS, Will } from '../codec/packets.ts';
 import type { Access } from './access.ts';
-import type { Message } from './message.ts';
+import { ownPayload, type Message } from './message.ts';
 import type { Outlet } from './outlet.ts';
 import type { Subscriber } from './topic-tree.ts';
 
@@ -182,6 +182,7 @@ export class Session implements Subscriber {
       this.onDrop(this, ob.msg);
       return;
     }
+    ownPayload(ob.msg);
     this.queue.push(ob);
   }
 

@@ -21,6 +21,11 @@
 //   max_inflight_messages N        0..65535, default 20, 0 = unlimited.
 //   max_queued_messages N          >= 0, default 1000, 0 = unlimited.
 //   message_size_limit N           Payload bytes, 0..268435455, default 0 = no limit.
+//   max_packet_size N              Whole packets (header included) larger than N bytes close the
+//                                  connection. 0 (default) = no limit, else 20..268435460.
+//   max_keepalive N                0..65535, default unset. When set, a 3.1/3.1.1 client whose
+//                                  keep-alive is 0 or above N is refused with CONNACK 2 (as
+//                                  Mosquitto 2 does for clients that cannot be told a server keep-alive).
 //   retain_available true|false    Default true.
 //   sys_interval N                 Seconds between $SYS updates, 0..65535, default 10, 0 = off.
 //   log_type TYPE                  Repeatable: error warning notice information debug subscribe
@@ -76,11 +81,25 @@
 //   written yet, its words are stored raw: listener options in ListenerConfig.extra (last one wins),
 //   others in BrokerConfig.extra (every occurrence, in order).
 //
+// OPTIONS (TLS feature; per listener, parsed here when TLS is built)
+//   certfile PATH, keyfile PATH    The listener's certificate chain and private key (PEM). Setting
+//                                  certfile makes the listener TLS; both are required together.
+//   cafile PATH, capath DIR        CA certificates (PEM) that client certificates are checked against;
+//                                  capath reads every PEM file in DIR.
+//   require_certificate true|false Default false. True: a client must present a certificate signed by
+//                                  a CA of cafile/capath (needs one of them).
+//   use_identity_as_username true|false      Default false. True: the client certificate's CN is the
+//                                  username (needs require_certificate true).
+//   tls_version tlsv1.1|tlsv1.2|tlsv1.3      Minimum TLS version; default tlsv1.2.
+//   ciphers LIST                   OpenSSL cipher list for TLS 1.2 and below; default Node's.
+//   Paths are the rest of the line, as written (relative to the working directory, as in
+//   Mosquitto). Files are read at start-up and again on SIGHUP.
+//
 // Mosquitto options that Midge does not implement (see UNSUPPORTED) are errors saying so.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { featureBuilt, featureMissingMessage, optionOwner } from './features.ts';
-import type { BrokerConfig, ListenerConfig } from './types.ts';
+import type { BrokerConfig, ListenerConfig, TlsSettings } from './types.ts';
 
 /** A configuration error; the message is `file:line: reason` (or `file: reason` without a line). */
 export class ConfigError extends Error {
@@ -107,7 +126,7 @@ const UNSUPPORTED = new Set([
   'accept_protocol_versions', 'allow_duplicate_messages', 'allow_zero_length_clientid',
   'auto_id_prefix', 'bind_interface', 'check_retain_source', 'clientid_prefixes',
   'connection_messages', 'log_facility', 'log_timestamp', 'log_timestamp_format',
-  'max_inflight_bytes', 'max_keepalive', 'max_packet_size', 'max_qos', 'maximum_qos',
+  'max_inflight_bytes', 'max_qos', 'maximum_qos',
   'max_queued_bytes', 'max_topic_alias', 'memory_limit', 'mount_point', 'pid_file',
   'queue_qos0_messages', 'retry_interval', 'set_tcp_nodelay', 'socket_domain', 'tls_engine',
   'tls_engine_kpass_sha1', 'tls_keyform', 'upgrade_outgoing_qos', 'use_username_as_clientid', 'user',
@@ -124,6 +143,7 @@ interface Where {
 interface DefaultScope {
   protocol?: string;
   maxConnections?: number;
+  tls?: TlsSettings;
   extra: Map<string, string[]>;
   passwordFile?: string;
   aclFile?: string;
@@ -143,6 +163,8 @@ interface State {
   allowAnonymousSet: boolean;
   logFileSet: boolean;
   sawLogDestNone: boolean;
+  /** Where each listener's first TLS option was set, for errors found once the file is read. */
+  tlsWhere: Map<TlsSettings, Where>;
   /** AUTH: the first security option in the default listener's scope (per_listener_settings). */
   authWhere?: { file: string; line: number; option: string };
 }
@@ -178,6 +200,7 @@ function newListener(port: number, host: string | undefined, scope?: DefaultScop
     host,
     protocol: scope?.protocol ?? 'mqtt',
     maxConnections: scope?.maxConnections ?? -1,
+    ...(scope?.tls && { tls: { ...scope.tls } }),
     extra: new Map(scope?.extra ?? []),
   };
   if (AUTH && scope) {
@@ -208,7 +231,7 @@ export function defaultConfig(): BrokerConfig {
 }
 
 function cloneListener(l: ListenerConfig): ListenerConfig {
-  return { ...l, extra: new Map(Array.from(l.extra, ([k, v]) => [k, [...v]])) };
+  return { ...l, ...(l.tls && { tls: { ...l.tls } }), extra: new Map(Array.from(l.extra, ([k, v]) => [k, [...v]])) };
 }
 
 function cloneConfig(c: BrokerConfig): BrokerConfig {
@@ -236,6 +259,7 @@ function initState(base?: BrokerConfig): State {
     allowAnonymousSet: base !== undefined && !synthetic,
     logFileSet: cfg.logDest.some((d) => d.kind === 'file'),
     sawLogDestNone: cfg.logDestNone === true,
+    tlsWhere: new Map(),
   };
 }
 
@@ -415,6 +439,16 @@ function parseLine(st: State, line: string, w: Where): void {
     case 'message_size_limit':
       cfg.messageSizeLimit = parseInteger(w, name, single(w, name, args), 0, MAX_PAYLOAD);
       return;
+    case 'max_packet_size': {
+      const n = parseInteger(w, name, single(w, name, args), 0, MAX_PAYLOAD + 5);
+      // Mosquitto forbids tiny limits: they would cut off a CONNECT.
+      if (n > 0 && n < 20) fail(w, `option 'max_packet_size' must be 0 (no limit) or at least 20, got ${n}`);
+      cfg.maxPacketSize = n;
+      return;
+    }
+    case 'max_keepalive':
+      cfg.maxKeepalive = parseInteger(w, name, single(w, name, args), 0, 65535);
+      return;
     case 'retain_available':
       cfg.retainAvailable = parseBool(w, name, single(w, name, args));
       return;
@@ -473,6 +507,10 @@ function parseLine(st: State, line: string, w: Where): void {
   // Without AUTH, the feature table below says the option is compiled out.
   if (AUTH && authOption(st, w, name, args, line)) return;
 
+  if (TLS && TLS_OPTIONS.includes(name)) {
+    tlsOption(st, w, name, args, line);
+    return;
+  }
   const owner = optionOwner(name);
   if (owner) {
     if (!featureBuilt(owner.feature)) fail(w, featureMissingMessage(`option '${name}'`, owner.feature));
@@ -488,6 +526,53 @@ function parseLine(st: State, line: string, w: Where): void {
   }
   if (UNSUPPORTED.has(name)) fail(w, `option '${name}' is a Mosquitto option that Midge does not support`);
   fail(w, `unknown option '${name}'`);
+}
+
+const TLS_VERSIONS = ['tlsv1.1', 'tlsv1.2', 'tlsv1.3'];
+/** The TLS options Midge implements; the feature's others stay in `extra` and are refused. */
+const TLS_OPTIONS = ['cafile', 'capath', 'certfile', 'keyfile', 'require_certificate', 'use_identity_as_username', 'tls_version', 'ciphers'];
+
+/** A per-listener TLS option into the listener's `tls` settings. */
+function tlsOption(st: State, w: Where, name: string, args: string[], line: string): void {
+  countArgs(w, name, args, 1, Infinity);
+  let set: (t: TlsSettings) => void;
+  if (name === 'cafile' || name === 'capath' || name === 'certfile' || name === 'keyfile') {
+    // A path is the rest of the line, as in Mosquitto: it may contain spaces.
+    const path = restOfLine(line, 1);
+    const key = name === 'cafile' ? 'cafile' : name === 'capath' ? 'capath' : name === 'certfile' ? 'certfile' : 'keyfile';
+    set = (t) => { t[key] = path; };
+  } else if (name === 'require_certificate' || name === 'use_identity_as_username') {
+    const v = parseBool(w, name, single(w, name, args));
+    set = name === 'require_certificate' ? (t) => { t.requireCertificate = v; } : (t) => { t.useIdentityAsUsername = v; };
+  } else if (name === 'tls_version') {
+    const v = single(w, name, args);
+    if (!TLS_VERSIONS.includes(v)) fail(w, `unknown tls_version '${v}' (expected ${TLS_VERSIONS.join(', ')})`);
+    set = (t) => { t.tlsVersion = v; };
+  } else {
+    const v = single(w, name, args);
+    set = (t) => { t.ciphers = v; };
+  }
+  listenerSetting(st, w, name, (target) => {
+    const t = (target.tls ??= {});
+    if (!st.tlsWhere.has(t)) st.tlsWhere.set(t, w);
+    set(t);
+  }, true);
+}
+
+/** TLS settings that only make sense together; checked once the whole file is read. */
+function checkTls(st: State, l: ListenerConfig): void {
+  const t = l.tls;
+  if (!t) return;
+  // Listeners made from the default scope hold copies of its settings.
+  const w = st.tlsWhere.get(t) ?? (st.def.tls && st.tlsWhere.get(st.def.tls)) ?? { file: st.cfg.files[0] ?? 'config', line: 0, level: 0 };
+  const at = `listener ${l.port}`;
+  if (!t.certfile || !t.keyfile) fail(w, `TLS on ${at} needs both certfile and keyfile`);
+  if (t.requireCertificate && !t.cafile && !t.capath) {
+    fail(w, `require_certificate on ${at} needs cafile or capath to check client certificates against`);
+  }
+  if (t.useIdentityAsUsername && !t.requireCertificate) {
+    fail(w, `use_identity_as_username on ${at} needs require_certificate true`);
+  }
 }
 
 /** Every log type (what `log_type all` and `-v` select). */
@@ -553,6 +638,7 @@ function finish(st: State): BrokerConfig {
         `(or add 'port ${DEFAULT_PORT}')`,
     );
   }
+  if (TLS) for (const l of cfg.listeners) checkTls(st, l);
   if (!st.allowAnonymousSet) cfg.allowAnonymous = cfg.localOnly === true;
   if (AUTH) finishAuth(st, cfg);
   cfg.logDestNone = st.sawLogDestNone && cfg.logDest.length === 0;

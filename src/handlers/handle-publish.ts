@@ -2,6 +2,7 @@
 import { encodeAck } from '../codec/encoder.ts';
 import type { PublishPacket } from '../codec/packets.ts';
 import { makeMessage } from '../broker/message.ts';
+import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
 import type { Session } from '../broker/session.ts';
 import type { Connection } from '../transport/connection.ts';
 import { log } from '../util/log.ts';
@@ -34,6 +35,10 @@ function accept(conn: Connection, p: PublishPacket): boolean {
   const limit = conn.broker.options.messageSizeLimit;
   if (limit > 0 && p.payload.length > limit) {
     log.warning(`Client ${conn.name}: dropped message on ${p.topic} of ${p.payload.length} bytes (message_size_limit ${limit}).`);
+    return false;
+  }
+  if (tooDeep(p.topic)) {
+    log.warning(`Client ${conn.name}: dropped message on a topic of more than ${MAX_TOPIC_LEVELS} levels.`);
     return false;
   }
   if (p.topic.startsWith('$SYS')) {

@@ -2,6 +2,7 @@
 import { encode } from '../codec/encoder.ts';
 import { type QoS, SUBACK_FAILURE, type SubscribePacket, type UnsubscribePacket } from '../codec/packets.ts';
 import type { Session } from '../broker/session.ts';
+import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
 import type { Connection } from '../transport/connection.ts';
 import { log } from '../util/log.ts';
 
@@ -9,6 +10,11 @@ export function handleSubscribe(conn: Connection, session: Session, p: Subscribe
   const broker = conn.broker;
   const granted: number[] = [];
   for (const { topic, qos } of p.subscriptions) {
+    if (tooDeep(topic)) {
+      log.notice(`Client ${conn.name}: refused subscription to a filter of more than ${MAX_TOPIC_LEVELS} levels.`);
+      granted.push(SUBACK_FAILURE);
+      continue;
+    }
     if (AUTH && session.access && !session.access.maySubscribe(topic)) {
       granted.push(SUBACK_FAILURE);
       log.notice(`Client ${conn.clientId}: subscription to ${topic} denied by ACL.`);
@@ -20,7 +26,7 @@ export function handleSubscribe(conn: Connection, session: Session, p: Subscribe
   }
   conn.write(encode({ type: 9, packetId: p.packetId, granted }));
   for (let i = 0; i < p.subscriptions.length; i++) {
-    if (AUTH && granted[i] === SUBACK_FAILURE) continue;
+    if (granted[i] === SUBACK_FAILURE) continue;
     broker.sendRetained(session, p.subscriptions[i].topic, granted[i] as QoS);
   }
 }

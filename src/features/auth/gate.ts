@@ -27,7 +27,7 @@ export class AuthGate implements Gate {
     const s = this.global ?? (c.listener && this.byListener.get(c.listener));
     // per_listener_settings with a transport that did not say which listener: refuse, as Mosquitto.
     if (!s) return { ok: false, code: 5, why: `client ${c.clientId}: no listener security settings` };
-    return s.admit(c.clientId, c.username, c.password);
+    return s.admit(c.clientId, c.username, c.password, c.verified === true);
   }
 
   reload(): void {
