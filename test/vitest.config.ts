@@ -6,13 +6,13 @@ import { fileURLToPath } from 'node:url';
 export default defineConfig({
   define: {
     BRIDGE: 'false',
-    TLS: 'false',
-    AUTH: 'false',
+    TLS: 'true',
+    AUTH: 'true',
     SN: 'true',
     SERIAL: 'false',
     GPIO: 'false',
     PERSIST: 'false',
-    WS: 'false',
+    WS: 'true',
     SYS: 'true',
   },
   test: {

@@ -6,7 +6,8 @@
 // message is dropped and counted (QoS 0 and QoS 1/2 alike). QoS 0 messages are not queued for an
 // offline session (as Mosquitto's default queue_qos0_messages false).
 import type { QoS, Will } from '../codec/packets.ts';
-import type { Message } from './message.ts';
+import type { Access } from './access.ts';
+import { ownPayload, type Message } from './message.ts';
 import type { Outlet } from './outlet.ts';
 import type { Subscriber } from './topic-tree.ts';
 
@@ -30,16 +31,30 @@ export class Session implements Subscriber {
   matchQos: QoS = 0;
 
   outlet: Outlet | null = null;
+  // The collections below are created on first use: an idle connection's session should cost
+  // next to nothing (an empty Map is a hash table of its own).
+  private subs: Map<string, QoS> | undefined;
+  private qos2: Set<number> | undefined;
+  private inflightMap: Map<number, Outbound> | undefined;
+
   /** filter → granted QoS. */
-  readonly subscriptions = new Map<string, QoS>();
+  get subscriptions(): Map<string, QoS> {
+    return (this.subs ??= new Map());
+  }
   will: Will | undefined;
+  /** What the client may read and write (AUTH's ACL); undefined = everything. */
+  access: Access | undefined = undefined;
   /** Inbound QoS 2 packet ids received and passed on, awaiting PUBREL (exactly-once). */
-  readonly inboundQos2 = new Set<number>();
+  get inboundQos2(): Set<number> {
+    return (this.qos2 ??= new Set());
+  }
   /** Seconds (broker clock) when the session was last disconnected; for expiry. */
   disconnectedAt = 0;
   dropped = 0;
 
-  private readonly inflight = new Map<number, Outbound>();
+  private get inflight(): Map<number, Outbound> {
+    return (this.inflightMap ??= new Map());
+  }
   private queue: Outbound[] = [];
   private queueHead = 0;
   private nextId = 1;
@@ -57,22 +72,26 @@ export class Session implements Subscriber {
   }
 
   get inflightCount(): number {
-    return this.inflight.size;
+    return this.inflightMap?.size ?? 0;
   }
 
-  /** Deliver `msg` at the given (already downgraded) QoS. */
+  /**
+   * Deliver `msg` at the given (already downgraded) QoS. `retain` marks a retained message sent
+   * for a new subscription: those may exceed the queue limit, since they already sit in the
+   * retained store and a subscriber to '#' must get all of them.
+   */
   deliver(msg: Message, qos: QoS, retain: boolean): void {
     const outlet = this.outlet;
     if (qos === 0) {
       if (outlet) {
         if (outlet.writable && this.queued === 0) outlet.sendPublish(msg, 0, 0, false, retain);
-        else this.enqueue({ msg, qos, retain, packetId: 0, released: false });
+        else this.enqueue({ msg, qos, retain, packetId: 0, released: false }, retain);
       }
       return;
     }
     const ob: Outbound = { msg, qos, retain, packetId: 0, released: false };
     if (outlet && outlet.writable && this.queued === 0 && this.windowOpen()) this.sendNew(outlet, ob);
-    else this.enqueue(ob);
+    else this.enqueue(ob, retain);
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) arrived: the message is done. */
@@ -99,7 +118,7 @@ export class Session implements Subscriber {
    */
   resume(outlet: Outlet): void {
     this.outlet = outlet;
-    for (const ob of this.inflight.values()) {
+    if (this.inflightMap) for (const ob of this.inflightMap.values()) {
       if (ob.released) outlet.sendPubrel(ob.packetId);
       else outlet.sendPublish(ob.msg, ob.qos, ob.packetId, true, ob.retain);
     }
@@ -139,16 +158,16 @@ export class Session implements Subscriber {
 
   /** Clean start: forget everything but the identity. */
   reset(): void {
-    this.subscriptions.clear();
-    this.inflight.clear();
-    this.inboundQos2.clear();
+    this.subs = undefined;
+    this.inflightMap = undefined;
+    this.qos2 = undefined;
     this.queue = [];
     this.queueHead = 0;
   }
 
   private windowOpen(): boolean {
     // 0 means unlimited, but packet ids cap the window at 65535.
-    return this.inflight.size < (this.limits.maxInflight || 65535);
+    return (this.inflightMap?.size ?? 0) < (this.limits.maxInflight || 65535);
   }
 
   private sendNew(outlet: Outlet, ob: Outbound): void {
@@ -157,12 +176,13 @@ export class Session implements Subscriber {
     outlet.sendPublish(ob.msg, ob.qos, ob.packetId, false, ob.retain);
   }
 
-  private enqueue(ob: Outbound): void {
-    if (this.limits.maxQueued > 0 && this.queued >= this.limits.maxQueued) {
+  private enqueue(ob: Outbound, unbounded: boolean): void {
+    if (!unbounded && this.limits.maxQueued > 0 && this.queued >= this.limits.maxQueued) {
       this.dropped++;
       this.onDrop(this, ob.msg);
       return;
     }
+    ownPayload(ob.msg);
     this.queue.push(ob);
   }
 

@@ -8,19 +8,51 @@ import type { Broker, Ticking } from '../broker/broker.ts';
 import type { Message } from '../broker/message.ts';
 import type { Outlet } from '../broker/outlet.ts';
 import type { Session } from '../broker/session.ts';
+import type { ListenerConfig } from '../config/types.ts';
 import { handlePacket } from '../handlers/dispatch.ts';
 import { log } from '../util/log.ts';
 
 /** Seconds a new connection may take to send CONNECT before it is dropped. */
-const CONNECT_TIMEOUT = 10;
+export const CONNECT_TIMEOUT = 10;
+
+function uncork(c: Connection): void {
+  c.corked = false;
+  c.socket.uncork();
+}
+
+// Socket listeners shared by every connection (`this` is the socket), rather than closures per
+// connection: with thousands of idle clients, each closure and its context is memory.
+const CONN = Symbol('midge.connection');
+type Owned = Duplex & { [CONN]: Connection };
+function onData(this: Owned, chunk: Buffer): void {
+  this[CONN].receive(chunk);
+}
+function onDrain(this: Owned): void {
+  this.resume(); // paused by receive() while our replies backed up
+  this[CONN].session?.pump();
+}
+function onError(this: Owned, err: Error): void {
+  this[CONN].close(`socket error: ${err.message}`);
+}
+function onClose(this: Owned): void {
+  this[CONN].close('closed by client');
+}
 
 export class Connection implements Outlet, Ticking {
   session: Session | null = null;
   clientId = '';
   protocolLevel = 4;
   keepalive = 0;
+  /**
+   * A username vouched for by the transport (the TLS client certificate's CN with
+   * use_identity_as_username); CONNECT then uses it instead of the packet's username.
+   */
+  identity: string | undefined;
   private lastRx = Date.now();
+  /** CONNECT must be complete within CONNECT_TIMEOUT of this, however the bytes trickle in. */
+  private readonly acceptedAt = this.lastRx;
   private closed = false;
+  corked = false;
   private readonly decoder: Decoder;
 
   constructor(
@@ -28,21 +60,29 @@ export class Connection implements Outlet, Ticking {
     readonly socket: Duplex,
     readonly remote: string,
     maxPacketSize: number,
+    /** The listener the client came in on (per-listener security settings). */
+    readonly listener?: ListenerConfig,
   ) {
     this.decoder = new Decoder(
       (p) => this.onPacket(p),
       (e) => this.violation(e),
       maxPacketSize,
     );
-    socket.on('data', (chunk: Buffer) => {
-      this.lastRx = Date.now();
-      this.broker.stats.bytesReceived += chunk.length;
-      this.decoder.push(chunk);
-    });
-    socket.on('drain', () => this.session?.pump());
-    socket.on('error', (err) => this.close(`socket error: ${err.message}`));
-    socket.on('close', () => this.close('closed by client'));
+    (socket as Owned)[CONN] = this;
+    socket.on('data', onData);
+    socket.on('drain', onDrain);
+    socket.on('error', onError);
+    socket.on('close', onClose);
     broker.watch(this);
+  }
+
+  receive(chunk: Buffer): void {
+    this.lastRx = Date.now();
+    this.broker.stats.bytesReceived += chunk.length;
+    this.decoder.push(chunk);
+    // A client that sends without reading its replies (acks, PINGRESP) would grow our write
+    // buffer without bound: stop reading from it until it has taken what we wrote.
+    if (this.socket.writableNeedDrain) this.socket.pause();
   }
 
   // ---- Outlet ----
@@ -74,13 +114,23 @@ export class Connection implements Outlet, Ticking {
   write(buf: Buffer): void {
     if (this.closed) return;
     this.broker.stats.bytesSent += buf.length;
+    // Everything written to this socket in one event-loop turn leaves in one writev: a chunk of
+    // inbound packets (or a fan-out) costs one syscall per socket, not one per packet.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
     this.socket.write(buf);
   }
 
   tick(now: number): void {
     const ms = Date.now() - this.lastRx;
     if (!this.session) {
-      if (ms > CONNECT_TIMEOUT * 1000) this.end('no CONNECT in time', false);
+      if (Date.now() - this.acceptedAt > CONNECT_TIMEOUT * 1000) {
+        log.notice(`Closing connection from ${this.remote}: no CONNECT within ${CONNECT_TIMEOUT} s.`);
+        this.end('', false);
+      }
     } else if (this.keepalive > 0 && ms > this.keepalive * 1500) {
       // [MQTT-3.1.2-24] 1.5 times the keep-alive without a packet.
       this.end(`keep-alive timeout (${this.keepalive} s)`, true);

@@ -4,6 +4,7 @@
 import type { Message } from '../../broker/message.ts';
 import type { Outlet } from '../../broker/outlet.ts';
 import type { Session } from '../../broker/session.ts';
+import { tooDeep } from '../../broker/topic-tree.ts';
 import { topicFilterError, topicNameError } from '../../codec/validate.ts';
 import type { QoS, Will } from '../../codec/packets.ts';
 import { ingest } from '../../handlers/handle-publish.ts';
@@ -233,7 +234,7 @@ export class SnClient implements Outlet {
 
   private refuse(rc: number, why: string): void {
     this.send(encode({ type: CONNACK, rc }));
-    log.notice(`MQTT-SN ${this.gw.name}: refused connection from ${this.peer}: ${why}.`);
+    this.gw.refused(this.peer, why);
     this.pending = undefined;
     if (!this.session) this.end('', false);
   }
@@ -242,6 +243,8 @@ export class SnClient implements Outlet {
     const { clientId, clean, duration, will } = this.pending as NonNullable<typeof this.pending>;
     this.pending = undefined;
     const gw = this.gw;
+    const admission = gw.admit(clientId);
+    if (!admission.ok) return this.refuse(RC_NOT_SUPPORTED, admission.why);
     // Topic ids are learnt per connection: forget them, the gateway registers again as needed.
     this.ids.clear();
     this.names.clear();
@@ -264,6 +267,7 @@ export class SnClient implements Outlet {
     } else {
       session = this.session = gw.broker.attach(clientId, clean, will, this).session;
     }
+    if (AUTH) session.access = admission.access;
     this.send(encode({ type: CONNACK, rc: RC_ACCEPTED }));
     log.info(`New MQTT-SN client connected from ${this.peer} as ${clientId} (c${clean ? 1 : 0}, k${duration}).`);
     session.resume(this);
@@ -285,7 +289,7 @@ export class SnClient implements Outlet {
       // A resend of a message already passed on: acknowledge again, deliver once.
       return this.send(encode({ type: PUBREC, msgId }));
     }
-    ingest(broker, this, topic, p.payload as Buffer, qos, p.retain === true);
+    ingest(broker, this, AUTH ? session.access : undefined, topic, p.payload as Buffer, qos, p.retain === true);
     if (qos === 1) this.send(encode({ type: PUBACK, topicId: p.topicId, msgId, rc: RC_ACCEPTED }));
     else if (qos === 2) {
       session.inboundQos2.add(msgId);
@@ -424,7 +428,11 @@ export class SnClient implements Outlet {
     const reply = (topicId: number, rc: number, qos: number): void =>
       this.send(encode({ type: SUBACK, qos: qos as QoS, topicId, msgId: p.msgId, rc }));
     if (filter === undefined) return reply(0, RC_INVALID_TOPIC_ID, 0);
-    if (topicFilterError(filter)) return reply(0, RC_NOT_SUPPORTED, 0);
+    if (topicFilterError(filter) || tooDeep(filter)) return reply(0, RC_NOT_SUPPORTED, 0);
+    if (AUTH && session.access && !session.access.maySubscribe(filter)) {
+      log.notice(`Client ${this.name}: subscription to ${filter} denied by ACL.`);
+      return reply(0, RC_NOT_SUPPORTED, 0);
+    }
     const qos = p.qos as QoS;
     let topicId = 0;
     if (p.topicIdType === TOPIC_PREDEFINED) topicId = p.topicId as number;

@@ -4,8 +4,9 @@
 //
 // Bounded state: nothing is stored for a peer until it sends CONNECT, and at most `maxClients`
 // peers are known at once; malformed datagrams are dropped with a rate-limited log line.
+import type { Admission } from '../../broker/access.ts';
 import type { Broker, Ticking } from '../../broker/broker.ts';
-import type { SnListenerConfig } from '../../config/types.ts';
+import type { ListenerConfig, SnListenerConfig } from '../../config/types.ts';
 import { ingest } from '../../handlers/handle-publish.ts';
 import { log } from '../../util/log.ts';
 import { SnClient } from './client.ts';
@@ -46,15 +47,14 @@ export class Gateway implements Ticking {
     readonly maxClients: number,
     /** Names the link in log lines, e.g. `udp 0.0.0.0:1884`. */
     readonly name: string,
+    /** The listener clients come in on (per-listener security settings), when there is one. */
+    readonly listener?: ListenerConfig,
   ) {
     this.predefined = new PredefinedTopics(opts.predefinedTopics);
     this.maxPayload = maxPublishPayload(transport.maxDatagram);
   }
 
   start(): void {
-    if (!this.broker.options.allowAnonymous) {
-      log.notice(`MQTT-SN ${this.name}: MQTT-SN has no credentials; this listener admits clients whatever allow_anonymous says.`);
-    }
     this.broker.watch(this);
     this.tick(this.broker.now);
   }
@@ -138,6 +138,25 @@ export class Gateway implements Ticking {
     for (const peer of this.clients.keys()) this.send(peer, buf);
   }
 
+  /**
+   * MQTT-SN has no credentials: its clients are anonymous, admitted as an MQTT client without a
+   * username would be (allow_anonymous, and with AUTH the ACL's rules for anonymous clients).
+   */
+  admit(clientId: string): Admission {
+    if (AUTH && this.broker.gate) {
+      return this.broker.gate.admit({ clientId, username: undefined, password: undefined, listener: this.listener });
+    }
+    if (!this.broker.options.allowAnonymous) return { ok: false, code: 5, why: `anonymous client ${clientId} (allow_anonymous false)` };
+    return { ok: true, access: undefined };
+  }
+
+  /** Logs a refused CONNECT; at most one line a second, so a flood of them cannot flood the log. */
+  refused(peer: string, why: string): void {
+    if (this.refusedAt === this.broker.now) return;
+    this.refusedAt = this.broker.now;
+    log.notice(`MQTT-SN ${this.name}: refused connection from ${peer}: ${why}.`);
+  }
+
   forget(c: SnClient): void {
     if (this.clients.get(c.peer) === c) this.clients.delete(c.peer);
   }
@@ -150,11 +169,7 @@ export class Gateway implements Ticking {
   private connect(p: SnPacket, peer: string): void {
     if (this.clients.size >= this.maxClients) {
       this.send(peer, encode({ type: CONNACK, rc: RC_CONGESTION }));
-      if (this.refusedAt !== this.broker.now) {
-        this.refusedAt = this.broker.now;
-        log.notice(`MQTT-SN ${this.name}: refused client ${p.clientId} from ${peer}: sn_max_clients ${this.maxClients} reached.`);
-      }
-      return;
+      return this.refused(peer, `client ${p.clientId}: sn_max_clients ${this.maxClients} reached`);
     }
     const c = new SnClient(this, peer, CONNECT_TIMEOUT);
     this.clients.set(peer, c);
@@ -171,7 +186,9 @@ export class Gateway implements Ticking {
           ? String.fromCharCode(id >> 8, id & 255)
           : undefined;
     if (topic === undefined) return this.drop(peer, `QoS -1 PUBLISH to unknown or normal topic id ${id}`);
+    const a = client?.session ? { ok: true as const, access: client.session.access } : this.admit('');
+    if (!a.ok) return this.drop(peer, `QoS -1 PUBLISH refused: ${a.why}`);
     this.broker.stats.messagesReceived++;
-    ingest(this.broker, client ?? { name: peer }, topic, p.payload as Buffer, 0, p.retain === true);
+    ingest(this.broker, client ?? { name: peer }, a.access, topic, p.payload as Buffer, 0, p.retain === true);
   }
 }

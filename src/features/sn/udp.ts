@@ -45,7 +45,7 @@ export async function listenSn(broker: Broker, l: ListenerConfig, sn: SnListener
   };
   const maxClients = l.maxConnections >= 0 ? Math.min(l.maxConnections, sn.maxClients) : sn.maxClients;
   const name = `udp ${peerKey(a.address, a.port)}`;
-  const gateway = new Gateway(broker, transport, sn, maxClients, name);
+  const gateway = new Gateway(broker, transport, sn, maxClients, name, l);
   socket.on('message', (msg, rinfo) => gateway.receive(msg, peerKey(rinfo.address, rinfo.port)));
   gateway.start();
   log.notice(`Opening MQTT-SN gateway ${sn.gatewayId} on ${a.family === 'IPv6' ? 'ipv6' : 'ipv4'} UDP socket ${a.address} port ${a.port}.`);
