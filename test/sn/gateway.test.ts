@@ -2,6 +2,9 @@
 // MQTT.js on the TCP side, through one in-process Midge. Section numbers are the MQTT-SN 1.2
 // spec's. Absence is shown by order: the gateway answers one peer's datagrams in order, so once the
 // PINGRESP of a later PINGREQ has arrived (SnTestClient.sync), an earlier reply would have too.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { snDefaults } from '../../src/config/parse.ts';
@@ -562,5 +565,42 @@ describe('MQTT-SN gateway: limits', () => {
     await fresh.sync();
     expect(b.running.broker.sessions.size).toBeLessThanOrEqual(before + 2);
     expect(b.running.broker.sessions.has('after-flood')).toBe(true);
+  });
+});
+
+describe('MQTT-SN gateway: clients are anonymous (allow_anonymous, ACL)', () => {
+  it('allow_anonymous false refuses MQTT-SN clients and their QoS -1 publishes', async () => {
+    const { b, udp } = await startGateway({}, { allowAnonymous: false });
+    try {
+      const c = await snClient(udp);
+      expect(await c.connect('anon')).toBe(sn.RC_NOT_SUPPORTED);
+      expect(b.running.broker.sessions.has('anon')).toBe(false);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it("the ACL's rules for anonymous clients apply to publish and subscribe", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'midge-sn-acl-'));
+    const aclFile = join(dir, 'acl');
+    writeFileSync(aclFile, 'topic read sn/#\ntopic write sn/ok/#\n');
+    const { b, udp } = await startGateway({}, { allowAnonymous: true, aclFile });
+    try {
+      const m = await mq(b.port);
+      await m.c.subscribeAsync('sn/#');
+      const c = await snClient(udp);
+      expect(await c.connect('acl-1')).toBe(0);
+      const no = (await c.register('sn/no/x')).topicId as number;
+      const ok = (await c.register('sn/ok/x')).topicId as number;
+      c.publish(no, 'denied', 0);
+      c.publish(ok, 'allowed', 0);
+      expect(await m.next('sn/ok/x')).toMatchObject({ payload: 'allowed' });
+      expect(m.got).toEqual([]);
+      expect((await c.subscribe('other/#', 0)).rc).toBe(sn.RC_NOT_SUPPORTED);
+      expect((await c.subscribe('sn/#', 0)).rc).toBe(sn.RC_ACCEPTED);
+    } finally {
+      await b.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
