@@ -76,10 +76,7 @@ export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = {
   SN: {
     profile: 'gateway',
     options: [],
-    listenerOptions: [
-      'advertise_interval', 'gateway_id', 'predefined_topics', 'sn_max_clients', 'sn_max_topics',
-      'sn_retry_interval', 'sn_retry_count',
-    ],
+    listenerOptions: ['advertise_interval', 'gateway_id', 'predefined_topics', 'sn_max_clients'],
     prefixes: [],
   },
   SERIAL: { profile: 'gateway', options: ['serial'], listenerOptions: [], prefixes: [] },

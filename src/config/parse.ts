@@ -24,10 +24,7 @@
 //                                  client, `#` comments; FILE relative to the config file; once.
 //   sn_max_clients N               Clients at once, 1..65535, default 1000 (max_connections, if set,
 //                                  also applies); more get CONNACK "rejected: congestion".
-//   sn_max_topics N                Registered topic ids per client, 1..65535, default 1000.
-//   sn_retry_interval N            Tretry: seconds before an unacknowledged datagram is resent,
-//                                  1..65535, default 10.
-//   sn_retry_count N               Nretry: resends before the client counts as lost, 0..255, default 3.
+//   (Fixed, not options: 1000 topic ids per client, Tretry 10 s, Nretry 3; see snDefaults().)
 //   allow_anonymous true|false     Default false when a config file is given, except in local-only
 //                                  mode (see below), where it defaults to true.
 //   max_inflight_messages N        0..65535, default 20, 0 = unlimited.
@@ -582,10 +579,7 @@ function snSetting(st: State, w: Where, name: string, args: string[], line: stri
     const v = single(w, name, args);
     if (name === 'advertise_interval') set = (sn) => { sn.advertiseInterval = parseInteger(w, name, v, 0, 65535); };
     else if (name === 'gateway_id') set = (sn) => { sn.gatewayId = parseInteger(w, name, v, 1, 255); };
-    else if (name === 'sn_max_clients') set = (sn) => { sn.maxClients = parseInteger(w, name, v, 1, 65535); };
-    else if (name === 'sn_max_topics') set = (sn) => { sn.maxTopics = parseInteger(w, name, v, 1, 65535); };
-    else if (name === 'sn_retry_interval') set = (sn) => { sn.retryInterval = parseInteger(w, name, v, 1, 65535); };
-    else set = (sn) => { sn.retryCount = parseInteger(w, name, v, 0, 255); };
+    else set = (sn) => { sn.maxClients = parseInteger(w, name, v, 1, 65535); };
   }
   listenerSetting(st, w, name, (t) => {
     const snWhere = (st.snWhere ??= new Map());

@@ -44,9 +44,10 @@ export interface SnListenerConfig {
   gatewayId: number; // 1..255, default 1
   predefinedTopics: PredefinedTopic[]; // default none
   maxClients: number; // default 1000
-  maxTopics: number; // registered topic ids per client, default 1000
-  retryInterval: number; // Tretry, seconds, default 10
-  retryCount: number; // Nretry, default 3
+  // Not options (the minimal build keeps every option name): set by code, e.g. tests and serial.
+  maxTopics: number; // registered topic ids per client, 1000
+  retryInterval: number; // Tretry, seconds, 10
+  retryCount: number; // Nretry, 3
 }
 
 export interface BrokerConfig {

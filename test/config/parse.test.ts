@@ -698,10 +698,10 @@ describe('MQTT-SN listener options (feature SN)', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('parses every option into the listener, with defaults for the rest', () => {
-    const c = parse('listener 1883\nlistener 1884 127.0.0.1\nprotocol mqttsn\nadvertise_interval 60\ngateway_id 9\nsn_max_clients 50\nsn_max_topics 20\nsn_retry_interval 5\nsn_retry_count 2\n');
+    const c = parse('listener 1883\nlistener 1884 127.0.0.1\nprotocol mqttsn\nadvertise_interval 60\ngateway_id 9\nsn_max_clients 50\n');
     expect(c.listeners[0].sn).toBeUndefined();
     expect(c.listeners[1].sn).toEqual({
-      advertiseInterval: 60, gatewayId: 9, predefinedTopics: [], maxClients: 50, maxTopics: 20, retryInterval: 5, retryCount: 2,
+      advertiseInterval: 60, gatewayId: 9, predefinedTopics: [], maxClients: 50, maxTopics: 1000, retryInterval: 10, retryCount: 3,
     });
     expect(c.extra.size).toBe(0);
     expect(c.listeners[1].extra.size).toBe(0);
@@ -720,8 +720,10 @@ describe('MQTT-SN listener options (feature SN)', () => {
     expect(err('listener 1884\nprotocol mqttsn\ngateway_id 0')).toBe(`${F}:3: option 'gateway_id' is out of range: 0 (allowed 1..255)`);
     expect(err('listener 1884\nprotocol mqttsn\nadvertise_interval -1')).toBe(`${F}:3: option 'advertise_interval' must not be negative, got -1`);
     expect(err('listener 1884\nprotocol mqttsn\nsn_max_clients 0')).toBe(`${F}:3: option 'sn_max_clients' is out of range: 0 (allowed 1..65535)`);
-    expect(err('listener 1884\nprotocol mqttsn\nsn_retry_interval x')).toBe(`${F}:3: option 'sn_retry_interval' needs an integer, got 'x'`);
-    expect(err('listener 1884\nprotocol mqttsn\nsn_retry_count 1 2')).toBe(`${F}:3: too many arguments for option 'sn_retry_count': '2'`);
+    expect(err('listener 1884\nprotocol mqttsn\nsn_max_clients x')).toBe(`${F}:3: option 'sn_max_clients' needs an integer, got 'x'`);
+    expect(err('listener 1884\nprotocol mqttsn\ngateway_id 1 2')).toBe(`${F}:3: too many arguments for option 'gateway_id': '2'`);
+    // Fixed values, not options (README "MQTT-SN gateway").
+    expect(err('listener 1884\nprotocol mqttsn\nsn_retry_count 2')).toBe(`${F}:3: unknown option 'sn_retry_count'`);
   });
 
   it('refuses MQTT-SN options on a listener that is not protocol mqttsn', () => {

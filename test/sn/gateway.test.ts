@@ -512,7 +512,7 @@ describe('MQTT-SN gateway: limits', () => {
     for (const c of [cs[1], cs[2], cs[3]]) await c.disconnect();
   });
 
-  it('sn_max_topics: a REGISTER over the limit gets "rejected: congestion"; SUBSCRIBE too', async () => {
+  it('topic ids per client are limited (1000; 2 here): a REGISTER over the limit gets "rejected: congestion"; SUBSCRIBE too', async () => {
     const c = await snClient(udp);
     await c.connect('topics');
     expect((await c.register('t/1')).rc).toBe(0);
@@ -542,7 +542,7 @@ describe('MQTT-SN gateway: limits', () => {
     const c = await snClient(udp);
     const before = b.running.broker.sessions.size;
     // Junk, CONNECTs under ever new client ids from one port, and REGISTERs: one address keeps one
-    // client, and that client at most sn_max_topics ids.
+    // client, and that client at most maxTopics ids.
     for (let i = 0; i < 20_000; i++) {
       if (i % 4 === 0) c.send(Buffer.from([3, 0x1f, i & 255]));
       else if (i % 4 === 1) c.send({ type: sn.CONNECT, clean: true, protocolId: 1, duration: 60, clientId: `f${i % 5000}` });

@@ -91,7 +91,7 @@ export class SnClient implements Outlet {
     }
     if (t < 0) {
       if (this.register(msg.topic)) this.held.push({ msg, qos, packetId, dup, retain });
-      else this.abandon(packetId, qos, `no topic id left for ${msg.topic} (sn_max_topics ${this.gw.opts.maxTopics})`);
+      else this.abandon(packetId, qos, `no topic id left for ${msg.topic} (${this.gw.opts.maxTopics} per client)`);
       return;
     }
     if (msg.payload.length > this.gw.maxPayload) {
@@ -410,7 +410,7 @@ export class SnClient implements Outlet {
     else if ((id = this.assign(topic)) < 0) {
       rc = RC_CONGESTION;
       id = 0;
-      log.notice(`Client ${this.name}: REGISTER of ${topic} refused: sn_max_topics ${this.gw.opts.maxTopics} reached.`);
+      log.notice(`Client ${this.name}: REGISTER of ${topic} refused: ${this.gw.opts.maxTopics} topic ids per client reached.`);
     }
     this.send(encode({ type: REGACK, topicId: id, msgId: p.msgId, rc }));
   }
