@@ -10,7 +10,7 @@ import type { QoS, Will } from '../../codec/packets.ts';
 import { ingest } from '../../handlers/handle-publish.ts';
 import { log } from '../../util/log.ts';
 import {
-  CONNACK, CONNECT, DISCONNECT, encode, encodePublish, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC,
+  CONNACK, CONNECT, DISCONNECT, encodePublish, frame, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC,
   PUBREL, RC_ACCEPTED, RC_CONGESTION, RC_INVALID_TOPIC_ID, RC_NOT_SUPPORTED, REGACK, REGISTER, type SnPacket,
   SUBACK, SUBSCRIBE, TOPIC_NORMAL, TOPIC_PREDEFINED, TOPIC_SHORT, UNSUBACK, UNSUBSCRIBE, WILLMSG, WILLMSGREQ,
   WILLMSGRESP, WILLMSGUPD, WILLTOPIC, WILLTOPICREQ, WILLTOPICRESP, WILLTOPICUPD,
@@ -36,6 +36,13 @@ interface Held {
   dup: boolean;
   retain: boolean;
 }
+
+/** A reply that carries only a MsgId (PUBREC, PUBREL, PUBCOMP, UNSUBACK). */
+const ack = (type: number, msgId: number): Buffer => frame(type, [msgId >> 8, msgId & 255]);
+
+/** TopicId, MsgId, ReturnCode: REGACK and PUBACK. */
+const idAck = (type: number, topicId: number, msgId: number, rc: number): Buffer =>
+  frame(type, [topicId >> 8, topicId & 255, msgId >> 8, msgId & 255, rc]);
 
 /** Key of an unacknowledged datagram: what it awaits, and its MsgId. */
 const key = (type: number, msgId: number): number => type * 65536 + msgId;
@@ -106,7 +113,7 @@ export class SnClient implements Outlet {
 
   sendPubrel(packetId: number): void {
     if (this.muteRelease) return;
-    const buf = encode({ type: PUBREL, msgId: packetId });
+    const buf = ack(PUBREL, packetId);
     this.send(buf);
     this.unacked.set(key(PUBREL, packetId), { buf, sentAt: this.gw.broker.now, tries: 0, qos: 2 });
   }
@@ -130,7 +137,7 @@ export class SnClient implements Outlet {
         if (topicNameError(p.topic)) return this.refuse(RC_NOT_SUPPORTED, `invalid will topic ${p.topic}`);
         pending.will = { topic: p.topic, payload: Buffer.alloc(0), qos: (p.qos as QoS) ?? 0, retain: p.retain === true };
         pending.stage = 'msg';
-        this.send(encode({ type: WILLMSGREQ }));
+        this.send(frame(WILLMSGREQ, []));
       } else if (p.type === WILLMSG && pending.stage === 'msg' && pending.will) {
         pending.will.payload = Buffer.from(p.payload as Buffer);
         this.finishConnect();
@@ -147,11 +154,11 @@ export class SnClient implements Outlet {
       case PUBREC:
         this.unacked.delete(key(PUBLISH, p.msgId as number));
         // An unknown id still gets PUBREL so the client can finish its flow (as for MQTT).
-        if (!session.received(p.msgId as number)) this.send(encode({ type: PUBREL, msgId: p.msgId }));
+        if (!session.received(p.msgId as number)) this.send(ack(PUBREL, p.msgId as number));
         return;
       case PUBREL:
         session.inboundQos2.delete(p.msgId as number);
-        return this.send(encode({ type: PUBCOMP, msgId: p.msgId }));
+        return this.send(ack(PUBCOMP, p.msgId as number));
       case PUBCOMP:
         this.unacked.delete(key(PUBREL, p.msgId as number));
         session.complete(p.msgId as number, 2);
@@ -165,13 +172,13 @@ export class SnClient implements Outlet {
       case DISCONNECT: return this.onDisconnect(p);
       case WILLTOPICUPD:
         if (!p.topic) session.will = undefined;
-        else if (topicNameError(p.topic)) return this.send(encode({ type: WILLTOPICRESP, rc: RC_NOT_SUPPORTED }));
+        else if (topicNameError(p.topic)) return this.send(frame(WILLTOPICRESP, [RC_NOT_SUPPORTED]));
         else session.will = { topic: p.topic, payload: session.will?.payload ?? Buffer.alloc(0), qos: (p.qos as QoS) ?? 0, retain: p.retain === true };
-        return this.send(encode({ type: WILLTOPICRESP, rc: RC_ACCEPTED }));
+        return this.send(frame(WILLTOPICRESP, [RC_ACCEPTED]));
       case WILLMSGUPD:
-        if (!session.will) return this.send(encode({ type: WILLMSGRESP, rc: RC_NOT_SUPPORTED }));
+        if (!session.will) return this.send(frame(WILLMSGRESP, [RC_NOT_SUPPORTED]));
         session.will.payload = Buffer.from(p.payload as Buffer);
-        return this.send(encode({ type: WILLMSGRESP, rc: RC_ACCEPTED }));
+        return this.send(frame(WILLMSGRESP, [RC_ACCEPTED]));
       default:
         this.gw.drop(this.peer, `unexpected message type 0x${p.type.toString(16)}`);
     }
@@ -226,14 +233,14 @@ export class SnClient implements Outlet {
     this.pending = { clientId: id, clean: p.clean === true, duration: p.duration as number, stage: '' };
     if (p.will) {
       this.pending.stage = 'topic';
-      this.send(encode({ type: WILLTOPICREQ }));
+      this.send(frame(WILLTOPICREQ, []));
     } else {
       this.finishConnect();
     }
   }
 
   private refuse(rc: number, why: string): void {
-    this.send(encode({ type: CONNACK, rc }));
+    this.send(frame(CONNACK, [rc]));
     this.gw.refused(this.peer, why);
     this.pending = undefined;
     if (!this.session) this.end('', false);
@@ -268,7 +275,7 @@ export class SnClient implements Outlet {
       session = this.session = gw.broker.attach(clientId, clean, will, this).session;
     }
     if (AUTH) session.access = admission.access;
-    this.send(encode({ type: CONNACK, rc: RC_ACCEPTED }));
+    this.send(frame(CONNACK, [RC_ACCEPTED]));
     log.info(`New MQTT-SN client connected from ${this.peer} as ${clientId} (c${clean ? 1 : 0}, k${duration}).`);
     session.resume(this);
   }
@@ -281,19 +288,19 @@ export class SnClient implements Outlet {
     const topic = this.topicName(p.topicIdType as number, p.topicId as number);
     if (topic === undefined) {
       // Spec 6.7: an unknown topic id is answered with PUBACK "rejected: invalid topic ID".
-      return this.send(encode({ type: PUBACK, topicId: p.topicId, msgId, rc: RC_INVALID_TOPIC_ID }));
+      return this.send(idAck(PUBACK, p.topicId as number, msgId, RC_INVALID_TOPIC_ID));
     }
     const broker = this.gw.broker;
     broker.stats.messagesReceived++;
     if (qos === 2 && session.inboundQos2.has(msgId)) {
       // A resend of a message already passed on: acknowledge again, deliver once.
-      return this.send(encode({ type: PUBREC, msgId }));
+      return this.send(ack(PUBREC, msgId));
     }
     ingest(broker, this, AUTH ? session.access : undefined, topic, p.payload as Buffer, qos, p.retain === true);
-    if (qos === 1) this.send(encode({ type: PUBACK, topicId: p.topicId, msgId, rc: RC_ACCEPTED }));
+    if (qos === 1) this.send(idAck(PUBACK, p.topicId as number, msgId, RC_ACCEPTED));
     else if (qos === 2) {
       session.inboundQos2.add(msgId);
-      this.send(encode({ type: PUBREC, msgId }));
+      this.send(ack(PUBREC, msgId));
     }
   }
 
@@ -373,7 +380,7 @@ export class SnClient implements Outlet {
     if (topicId < 0) return false;
     const msgId = this.nextMsgId;
     this.nextMsgId = msgId === 65535 ? 1 : msgId + 1;
-    const buf = encode({ type: REGISTER, topicId, msgId, topic });
+    const buf = frame(REGISTER, Buffer.concat([Buffer.from([topicId >> 8, topicId & 255, msgId >> 8, msgId & 255]), Buffer.from(topic)]));
     this.registering = { msgId, topicId, topic };
     this.send(buf);
     this.unacked.set(key(REGISTER, msgId), { buf, sentAt: this.gw.broker.now, tries: 0, qos: 0 });
@@ -412,7 +419,7 @@ export class SnClient implements Outlet {
       id = 0;
       log.notice(`Client ${this.name}: REGISTER of ${topic} refused: ${this.gw.opts.maxTopics} topic ids per client reached.`);
     }
-    this.send(encode({ type: REGACK, topicId: id, msgId: p.msgId, rc }));
+    this.send(idAck(REGACK, id, p.msgId as number, rc));
   }
 
   // ---- subscriptions ----
@@ -426,7 +433,7 @@ export class SnClient implements Outlet {
   private onSubscribe(session: Session, p: SnPacket): void {
     const filter = this.filterOf(p);
     const reply = (topicId: number, rc: number, qos: number): void =>
-      this.send(encode({ type: SUBACK, qos: qos as QoS, topicId, msgId: p.msgId, rc }));
+      this.send(frame(SUBACK, [qos << 5, topicId >> 8, topicId & 255, (p.msgId as number) >> 8, (p.msgId as number) & 255, rc]));
     if (filter === undefined) return reply(0, RC_INVALID_TOPIC_ID, 0);
     if (topicFilterError(filter) || tooDeep(filter)) return reply(0, RC_NOT_SUPPORTED, 0);
     if (AUTH && session.access && !session.access.maySubscribe(filter)) {
@@ -453,13 +460,13 @@ export class SnClient implements Outlet {
       this.gw.broker.unsubscribe(session, filter);
       if (log.enabled('unsubscribe')) log.write('unsubscribe', `${this.clientId} ${filter}`);
     }
-    this.send(encode({ type: UNSUBACK, msgId: p.msgId }));
+    this.send(ack(UNSUBACK, p.msgId as number));
   }
 
   // ---- sleep (spec 6.14) ----
 
   private onDisconnect(p: SnPacket): void {
-    this.send(encode({ type: DISCONNECT }));
+    this.send(frame(DISCONNECT, []));
     if (!p.duration) return this.end('', false);
     // Asleep: the outlet is not writable, so the session buffers (up to max_queued_messages).
     this.state = 'asleep';
@@ -476,7 +483,7 @@ export class SnClient implements Outlet {
       session.resume(this);
       return this.checkAwake();
     }
-    this.send(encode({ type: PINGRESP }));
+    this.send(frame(PINGRESP, []));
   }
 
   /** While awake, once nothing waits any more: PINGRESP, and the client is asleep again. */
@@ -484,7 +491,7 @@ export class SnClient implements Outlet {
     const s = this.session;
     if (this.state !== 'awake' || !s || s.queued > 0 || s.inflightCount > 0 || this.registering) return;
     this.state = 'asleep';
-    this.send(encode({ type: PINGRESP }));
+    this.send(frame(PINGRESP, []));
   }
 
   // ---- output ----

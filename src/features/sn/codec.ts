@@ -274,6 +274,16 @@ function header(total: number, type: number): { buf: Buffer; at: number } {
   return { buf, at: 4 };
 }
 
+/**
+ * A message from its body bytes: what the gateway sends, so a bundle carries this instead of the
+ * general encode() (which tests and clients use).
+ */
+export function frame(type: number, body: ArrayLike<number>): Buffer {
+  const { buf, at } = header(body.length + 1, type);
+  buf.set(body, at);
+  return buf;
+}
+
 /** PUBLISH, the one message on the hot path: encoded without building an SnPacket. */
 export function encodePublish(flags: number, topicId: number, msgId: number, payload: Buffer): Buffer {
   const { buf, at } = header(6 + payload.length, PUBLISH);

@@ -11,7 +11,7 @@ import { ingest } from '../../handlers/handle-publish.ts';
 import { log } from '../../util/log.ts';
 import { SnClient } from './client.ts';
 import {
-  ADVERTISE, CONNACK, CONNECT, decode, DISCONNECT, ENCAPSULATED, encode, GWINFO, maxPublishPayload, PINGREQ, PUBLISH,
+  ADVERTISE, CONNACK, CONNECT, decode, DISCONNECT, ENCAPSULATED, frame, GWINFO, maxPublishPayload, PINGREQ, PUBLISH,
   RC_CONGESTION, SEARCHGW, SnError, type SnPacket, TOPIC_PREDEFINED, TOPIC_SHORT,
 } from './codec.ts';
 import { PredefinedTopics } from './predefined.ts';
@@ -94,7 +94,7 @@ export class Gateway implements Ticking {
     switch (p.type) {
       case SEARCHGW:
         // Unicast answer to the searcher (spec 6.1 allows any GW to answer).
-        this.send(peer, encode({ type: GWINFO, gwId: this.opts.gatewayId }));
+        this.send(peer, frame(GWINFO, [this.opts.gatewayId]));
         return;
       case ADVERTISE:
       case GWINFO:
@@ -114,7 +114,7 @@ export class Gateway implements Ticking {
     } else if (p.type === PINGREQ) {
       // A client the gateway does not know (it restarted, or the client moved port): tell it to
       // connect again.
-      this.send(peer, encode({ type: DISCONNECT }));
+      this.send(peer, frame(DISCONNECT, []));
     } else {
       this.drop(peer, `message type 0x${p.type.toString(16)} from a peer that has not connected`);
     }
@@ -130,7 +130,7 @@ export class Gateway implements Ticking {
 
   /** ADVERTISE (spec 6.1) on the link's broadcast, and to each known client. */
   advertise(): void {
-    const buf = encode({ type: ADVERTISE, gwId: this.opts.gatewayId, duration: this.opts.advertiseInterval });
+    const buf = frame(ADVERTISE, [this.opts.gatewayId, this.opts.advertiseInterval >> 8, this.opts.advertiseInterval & 255]);
     if (this.transport.broadcast) {
       this.broker.stats.bytesSent += buf.length;
       this.transport.broadcast(buf);
@@ -168,7 +168,7 @@ export class Gateway implements Ticking {
 
   private connect(p: SnPacket, peer: string): void {
     if (this.clients.size >= this.maxClients) {
-      this.send(peer, encode({ type: CONNACK, rc: RC_CONGESTION }));
+      this.send(peer, frame(CONNACK, [RC_CONGESTION]));
       return this.refused(peer, `client ${p.clientId}: sn_max_clients ${this.maxClients} reached`);
     }
     const c = new SnClient(this, peer, CONNECT_TIMEOUT);
