@@ -13,7 +13,8 @@ function refuse(conn: Connection, code: number, why: string): void {
 export function handleConnect(conn: Connection, p: ConnectPacket): void {
   const broker = conn.broker;
   let id = p.clientId;
-  if (p.protocolLevel === 3 && (id.length === 0 || id.length > 23)) {
+  const level = p.protocolLevel & 0x7f; // 0x80: a bridge (try_private)
+  if (level === 3 && (id.length === 0 || id.length > 23)) {
     // MQTT 3.1 allows client ids of 1 to 23 characters only.
     return refuse(conn, 2, `MQTT 3.1 client id of ${id.length} characters`);
   }
@@ -25,7 +26,8 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
     return refuse(conn, 5, `anonymous client ${id} (allow_anonymous false)`);
   }
   conn.clientId = id;
-  conn.protocolLevel = p.protocolLevel;
+  conn.protocolLevel = level;
+  if (BRIDGE) conn.bridge = level !== p.protocolLevel;
   conn.keepalive = p.keepalive;
   const will = p.will && { ...p.will, payload: Buffer.from(p.will.payload) };
   const { session, present } = broker.attach(id, p.clean, will, conn);

@@ -20,7 +20,9 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
     if (p.retain && !broker.options.retainAvailable) {
       log.notice(`Client ${conn.name} sent a retained message but retain_available is false; sent without RETAIN.`);
     }
-    broker.publish(makeMessage(p.topic, p.payload, qos, p.retain));
+    const msg = makeMessage(p.topic, p.payload, qos, p.retain);
+    if (BRIDGE && conn.bridge) msg.origin = conn;
+    broker.publish(msg);
   }
   if (qos === 1) conn.write(encodeAck(4, p.packetId));
   else if (qos === 2) {
@@ -36,7 +38,8 @@ function accept(conn: Connection, p: PublishPacket): boolean {
     log.warning(`Client ${conn.name}: dropped message on ${p.topic} of ${p.payload.length} bytes (message_size_limit ${limit}).`);
     return false;
   }
-  if (p.topic.startsWith('$SYS')) {
+  // A bridge may publish its connection state ($SYS/broker/connection/ID/state), as in Mosquitto.
+  if (p.topic.startsWith('$SYS') && !(BRIDGE && conn.bridge && p.topic.startsWith('$SYS/broker/connection/'))) {
     log.debug(`Client ${conn.name}: dropped publish to reserved topic ${p.topic}.`);
     return false;
   }

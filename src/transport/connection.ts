@@ -40,6 +40,8 @@ export class Connection implements Outlet, Ticking {
   session: Session | null = null;
   clientId = '';
   protocolLevel = 4;
+  /** The client is a bridge (CONNECT level | 0x80): no echo, RETAIN kept as published. */
+  bridge = false;
   keepalive = 0;
   private lastRx = Date.now();
   private closed = false;
@@ -78,6 +80,7 @@ export class Connection implements Outlet, Ticking {
   }
 
   sendPublish(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean): void {
+    if (BRIDGE && this.bridge && msg.retain) retain = true;
     // QoS 0 forwards share one encoding per message; others differ by packet id.
     const buf =
       qos === 0 && !retain
