@@ -400,8 +400,8 @@ describe('logging', () => {
 });
 
 describe('options of optional features', () => {
-  it('featureBuilt reads the flags (tests: only SYS)', () => {
-    for (const f of FEATURE_NAMES) expect(featureBuilt(f)).toBe(f === 'SYS');
+  it('featureBuilt reads the flags (tests: SYS and BRIDGE)', () => {
+    for (const f of FEATURE_NAMES) expect(featureBuilt(f)).toBe(f === 'SYS' || f === 'BRIDGE');
   });
 
   it('records the profile that brings each feature', () => {
@@ -456,7 +456,7 @@ describe('options of optional features', () => {
     expect(err('plugin_opt_foo bar')).toBe(`${F}:1: ${compiledOut(`option 'plugin_opt_foo'`, 'AUTH', 'router')}`);
   });
 
-  for (const f of FEATURE_NAMES) {
+  for (const f of FEATURE_NAMES.filter((n) => n !== 'BRIDGE')) {
     const info = FEATURES[f];
     for (const o of [...info.options, ...info.listenerOptions]) {
       it(`${o} needs ${f}`, () => {
@@ -654,12 +654,11 @@ describe('with every feature built', () => {
 
   it('stores global feature options raw, every occurrence', () => {
     const c = full.parseConfigText(
-      'password_file /etc/midge/passwd\nconnection up\naddress broker.example:1883\ntopic a/# out 1\ntopic b/# in\n',
+      'password_file /etc/midge/passwd\nplugin_opt_a 1\nplugin_opt_a 2\n',
       F,
     );
     expect(c.extra.get('password_file')).toEqual([['/etc/midge/passwd']]);
-    expect(c.extra.get('connection')).toEqual([['up']]);
-    expect(c.extra.get('topic')).toEqual([['a/#', 'out', '1'], ['b/#', 'in']]);
+    expect(c.extra.get('plugin_opt_a')).toEqual([['1'], ['2']]);
   });
 
   it('stores listener feature options on the listener', () => {

@@ -110,10 +110,7 @@ export class BridgeLink implements Outlet, Ticking {
   stop(): void {
     if (this.state === 'stopped') return;
     const sock = this.socket;
-    if (sock && this.state === 'connected') {
-      if (this.notifyUp) this.write(encodePublish(this.stateTopic, Buffer.from('0'), 0, true, false, 0));
-      this.write(DISCONNECT_BYTES);
-    }
+    if (sock && this.state === 'connected') this.hangUp();
     this.state = 'stopped';
     this.ready = false;
     this.socket = undefined;
@@ -188,7 +185,7 @@ export class BridgeLink implements Outlet, Ticking {
         this.write(PINGREQ_BYTES);
       } else if (this.cfg.startType === 'lazy' && this.broker.now - this.lastTraffic >= this.cfg.idleTimeout) {
         log.notice(`Bridge ${this.cfg.name}: idle for ${this.cfg.idleTimeout} s, disconnecting (start_type lazy).`);
-        this.write(DISCONNECT_BYTES);
+        this.hangUp();
         this.down(sock);
         sock.end();
       }
@@ -378,6 +375,12 @@ export class BridgeLink implements Outlet, Ticking {
       this.retryTimer = setTimeout(() => this.connect(), this.delay * 1000);
       this.retryTimer.unref();
     }
+  }
+
+  /** A clean DISCONNECT suppresses the will, so say "0" on the remote first. */
+  private hangUp(): void {
+    if (this.notifyUp) this.write(encodePublish(this.stateTopic, Buffer.from('0'), 0, true, false, 0));
+    this.write(DISCONNECT_BYTES);
   }
 
   private notifyLocal(v: '0' | '1'): void {
