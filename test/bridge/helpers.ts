@@ -157,9 +157,10 @@ export async function mosquitto(conf: string, port?: number): Promise<Mosquitto>
   const p = port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'midge-mosq-'));
   const file = join(dir, 'mosquitto.conf');
-  writeFileSync(file, `log_dest stdout\nlog_type all\nlistener ${p} 127.0.0.1\nallow_anonymous true\n${conf}\n`);
+  writeFileSync(file, `log_dest stderr\nlog_type all\nlistener ${p} 127.0.0.1\nallow_anonymous true\n${conf}\n`);
   const proc = spawnProc(peerPath('mosquitto')!, ['-c', file]);
-  await proc.waitFor(/Opening ipv4 listen socket on port/, 10_000);
+  // stderr: mosquitto's stdout is block-buffered on a pipe.
+  await proc.waitFor(/mosquitto version .* running/, 10_000, 'stderr');
   return {
     port: p,
     proc,
