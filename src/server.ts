@@ -39,7 +39,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
   let stopBridges: (() => void) | undefined;
 
   const close = async (): Promise<void> => {
-    stopBridges?.();
+    if (BRIDGE) stopBridges?.();
     stopSys?.();
     broker.stop();
     for (const c of conns) c.end('broker shutting down', false);
@@ -65,7 +65,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
       addresses.push({ host: a.address, port: a.port });
     }
     // Bridges start once every listener is up, so a failed start-up leaves none running.
-    if (BRIDGE && cfg.bridges.length) stopBridges = startBridges(broker, cfg, maxPacket);
+    if (BRIDGE && cfg.bridges) stopBridges = startBridges(broker, cfg, maxPacket);
   } catch (err) {
     await close();
     throw err;

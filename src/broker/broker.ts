@@ -78,13 +78,7 @@ export class Broker {
    * [MQTT-3.1.4-2]. Returns the session and whether state was kept (CONNACK session present).
    * The caller sends CONNACK, then calls session.resume() so redelivery follows the CONNACK.
    */
-  attach(
-    clientId: string,
-    clean: boolean,
-    will: Will | undefined,
-    outlet: Outlet,
-    limits: Limits = this.options,
-  ): { session: Session; present: boolean } {
+  attach(clientId: string, clean: boolean, will: Will | undefined, outlet: Outlet): { session: Session; present: boolean } {
     let session = this.sessions.get(clientId);
     if (session?.outlet) {
       log.notice(`Client ${clientId} already connected, closing old connection.`);
@@ -102,7 +96,7 @@ export class Broker {
       present = true;
       session.clean = false;
     } else {
-      session = new Session(clientId, clean, limits, this.onDrop);
+      session = new Session(clientId, clean, (BRIDGE && outlet.limits) || this.options, this.onDrop);
       this.sessions.set(clientId, session);
       this.stats.clientsTotal++;
     }
@@ -138,11 +132,10 @@ export class Broker {
   publish(msg: Message): void {
     if (msg.retain && this.options.retainAvailable) this.retained.set(msg);
     const targets = this.tree.match(msg.topic);
-    const origin = msg.origin;
     for (let i = 0; i < targets.length; i++) {
       const s = targets[i];
       // No echo to the bridge link a message came in through (loop prevention).
-      if (origin !== undefined && s.outlet === origin) continue;
+      if (BRIDGE && msg.origin !== undefined && s.outlet === msg.origin) continue;
       // Downgrade to the subscription's QoS [MQTT-3.8.4-6]; forwarded messages carry RETAIN 0
       // [MQTT-3.3.1-9].
       s.deliver(msg, msg.qos < s.matchQos ? msg.qos : s.matchQos, false);

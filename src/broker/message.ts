@@ -12,10 +12,11 @@ export interface Message {
   retain: boolean;
   /** Cached QoS 0, RETAIN 0 encoding, built on first use and shared by every QoS 0 recipient. */
   enc0?: Buffer;
-  /** The bridge link it came in through, if any: the broker does not send it back there. */
+  /** BRIDGE: the bridge link it came in through, if any; the broker does not send it back there.
+   *  Set only on such messages, so the common message keeps its shape. */
   origin?: Outlet;
 }
 
 export function makeMessage(topic: string, payload: Buffer, qos: QoS, retain: boolean): Message {
-  return { topic, payload, qos, retain, enc0: undefined, origin: undefined };
+  return { topic, payload, qos, retain, enc0: undefined };
 }

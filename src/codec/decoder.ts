@@ -115,8 +115,8 @@ function parseConnect(buf: Buffer, start: number, end: number): ConnectPacket {
   // properties) must get CONNACK 1, not a malformed-packet close.
   const protocolLevel = buf[pos++];
   // Bit 0x80 is Mosquitto's bridge marker (try_private): 0x83 or 0x84 is a bridge speaking 3.1 or
-  // 3.1.1. The level is passed on as received.
-  if ((protocolLevel & 0x7f) !== (v31 ? 3 : 4)) {
+  // 3.1.1, accepted in builds with BRIDGE. The level is passed on as received.
+  if ((BRIDGE ? protocolLevel & 0x7f : protocolLevel) !== (v31 ? 3 : 4)) {
     throw new ProtocolError('MQTT-3.1.2-2', `unsupported protocol level ${protocolLevel} for ${protocolName}`, CONNACK_BAD_PROTOCOL);
   }
   if (pos >= end) throw malformed('CONNECT is truncated');

@@ -104,9 +104,9 @@
 // Mosquitto options that Midge does not implement (see UNSUPPORTED) are errors saying so.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { bridgeOption, checkBridge, newBridge } from '../features/bridge/config.ts';
 import { featureBuilt, featureMissingMessage, optionOwner } from './features.ts';
 import type { BridgeConfig, BrokerConfig, ListenerConfig } from './types.ts';
+import { bridgeOption, checkBridge, newBridge } from '../features/bridge/config.ts';
 
 /** A configuration error; the message is `file:line: reason` (or `file: reason` without a line). */
 export class ConfigError extends Error {
@@ -178,7 +178,6 @@ export function fail(w: Where, reason: string): never {
 function baseValues(): BrokerConfig {
   return {
     listeners: [],
-    bridges: [],
     allowAnonymous: false,
     maxInflightMessages: 20,
     maxQueuedMessages: 1000,
@@ -233,7 +232,6 @@ function cloneConfig(c: BrokerConfig): BrokerConfig {
   return {
     ...c,
     listeners: c.listeners.map(cloneListener),
-    bridges: c.bridges.map((b) => ({ ...b, addresses: [...b.addresses], topics: [...b.topics] })),
     logTypes: c.logTypes ? new Set(c.logTypes) : undefined,
     logDest: c.logDest.map((d) => ({ ...d })),
     files: [...c.files],
@@ -360,7 +358,7 @@ function parseLine(st: State, line: string, w: Where): void {
       const l = newListener(port, host);
       cfg.listeners.push(l);
       st.current = l;
-      st.bridge = undefined;
+      if (BRIDGE) st.bridge = undefined;
       return;
     }
     case 'port':
@@ -396,12 +394,11 @@ function parseLine(st: State, line: string, w: Where): void {
     case 'max_inflight_messages':
       cfg.maxInflightMessages = parseInteger(w, name, single(w, name, args), 0, 65535);
       return;
-    case 'max_queued_messages': {
-      const n = parseInteger(w, name, single(w, name, args), 0, MAX_INT);
-      if (BRIDGE && st.bridge) st.bridge.maxQueued = n;
-      else cfg.maxQueuedMessages = n;
+    case 'max_queued_messages':
+      // Inside a bridge block: that bridge's queue.
+      if (BRIDGE && st.bridge) st.bridge.maxQueued = parseInteger(w, name, single(w, name, args), 0, MAX_INT);
+      else cfg.maxQueuedMessages = parseInteger(w, name, single(w, name, args), 0, MAX_INT);
       return;
-    }
     case 'message_size_limit':
       cfg.messageSizeLimit = parseInteger(w, name, single(w, name, args), 0, MAX_PAYLOAD);
       return;
@@ -466,7 +463,8 @@ function parseLine(st: State, line: string, w: Where): void {
     if (!featureBuilt(owner.feature)) fail(w, featureMissingMessage(`option '${name}'`, owner.feature));
     countArgs(w, name, args, 1, Infinity);
     if (BRIDGE && owner.feature === 'BRIDGE') {
-      if (name === 'connection') cfg.bridges.push((st.bridge = newBridge(w, args, cfg.bridges)));
+      // Copied on write: a base config passed to parseConfigText keeps its own list.
+      if (name === 'connection') cfg.bridges = [...(cfg.bridges ?? []), (st.bridge = newBridge(w, args, cfg.bridges ?? []))];
       else bridgeOption(w, name, args, st.bridge);
       return;
     }
@@ -546,7 +544,7 @@ function finish(st: State): BrokerConfig {
         `(or add 'port ${DEFAULT_PORT}')`,
     );
   }
-  if (BRIDGE) cfg.bridges.forEach(checkBridge);
+  if (BRIDGE) cfg.bridges?.forEach(checkBridge);
   if (!st.allowAnonymousSet) cfg.allowAnonymous = cfg.localOnly === true;
   cfg.logDestNone = st.sawLogDestNone && cfg.logDest.length === 0;
   if (cfg.logDestNone) cfg.logTypes = new Set();

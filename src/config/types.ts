@@ -66,8 +66,8 @@ export interface BridgeConfig {
 
 export interface BrokerConfig {
   listeners: ListenerConfig[];
-  /** `connection` blocks (BRIDGE), in file order. */
-  bridges: BridgeConfig[];
+  /** BRIDGE: the `connection` blocks, in file order; undefined = none. */
+  bridges?: BridgeConfig[];
   allowAnonymous: boolean;
   maxInflightMessages: number; // default 20; 0 = unlimited
   maxQueuedMessages: number; // default 1000; 0 = unlimited

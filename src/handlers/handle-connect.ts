@@ -13,8 +13,8 @@ function refuse(conn: Connection, code: number, why: string): void {
 export function handleConnect(conn: Connection, p: ConnectPacket): void {
   const broker = conn.broker;
   let id = p.clientId;
-  const level = p.protocolLevel & 0x7f; // 0x80: a bridge (try_private)
-  if (level === 3 && (id.length === 0 || id.length > 23)) {
+  // Level | 0x80: a bridge (try_private), accepted by the decoder in builds with BRIDGE.
+  if ((BRIDGE ? p.protocolLevel & 0x7f : p.protocolLevel) === 3 && (id.length === 0 || id.length > 23)) {
     // MQTT 3.1 allows client ids of 1 to 23 characters only.
     return refuse(conn, 2, `MQTT 3.1 client id of ${id.length} characters`);
   }
@@ -26,8 +26,8 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
     return refuse(conn, 5, `anonymous client ${id} (allow_anonymous false)`);
   }
   conn.clientId = id;
-  conn.protocolLevel = level;
-  if (BRIDGE) conn.bridge = level !== p.protocolLevel;
+  conn.protocolLevel = BRIDGE ? p.protocolLevel & 0x7f : p.protocolLevel;
+  if (BRIDGE) conn.bridge = p.protocolLevel > 0x7f;
   conn.keepalive = p.keepalive;
   const will = p.will && { ...p.will, payload: Buffer.from(p.will.payload) };
   const { session, present } = broker.attach(id, p.clean, will, conn);

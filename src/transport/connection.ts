@@ -41,7 +41,7 @@ export class Connection implements Outlet, Ticking {
   clientId = '';
   protocolLevel = 4;
   /** The client is a bridge (CONNECT level | 0x80): no echo, RETAIN kept as published. */
-  bridge = false;
+  declare bridge: boolean; // set at CONNECT in builds with BRIDGE
   keepalive = 0;
   private lastRx = Date.now();
   private closed = false;

@@ -19,7 +19,6 @@ export function listener(overrides: Partial<ListenerConfig> = {}): ListenerConfi
 export function testConfig(overrides: Partial<BrokerConfig> = {}): BrokerConfig {
   return {
     listeners: [listener()],
-    bridges: [],
     allowAnonymous: true,
     maxInflightMessages: 20,
     maxQueuedMessages: 1000,

@@ -4,7 +4,7 @@ import type { BrokerConfig } from '../../config/types.ts';
 import { BridgeLink } from './link.ts';
 
 export function startBridges(broker: Broker, cfg: BrokerConfig, maxPacket: number): () => void {
-  const links = cfg.bridges.map(
+  const links = (cfg.bridges ?? []).map(
     (b) => new BridgeLink(broker, b, maxPacket, { maxInflight: cfg.maxInflightMessages, maxQueued: b.maxQueued ?? cfg.maxQueuedMessages }),
   );
   for (const l of links) l.start();

@@ -64,7 +64,7 @@ export class BridgeLink implements Outlet, Ticking {
     private readonly broker: Broker,
     readonly cfg: BridgeConfig,
     private readonly maxPacket: number,
-    private readonly limits: Limits,
+    readonly limits: Limits,
   ) {
     this.remoteId = cfg.remoteClientId ?? `${hostname()}.${cfg.name}`;
     this.localId = cfg.localClientId ?? `local.${this.remoteId}`;
@@ -94,7 +94,7 @@ export class BridgeLink implements Outlet, Ticking {
   }
 
   start(): void {
-    const { session } = this.broker.attach(this.localId, false, undefined, this, this.limits);
+    const { session } = this.broker.attach(this.localId, false, undefined, this);
     this.session = session;
     for (const t of this.cfg.topics) {
       if (t.direction === 'in') continue;
