@@ -15,6 +15,7 @@ const PACKAGES: Record<string, string> = {
   mosquitto_pub: 'mosquitto-clients',
   mosquitto_sub: 'mosquitto-clients',
   socat: 'socat',
+  openssl: 'openssl',
 };
 
 /** Absolute path of an executable on PATH (or in the sbin directories), or undefined. */
