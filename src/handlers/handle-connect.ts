@@ -35,7 +35,7 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
   // [MQTT-3.2.2-1] session present is 0 for a clean session; [MQTT-3.2.2-2] 1 when state was kept.
   conn.write(Buffer.from([0x20, 2, present ? 1 : 0, 0]));
   log.info(
-    `New client connected from ${conn.remote} as ${id} (p${p.protocolLevel}, c${p.clean ? 1 : 0}, k${p.keepalive}${p.username !== undefined ? `, u'${p.username}'` : ''}).`,
+    `New ${BRIDGE && conn.bridge ? 'bridge' : 'client'} connected from ${conn.remote} as ${id} (p${conn.protocolLevel}, c${p.clean ? 1 : 0}, k${p.keepalive}${p.username !== undefined ? `, u'${p.username}'` : ''}).`,
   );
   session.resume(conn);
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import { parseConfigText } from '../../src/config/parse.ts';
+import type { BrokerConfig } from '../../src/config/types.ts';
 import { startServer, type Running } from '../../src/server.ts';
 import { testConfig, listener } from '../helpers/broker.ts';
 import { peerPath } from '../helpers/peers.ts';
@@ -20,9 +21,9 @@ export interface Midge {
 }
 
 /** A Midge whose bridges come from `bridgeText` (mosquitto.conf lines). */
-export async function midge(bridgeText = '', port = 0): Promise<Midge> {
+export async function midge(bridgeText = '', port = 0, overrides: Partial<BrokerConfig> = {}): Promise<Midge> {
   const { bridges } = parseConfigText(bridgeText, 'bridge.conf');
-  const running = await startServer(testConfig({ listeners: [listener({ port })], bridges }));
+  const running = await startServer(testConfig({ listeners: [listener({ port })], bridges, ...overrides }));
   return { port: running.addresses[0].port, running, close: () => running.close() };
 }
 
@@ -70,7 +71,7 @@ export class Inbox {
 
 const clients = new Set<MqttClient>();
 
-export async function client(port: number, subscribe: string[] = [], qos: 0 | 1 = 1): Promise<Inbox> {
+export async function client(port: number, subscribe: string[] = [], qos: 0 | 1 | 2 = 1): Promise<Inbox> {
   const c = await mqtt.connectAsync({ host: '127.0.0.1', port, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000 });
   clients.add(c);
   const inbox = new Inbox(c);

@@ -113,6 +113,27 @@ describe('Midge to Midge', () => {
   });
 });
 
+describe('bridge_max_packet_size', () => {
+  it('drops larger outgoing messages, counted, without blocking the in-flight window', async () => {
+    const b = track(await midge());
+    const onB = await client(b.port, ['data/#'], 2);
+    captureLog();
+    const a = track(
+      await midge(bridgeConf(b.port, 'topic data/# out 2', 'bridge_max_packet_size 100\nnotifications false'), 0, { maxInflightMessages: 1 }),
+    );
+    const onA = await client(a.port);
+    const big = 'x'.repeat(200);
+    await onA.client.publishAsync('data/big2', big, { qos: 2 });
+    await onA.client.publishAsync('data/big1', big, { qos: 1 });
+    await onA.client.publishAsync('data/big0', big, { qos: 0 });
+    await onA.client.publishAsync('data/small', 'ok', { qos: 2 });
+    await onA.client.publishAsync('data/small1', 'ok', { qos: 1 });
+    await onB.until((m) => m.some((x) => x.topic === 'data/small1'), 'small messages', 15_000);
+    expect(onB.all.map((m) => m.topic)).toEqual(['data/small', 'data/small1']);
+    expect(a.running.broker.stats.messagesDropped).toBe(3);
+  });
+});
+
 describe('queueing while the remote is down', () => {
   it('QoS 1 messages published while the remote is unreachable all arrive once it is back', async () => {
     const b = track(await midge());

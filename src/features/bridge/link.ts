@@ -47,6 +47,7 @@ export class BridgeLink implements Outlet, Ticking {
   private lastTraffic = 0; // broker seconds; for idle_timeout
   private corked = false;
   private oversize = 0;
+  private silentRel = 0;
   /** Inbound QoS 2 ids passed on, awaiting PUBREL (exactly once across reconnects). */
   private readonly inQos2 = new Set<number>();
   /** "1" on the notification topic, sent to the remote through the session after each connect. */
@@ -145,8 +146,8 @@ export class BridgeLink implements Outlet, Ticking {
       if (this.oversize++ % 1000 === 0) {
         log.warning(`Bridge ${this.cfg.name}: dropped message on ${msg.topic} of ${buf.length} bytes (bridge_max_packet_size ${this.cfg.maxPacketSize}).`);
       }
-      // Finish it in the session later: complete() pumps, and we are inside a pump.
-      if (qos > 0) queueMicrotask(() => this.session.complete(packetId, qos));
+      // Free its place in the in-flight window, later: complete() pumps, and we are inside a pump.
+      if (qos > 0) queueMicrotask(() => this.abandon(packetId, qos));
       return;
     }
     this.broker.stats.messagesSent++;
@@ -155,7 +156,17 @@ export class BridgeLink implements Outlet, Ticking {
   }
 
   sendPubrel(packetId: number): void {
-    this.write(encodeAck(6, packetId));
+    if (packetId !== this.silentRel) this.write(encodeAck(6, packetId));
+  }
+
+  /** Ends the flow of a message never sent (QoS 2 passes through PUBREC, without a PUBREL out). */
+  private abandon(packetId: number, qos: QoS): void {
+    if (qos === 2) {
+      this.silentRel = packetId;
+      this.session.received(packetId);
+      this.silentRel = 0;
+    }
+    this.session.complete(packetId, qos);
   }
 
   /** The local client id was taken over by a client: the bridge cannot go on. */
