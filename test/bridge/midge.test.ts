@@ -113,6 +113,29 @@ describe('Midge to Midge', () => {
   });
 });
 
+describe('origin tracking', () => {
+  it('without try_private the remote echoes once, and the echo is not sent out again (no loop)', async () => {
+    const b = track(await midge());
+    const a = track(await midge(bridgeConf(b.port, 'topic # both 1', 'notifications false\ntry_private false')));
+    const onB = await client(b.port, ['#']);
+    const onA = await client(a.port, ['#']);
+    for (let i = 0; !onB.all.some((m) => m.topic === 'probe'); i++) {
+      await onA.client.publishAsync('probe', String(i), { qos: 1 });
+      await onB.until((m) => m.some((x) => x.topic === 'probe'), 'probe', 1000).catch(() => undefined);
+    }
+    await onA.client.publishAsync('once', 'x', { qos: 1 });
+    // Two more round trips through both brokers: a loop would have shown by then.
+    for (const end of ['end1', 'end2']) {
+      await onA.client.publishAsync(end, 'x', { qos: 1 });
+      await onB.until((m) => m.some((x) => x.topic === end), end);
+      await onA.until((m) => m.filter((x) => x.topic === end).length === 2, `${end} echoed`);
+    }
+    expect(onB.on('once')).toHaveLength(1);
+    // B is not told the link is a bridge, so it echoes; A delivers the echo locally (README).
+    expect(onA.on('once')).toHaveLength(2);
+  });
+});
+
 describe('bridge_max_packet_size', () => {
   it('drops larger outgoing messages, counted, without blocking the in-flight window', async () => {
     const b = track(await midge());
