@@ -67,8 +67,10 @@
 //                                  next `connection` or `listener` line. Names are unique.
 //   address HOST[:PORT] [...]      (also `addresses`) Required; port 1883 by default. Several: the
 //                                  next one is tried when a connection fails.
-//   round_robin true|false         false (default): after a lost link, start again at the first
-//                                  address; true: go on with the next one.
+//   round_robin true|false         false (default): the first address is the main one (start again
+//                                  there after a lost link; while on another, probe it every
+//                                  restart_timeout base seconds and move back); true: go on with
+//                                  the next one.
 //   topic PATTERN [in|out|both] [QOS] [LOCAL_PREFIX] [REMOTE_PREFIX]
 //                                  Required, repeatable. Defaults: out, QoS 0, no prefixes. `""`
 //                                  is an empty word. Local topic = LOCAL_PREFIX + PATTERN, remote

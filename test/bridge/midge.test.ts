@@ -240,6 +240,26 @@ describe('link resilience', () => {
     expect(lines.some((l) => l.includes(`connected to 127.0.0.1:${b.port}`))).toBe(true);
   });
 
+  it('round_robin false: moves back to the first address once it is reachable again', async () => {
+    const b1 = track(await midge());
+    const b2 = track(await midge());
+    const on1 = await client(b1.port, ['data/#']);
+    const proxy = await Proxy.create(b1.port);
+    proxies.push(proxy);
+    await proxy.down();
+    const lines = captureLog();
+    const a = track(
+      await midge(`connection toB\naddress 127.0.0.1:${proxy.port} 127.0.0.1:${b2.port}\nrestart_timeout 1\nnotifications false\ntopic data/# out 1`),
+    );
+    await vi.waitFor(() => expect(lines.some((l) => l.includes(`connected to 127.0.0.1:${b2.port}`))).toBe(true), { timeout: 10_000 });
+    await proxy.up();
+    await vi.waitFor(() => expect(lines.some((l) => l.includes(`connected to 127.0.0.1:${proxy.port}`))).toBe(true), { timeout: 10_000 });
+    expect(lines.some((l) => l.includes('reachable again; moving back to it'))).toBe(true);
+    const onA = await client(a.port);
+    await onA.client.publishAsync('data/x', '1', { qos: 1 });
+    await on1.until((m) => m.length === 1, 'message via the first address');
+  });
+
   it('retries a dead remote with backoff (no tight loop) and never crashes', async () => {
     // A remote that accepts and hangs up at once, counting attempts.
     const net = await import('node:net');

@@ -48,6 +48,7 @@ export class BridgeLink implements Outlet, Ticking {
   private corked = false;
   private oversize = 0;
   private silentRel = 0;
+  private nextProbe = 0; // ms; round_robin false on a secondary address
   /** Inbound QoS 2 ids passed on, awaiting PUBREL (exactly once across reconnects). */
   private readonly inQos2 = new Set<number>();
   /** "1" on the notification topic, sent to the remote through the session after each connect. */
@@ -194,6 +195,8 @@ export class BridgeLink implements Outlet, Ticking {
         this.lost(sock, `no packet from the remote for ${ka * 1.5} s (keep-alive)`);
       } else if (ka > 0 && ms - this.lastTx >= ka * 1000) {
         this.write(PINGREQ_BYTES);
+      } else if (!this.cfg.roundRobin && this.addr !== 0 && ms >= this.nextProbe) {
+        this.probePrimary(sock);
       } else if (this.cfg.startType === 'lazy' && this.broker.now - this.lastTraffic >= this.cfg.idleTimeout) {
         log.notice(`Bridge ${this.cfg.name}: idle for ${this.cfg.idleTimeout} s, disconnecting (start_type lazy).`);
         this.hangUp();
@@ -203,6 +206,32 @@ export class BridgeLink implements Outlet, Ticking {
     } else if (this.state === 'idle' && this.cfg.startType === 'lazy' && ms >= this.retryAt && this.session.queued >= this.cfg.threshold) {
       this.connect();
     }
+  }
+
+  /**
+   * round_robin false: while on a secondary address, check every restart_timeout (base) seconds
+   * whether the first one accepts TCP connections again, and move back to it if so.
+   */
+  private probePrimary(sock: net.Socket): void {
+    const a = this.cfg.addresses[0];
+    this.nextProbe = Infinity; // one probe at a time
+    const probe = net.connect({ host: a.host, port: a.port, localAddress: this.cfg.bindAddress });
+    const timer = setTimeout(() => probe.destroy(), CONNECT_TIMEOUT * 1000).unref();
+    probe.once('connect', () => {
+      probe.destroy();
+      if (sock !== this.socket || this.state !== 'connected') return;
+      log.notice(`Bridge ${this.cfg.name}: ${a.host}:${a.port} is reachable again; moving back to it.`);
+      this.hangUp();
+      this.down(sock);
+      sock.end();
+      this.addr = 0;
+      this.connect();
+    });
+    probe.once('close', () => {
+      clearTimeout(timer);
+      this.nextProbe = Date.now() + this.cfg.restartBase * 1000;
+    });
+    probe.on('error', () => undefined);
   }
 
   // ---- the remote connection ----
@@ -317,6 +346,7 @@ export class BridgeLink implements Outlet, Ticking {
       return this.lost(sock, `connection refused: CONNACK ${rc} (${CONNACK_REASONS[rc] ?? 'unknown code'})`);
     }
     this.state = 'connected';
+    this.nextProbe = Date.now() + this.cfg.restartBase * 1000;
     this.lastProblem = '';
     this.delay = 0;
     this.lastTraffic = this.broker.now;
