@@ -69,6 +69,15 @@ export class Inbox {
   }
 }
 
+/** Waits until a message published on A's side crosses to B's (the bridge is up and subscribed). */
+export async function crossed(onA: Inbox, onB: Inbox): Promise<void> {
+  for (let i = 0; !onB.all.some((m) => m.topic === 'probe'); i++) {
+    if (i > 50) throw new Error('the bridge never carried the probe');
+    await onA.client.publishAsync('probe', String(i), { qos: 1 });
+    await onB.until((m) => m.some((x) => x.topic === 'probe'), 'probe', 300).catch(() => undefined);
+  }
+}
+
 const clients = new Set<MqttClient>();
 
 export async function client(port: number, subscribe: string[] = [], qos: 0 | 1 | 2 = 1): Promise<Inbox> {

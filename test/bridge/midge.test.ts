@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { log } from '../../src/util/log.ts';
 import { freePort } from '../helpers/ports.ts';
-import { client, endClients, midge, Proxy, type Midge } from './helpers.ts';
+import { client, crossed, endClients, midge, Proxy, type Midge } from './helpers.ts';
 
 const open: { close(): Promise<void> }[] = [];
 function track<T extends { close(): Promise<void> }>(x: T): T {
@@ -81,11 +81,7 @@ describe('Midge to Midge', () => {
     const a = track(await midge(bridgeConf(b.port, 'topic # both 1', 'notifications false')));
     const onB = await client(b.port, ['#']);
     const onA = await client(a.port, ['#']);
-    // The bridge is up once a probe crosses it.
-    for (let i = 0; !onB.all.some((m) => m.topic === 'probe'); i++) {
-      await onA.client.publishAsync('probe', String(i), { qos: 1 });
-      await onB.until((m) => m.some((x) => x.topic === 'probe'), 'probe', 1000).catch(() => undefined);
-    }
+    await crossed(onA, onB);
     const N = 50;
     for (let i = 0; i < N; i++) {
       await onA.client.publishAsync(`fromA/${i}`, String(i), { qos: 1 });
@@ -119,10 +115,7 @@ describe('origin tracking', () => {
     const a = track(await midge(bridgeConf(b.port, 'topic # both 1', 'notifications false\ntry_private false')));
     const onB = await client(b.port, ['#']);
     const onA = await client(a.port, ['#']);
-    for (let i = 0; !onB.all.some((m) => m.topic === 'probe'); i++) {
-      await onA.client.publishAsync('probe', String(i), { qos: 1 });
-      await onB.until((m) => m.some((x) => x.topic === 'probe'), 'probe', 1000).catch(() => undefined);
-    }
+    await crossed(onA, onB);
     await onA.client.publishAsync('once', 'x', { qos: 1 });
     // Two more round trips through both brokers: a loop would have shown by then.
     for (const end of ['end1', 'end2']) {

@@ -11,7 +11,7 @@ import { log } from '../../src/util/log.ts';
 import { requirePeer } from '../helpers/peers.ts';
 import { freePort } from '../helpers/ports.ts';
 import { killAll } from '../helpers/proc.ts';
-import { client, endClients, midge, mosquitto, type Inbox } from './helpers.ts';
+import { client, crossed, endClients, midge, mosquitto, type Inbox } from './helpers.ts';
 
 const peers = requirePeer('mosquitto', 'openssl');
 const open: { close(): Promise<void> }[] = [];
@@ -50,15 +50,6 @@ async function exactlyOnce(onA: Inbox, onB: Inbox, n: number): Promise<void> {
     for (const m of box.all) if (!m.topic.startsWith('probe') && !m.topic.startsWith('$')) counts.set(m.topic, (counts.get(m.topic) ?? 0) + 1);
     expect(counts.size).toBe(2 * n + 4);
     expect([...counts].filter(([, c]) => c !== 1)).toEqual([]);
-  }
-}
-
-/** Waits until a message from A crosses to B (the bridge is up and subscribed). */
-async function crossed(onA: Inbox, onB: Inbox): Promise<void> {
-  for (let i = 0; !onB.all.some((m) => m.topic === 'probe'); i++) {
-    if (i > 50) throw new Error('bridge never carried the probe');
-    await onA.client.publishAsync('probe', String(i), { qos: 1 });
-    await onB.until((m) => m.some((x) => x.topic === 'probe'), 'probe', 300).catch(() => undefined);
   }
 }
 
