@@ -1,9 +1,9 @@
 // Inbound PUBLISH and PUBREL: the start of the publish path.
 import { encodeAck } from '../codec/encoder.ts';
-import type { PublishPacket, QoS } from '../codec/packets.ts';
+import type { PublishPacket } from '../codec/packets.ts';
 import type { Access } from '../broker/access.ts';
 import type { Broker } from '../broker/broker.ts';
-import { makeMessage } from '../broker/message.ts';
+import { makeMessage, type Message } from '../broker/message.ts';
 import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
 import type { Session } from '../broker/session.ts';
 import type { Connection } from '../transport/connection.ts';
@@ -19,7 +19,10 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
     conn.write(encodeAck(5, p.packetId));
     return;
   }
-  ingest(broker, conn, AUTH ? session.access : undefined, p.topic, p.payload, qos, p.retain);
+  if (acceptPublish(broker, conn, AUTH ? session.access : undefined, p.topic, p.payload, p.retain)) {
+    if (BRIDGE && conn.bridge) broker.publish(fromBridge(p, conn));
+    else broker.publish(makeMessage(p.topic, p.payload, qos, p.retain));
+  }
   if (qos === 1) conn.write(encodeAck(4, p.packetId));
   else if (qos === 2) {
     session.inboundQos2.add(p.packetId);
@@ -27,43 +30,50 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
   }
 }
 
+/** A message from a bridge: the broker must not send it back to that bridge. */
+function fromBridge(p: PublishPacket, conn: Connection): Message {
+  const msg = makeMessage(p.topic, p.payload, p.qos, p.retain);
+  msg.origin = conn;
+  return msg;
+}
+
 /**
- * Passes on a message a client published, whatever its protocol (MQTT here; MQTT-SN gateways use
- * it too): limits, reserved topics and the client's `access` (AUTH) first. A refused message is
- * still acknowledged by the caller so the client moves on. `from.name` names the client in the log
- * (read only when logging).
+ * Limits, reserved topics and the ACL (`access`, AUTH) for a message a client published, whatever
+ * its protocol (MQTT here; the MQTT-SN gateway too). A refused message is still acknowledged by
+ * the caller so the client moves on. `from.name` names the client in the log (read only when
+ * logging); `from.bridge` marks a bridge link.
  */
-export function ingest(
+export function acceptPublish(
   broker: Broker,
-  from: { readonly name: string },
+  from: { readonly name: string; readonly bridge?: unknown },
   access: Access | undefined,
   topic: string,
   payload: Buffer,
-  qos: QoS,
   retain: boolean,
-): void {
+): boolean {
   const limit = broker.options.messageSizeLimit;
   if (limit > 0 && payload.length > limit) {
     log.warning(`Client ${from.name}: dropped message on ${topic} of ${payload.length} bytes (message_size_limit ${limit}).`);
-    return;
+    return false;
   }
   if (tooDeep(topic)) {
     log.warning(`Client ${from.name}: dropped message on a topic of more than ${MAX_TOPIC_LEVELS} levels.`);
-    return;
+    return false;
   }
-  if (topic.startsWith('$SYS')) {
+  // A bridge may publish its connection state ($SYS/broker/connection/ID/state), as in Mosquitto.
+  if (topic.startsWith('$SYS') && !(BRIDGE && from.bridge && topic.startsWith('$SYS/broker/connection/'))) {
     log.debug(`Client ${from.name}: dropped publish to reserved topic ${topic}.`);
-    return;
+    return false;
   }
   // MQTT 3.1.1 has no way to say "denied": the message is acknowledged and dropped (as Mosquitto).
   if (AUTH && access && !access.mayWrite(topic)) {
     log.debug(`Client ${from.name}: publish to ${topic} denied by ACL.`);
-    return;
+    return false;
   }
   if (retain && !broker.options.retainAvailable) {
     log.notice(`Client ${from.name} sent a retained message but retain_available is false; sent without RETAIN.`);
   }
-  broker.publish(makeMessage(topic, payload, qos, retain));
+  return true;
 }
 
 export function handlePubrel(conn: Connection, session: Session, packetId: number): void {

@@ -7,7 +7,6 @@ import type { Session } from '../../broker/session.ts';
 import { tooDeep } from '../../broker/topic-tree.ts';
 import { topicFilterError, topicNameError } from '../../codec/validate.ts';
 import type { QoS, Will } from '../../codec/packets.ts';
-import { ingest } from '../../handlers/handle-publish.ts';
 import { log } from '../../util/log.ts';
 import {
   CONNACK, CONNECT, DISCONNECT, encodePublish, frame, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC,
@@ -296,7 +295,7 @@ export class SnClient implements Outlet {
       // A resend of a message already passed on: acknowledge again, deliver once.
       return this.send(ack(PUBREC, msgId));
     }
-    ingest(broker, this, AUTH ? session.access : undefined, topic, p.payload as Buffer, qos, p.retain === true);
+    this.gw.publish(this, AUTH ? session.access : undefined, topic, p.payload as Buffer, qos, p.retain === true);
     if (qos === 1) this.send(idAck(PUBACK, p.topicId as number, msgId, RC_ACCEPTED));
     else if (qos === 2) {
       session.inboundQos2.add(msgId);

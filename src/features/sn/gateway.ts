@@ -4,10 +4,12 @@
 //
 // Bounded state: nothing is stored for a peer until it sends CONNECT, and at most `maxClients`
 // peers are known at once; malformed datagrams are dropped with a rate-limited log line.
-import type { Admission } from '../../broker/access.ts';
 import type { Broker, Ticking } from '../../broker/broker.ts';
 import type { ListenerConfig, SnListenerConfig } from '../../config/types.ts';
-import { ingest } from '../../handlers/handle-publish.ts';
+import type { Access, Admission } from '../../broker/access.ts';
+import { makeMessage } from '../../broker/message.ts';
+import type { QoS } from '../../codec/packets.ts';
+import { acceptPublish } from '../../handlers/handle-publish.ts';
 import { log } from '../../util/log.ts';
 import { SnClient } from './client.ts';
 import {
@@ -150,6 +152,11 @@ export class Gateway implements Ticking {
     return { ok: true, access: undefined };
   }
 
+  /** A message a client published: checked as an MQTT client's would be, then passed on. */
+  publish(from: { readonly name: string }, access: Access | undefined, topic: string, payload: Buffer, qos: QoS, retain: boolean): void {
+    if (acceptPublish(this.broker, from, access, topic, payload, retain)) this.broker.publish(makeMessage(topic, payload, qos, retain));
+  }
+
   /** Logs a refused CONNECT; at most one line a second, so a flood of them cannot flood the log. */
   refused(peer: string, why: string): void {
     if (this.refusedAt === this.broker.now) return;
@@ -189,6 +196,6 @@ export class Gateway implements Ticking {
     const a = client?.session ? { ok: true as const, access: client.session.access } : this.admit('');
     if (!a.ok) return this.drop(peer, `QoS -1 PUBLISH refused: ${a.why}`);
     this.broker.stats.messagesReceived++;
-    ingest(this.broker, client ?? { name: peer }, a.access, topic, p.payload as Buffer, 0, p.retain === true);
+    this.publish(client ?? { name: peer }, a.access, topic, p.payload as Buffer, 0, p.retain === true);
   }
 }
