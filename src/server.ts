@@ -5,6 +5,7 @@ import { Broker } from './broker/broker.ts';
 import { startSys } from './broker/sys.ts';
 import type { BrokerConfig } from './config/types.ts';
 import type { Connection } from './transport/connection.ts';
+import { startPersistence } from './features/persist/index.ts';
 import { listenTcp } from './transport/tcp.ts';
 import { log } from './util/log.ts';
 
@@ -28,6 +29,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     persistentClientExpiration: cfg.persistentClientExpiration,
   });
   broker.start();
+  const store = PERSIST && cfg.persistence ? startPersistence(broker, cfg) : undefined;
   // A packet may carry a topic and header besides the payload the limit counts.
   const maxPacket = cfg.messageSizeLimit > 0 ? Math.min(SPEC_MAX_PACKET, cfg.messageSizeLimit + 65546) : SPEC_MAX_PACKET;
   const conns = new Set<Connection>();
@@ -40,6 +42,8 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     broker.stop();
     for (const c of conns) c.end('broker shutting down', false);
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    // After the connections: their sessions are detached, and the last snapshot has it all.
+    if (PERSIST) await store?.close();
   };
 
   try {

@@ -11,7 +11,7 @@ export default defineConfig({
     SN: 'false',
     SERIAL: 'false',
     GPIO: 'false',
-    PERSIST: 'false',
+    PERSIST: 'true',
     WS: 'false',
     SYS: 'true',
   },

@@ -7,6 +7,7 @@ import type { Outlet } from './outlet.ts';
 import { RetainedStore } from './retained.ts';
 import { Session, type Limits } from './session.ts';
 import { Stats } from './stats.ts';
+import type { Store } from './store.ts';
 import { TopicTree } from './topic-tree.ts';
 
 export interface BrokerOptions extends Limits {
@@ -30,6 +31,8 @@ export class Broker {
   readonly tree = new TopicTree<Session>();
   /** Coarse clock in seconds, advanced by tick(): the hot path never calls Date.now(). */
   now = Math.floor(Date.now() / 1000);
+  /** Persistence hooks (feature PERSIST); undefined when persistence is off. */
+  store: Store | undefined = undefined;
   private readonly ticking = new Set<Ticking>();
   private timer: NodeJS.Timeout | undefined;
   private readonly onDrop = (s: Session, msg: Message): void => {
@@ -99,6 +102,10 @@ export class Broker {
       session = new Session(clientId, clean, this.options, this.onDrop);
       this.sessions.set(clientId, session);
       this.stats.clientsTotal++;
+      if (!clean && this.store) {
+        session.store = this.store;
+        this.store.sessionAdded(session);
+      }
     }
     session.will = will;
     session.outlet = outlet;
@@ -119,7 +126,18 @@ export class Broker {
     if (will && sendWill) this.publish(makeMessage(will.topic, will.payload, will.qos, will.retain));
   }
 
+  /** A disconnected persistent session read back from storage (no store hooks are called). */
+  restoreSession(clientId: string): Session {
+    const session = new Session(clientId, false, this.options, this.onDrop);
+    session.disconnectedAt = this.now;
+    this.sessions.set(clientId, session);
+    this.stats.clientsTotal++;
+    return session;
+  }
+
   private removeSession(session: Session): void {
+    session.store?.sessionRemoved(session);
+    session.store = undefined;
     for (const filter of session.subscriptions.keys()) this.tree.remove(filter, session);
     session.reset();
     if (this.sessions.get(session.clientId) === session) {
@@ -130,7 +148,10 @@ export class Broker {
 
   /** The publish path: retained store, then one delivery per matching session. */
   publish(msg: Message): void {
-    if (msg.retain && this.options.retainAvailable) this.retained.set(msg);
+    if (msg.retain && this.options.retainAvailable) {
+      this.retained.set(msg);
+      this.store?.retained(msg);
+    }
     const targets = this.tree.match(msg.topic);
     for (let i = 0; i < targets.length; i++) {
       const s = targets[i];
@@ -144,6 +165,7 @@ export class Broker {
   subscribe(session: Session, filter: string, qos: QoS): void {
     session.subscriptions.set(filter, qos);
     this.tree.add(filter, session, qos);
+    session.store?.subscribed(session, filter, qos);
   }
 
   /** Sends the retained messages matching a new subscription [MQTT-3.3.1-6]. */
@@ -156,6 +178,7 @@ export class Broker {
   unsubscribe(session: Session, filter: string): boolean {
     if (!session.subscriptions.delete(filter)) return false;
     this.tree.remove(filter, session);
+    session.store?.unsubscribed(session, filter);
     return true;
   }
 }

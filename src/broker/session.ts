@@ -8,6 +8,7 @@
 import type { QoS, Will } from '../codec/packets.ts';
 import type { Message } from './message.ts';
 import type { Outlet } from './outlet.ts';
+import type { Store } from './store.ts';
 import type { Subscriber } from './topic-tree.ts';
 
 export interface Limits {
@@ -16,7 +17,7 @@ export interface Limits {
 }
 
 /** An outbound message waiting for, or in, the in-flight window. */
-interface Outbound {
+export interface Outbound {
   msg: Message;
   qos: QoS;
   retain: boolean;
@@ -38,6 +39,8 @@ export class Session implements Subscriber {
   /** Seconds (broker clock) when the session was last disconnected; for expiry. */
   disconnectedAt = 0;
   dropped = 0;
+  /** Persistence hooks; set by the broker for non-clean sessions when persistence is on. */
+  store: Store | undefined = undefined;
 
   private readonly inflight = new Map<number, Outbound>();
   private queue: Outbound[] = [];
@@ -71,8 +74,10 @@ export class Session implements Subscriber {
       return;
     }
     const ob: Outbound = { msg, qos, retain, packetId: 0, released: false };
-    if (outlet && outlet.writable && this.queued === 0 && this.windowOpen()) this.sendNew(outlet, ob);
-    else this.enqueue(ob);
+    if (outlet && outlet.writable && this.queued === 0 && this.windowOpen()) {
+      this.store?.stored(this, ob);
+      this.sendNew(outlet, ob);
+    } else if (this.enqueue(ob)) this.store?.stored(this, ob);
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) arrived: the message is done. */
@@ -80,6 +85,7 @@ export class Session implements Subscriber {
     const ob = this.inflight.get(packetId);
     if (!ob || ob.qos !== qos || (qos === 2 && !ob.released)) return false;
     this.inflight.delete(packetId);
+    this.store?.completed(this, packetId);
     this.pump();
     return true;
   }
@@ -89,6 +95,7 @@ export class Session implements Subscriber {
     const ob = this.inflight.get(packetId);
     if (!ob || ob.qos !== 2) return false;
     ob.released = true;
+    this.store?.released(this, packetId);
     this.outlet?.sendPubrel(packetId);
     return true;
   }
@@ -146,6 +153,19 @@ export class Session implements Subscriber {
     this.queueHead = 0;
   }
 
+  /** QoS 1/2 messages held, in-flight ones first, each group oldest first (for persistence). */
+  outbound(): Outbound[] {
+    const held = [...this.inflight.values()];
+    for (let i = this.queueHead; i < this.queue.length; i++) if (this.queue[i].qos > 0) held.push(this.queue[i]);
+    return held;
+  }
+
+  /** Puts back a message read from storage: in flight if it has a packet id, else queued. */
+  restore(ob: Outbound): void {
+    if (ob.packetId) this.inflight.set(ob.packetId, ob);
+    else this.queue.push(ob);
+  }
+
   private windowOpen(): boolean {
     // 0 means unlimited, but packet ids cap the window at 65535.
     return this.inflight.size < (this.limits.maxInflight || 65535);
@@ -154,16 +174,19 @@ export class Session implements Subscriber {
   private sendNew(outlet: Outlet, ob: Outbound): void {
     ob.packetId = this.allocateId();
     this.inflight.set(ob.packetId, ob);
+    this.store?.sent(this, ob);
     outlet.sendPublish(ob.msg, ob.qos, ob.packetId, false, ob.retain);
   }
 
-  private enqueue(ob: Outbound): void {
+  /** False when the queue is full and the message was dropped. */
+  private enqueue(ob: Outbound): boolean {
     if (this.limits.maxQueued > 0 && this.queued >= this.limits.maxQueued) {
       this.dropped++;
       this.onDrop(this, ob.msg);
-      return;
+      return false;
     }
     this.queue.push(ob);
+    return true;
   }
 
   private allocateId(): number {

@@ -34,6 +34,19 @@
 //   persistent_client_expiration DURATION      N followed by h (hours), d (days), w (weeks),
 //                                  m (months of 30 days) or y (years of 365 days); N > 0.
 //                                  Default: never expire.
+//   persistence true|false         (PERSIST) Keep retained messages and persistent sessions on
+//                                  disk. Default false. retained_persistence is a synonym.
+//   persistence_location DIR       (PERSIST) Directory of the files; rest of the line. Default ''
+//                                  = the current directory. Created if missing.
+//   persistence_file NAME          (PERSIST) Snapshot file name, default midge.db; the journal is
+//                                  NAME.journal. Rest of the line.
+//   autosave_interval N            (PERSIST) Seconds between snapshots (only if something changed),
+//                                  or with autosave_on_changes the number of changes; 0 = only
+//                                  at exit. 0..2147483647, default 1800.
+//   autosave_on_changes true|false (PERSIST) Default false.
+//   persistence_sync never|interval|always     (PERSIST, Midge's own) never: snapshots only;
+//                                  interval (default): journal written at once, fsynced every
+//                                  second; always: journal fsynced before PUBACK/PUBREC/PUBCOMP.
 //   include_dir DIR                Reads every `*.conf` file in DIR (Mosquitto's sort: case-
 //                                  insensitive, then upper case first), after the lines above it.
 //                                  DIR is the rest of the line; relative to the config file's
@@ -145,6 +158,12 @@ function baseValues(): BrokerConfig {
     logTypes: undefined,
     logDest: [],
     persistentClientExpiration: 0,
+    persistence: false,
+    persistenceLocation: '',
+    persistenceFile: 'midge.db',
+    autosaveInterval: 1800,
+    autosaveOnChanges: false,
+    persistenceSync: 'interval',
     defaults: false,
     files: [],
     extra: new Map(),
@@ -409,6 +428,37 @@ function parseLine(st: State, line: string, w: Where): void {
     case 'include_dir':
       includeDir(st, w, restOfLine(line, 1));
       return;
+    case 'persistence':
+    case 'retained_persistence': // Mosquitto's old synonym
+      if (!PERSIST) break; // the feature check below explains
+      cfg.persistence = parseBool(w, name, single(w, name, args));
+      return;
+    case 'persistence_location':
+    case 'persistence_file': {
+      if (!PERSIST) break;
+      const v = restOfLine(line, 1);
+      if (!v) fail(w, `option '${name}' needs a value`);
+      if (name === 'persistence_file') {
+        if (v.includes('/')) fail(w, `persistence_file '${v}' must be a file name; put the directory in persistence_location`);
+        cfg.persistenceFile = v;
+      } else cfg.persistenceLocation = v;
+      return;
+    }
+    case 'autosave_interval':
+      if (!PERSIST) break;
+      cfg.autosaveInterval = parseInteger(w, name, single(w, name, args), 0, MAX_INT);
+      return;
+    case 'autosave_on_changes':
+      if (!PERSIST) break;
+      cfg.autosaveOnChanges = parseBool(w, name, single(w, name, args));
+      return;
+    case 'persistence_sync': {
+      if (!PERSIST) break;
+      const v = single(w, name, args);
+      if (v !== 'never' && v !== 'interval' && v !== 'always') fail(w, `option '${name}' needs never, interval or always, got '${v}'`);
+      cfg.persistenceSync = v;
+      return;
+    }
     default:
       break;
   }

@@ -22,6 +22,13 @@ export interface BrokerConfig {
   logTypes?: Set<string>; // undefined = default (error, warning, notice, information)
   logDest: LogDest[]; // default [] (caller falls back to stderr)
   persistentClientExpiration: number; // seconds, 0 = never expire
+  /** Feature PERSIST (README "Persistence"). */
+  persistence: boolean; // default false
+  persistenceLocation: string; // directory, default '' = current directory
+  persistenceFile: string; // default 'midge.db'
+  autosaveInterval: number; // seconds (or changes with autosaveOnChanges), default 1800, 0 = at exit only
+  autosaveOnChanges: boolean; // default false
+  persistenceSync: 'never' | 'interval' | 'always'; // default 'interval'
   /** True when no config file was given: the embedded defaults (loopback only). */
   defaults: boolean;
   /** Files read, for log lines. */

@@ -13,7 +13,7 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
   if (qos === 2 && session.inboundQos2.has(p.packetId)) {
     // A resend (DUP) of a message already passed on: acknowledge again, deliver nothing
     // [MQTT-4.3.3-2], exactly once.
-    conn.write(encodeAck(5, p.packetId));
+    conn.writeDurable(encodeAck(5, p.packetId));
     return;
   }
   if (accept(conn, p)) {
@@ -22,10 +22,11 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
     }
     broker.publish(makeMessage(p.topic, p.payload, qos, p.retain));
   }
-  if (qos === 1) conn.write(encodeAck(4, p.packetId));
+  if (qos === 1) conn.writeDurable(encodeAck(4, p.packetId));
   else if (qos === 2) {
     session.inboundQos2.add(p.packetId);
-    conn.write(encodeAck(5, p.packetId));
+    session.store?.inbound(session, p.packetId, true);
+    conn.writeDurable(encodeAck(5, p.packetId));
   }
 }
 
@@ -44,6 +45,6 @@ function accept(conn: Connection, p: PublishPacket): boolean {
 }
 
 export function handlePubrel(conn: Connection, session: Session, packetId: number): void {
-  session.inboundQos2.delete(packetId);
-  conn.write(encodeAck(7, packetId));
+  if (session.inboundQos2.delete(packetId)) session.store?.inbound(session, packetId, false);
+  conn.writeDurable(encodeAck(7, packetId));
 }

@@ -13,7 +13,7 @@ export function handleSubscribe(conn: Connection, session: Session, p: Subscribe
     granted.push(qos);
     if (log.enabled('subscribe')) log.write('subscribe', `${conn.clientId} ${qos} ${topic}`);
   }
-  conn.write(encode({ type: 9, packetId: p.packetId, granted }));
+  conn.writeDurable(encode({ type: 9, packetId: p.packetId, granted }));
   for (let i = 0; i < p.subscriptions.length; i++) {
     broker.sendRetained(session, p.subscriptions[i].topic, granted[i] as QoS);
   }

@@ -58,11 +58,14 @@ export class Connection implements Outlet, Ticking {
         ? (msg.enc0 ??= encodePublish(msg.topic, msg.payload, 0, false, false, 0))
         : encodePublish(msg.topic, msg.payload, qos, retain, dup, packetId);
     this.broker.stats.messagesSent++;
-    this.write(buf);
+    // A persistent session's QoS 1/2 message goes out only once it is on disk (persistence_sync
+    // always), so a crash cannot make a publisher's resend reach the subscriber twice.
+    if (qos !== 0 && this.session?.store) this.writeDurable(buf);
+    else this.write(buf);
   }
 
   sendPubrel(packetId: number): void {
-    this.write(encodeAck(6, packetId));
+    this.writeDurable(encodeAck(6, packetId));
   }
 
   close(reason: string): void {
@@ -75,6 +78,14 @@ export class Connection implements Outlet, Ticking {
     if (this.closed) return;
     this.broker.stats.bytesSent += buf.length;
     this.socket.write(buf);
+  }
+
+  /**
+   * Writes a packet that vouches for stored state (PUBACK, PUBREC, PUBCOMP, SUBACK, PUBREL): with
+   * persistence_sync always it waits until the state is on disk; these packets keep their order.
+   */
+  writeDurable(buf: Buffer): void {
+    if (!this.broker.store?.defer(this, buf)) this.write(buf);
   }
 
   tick(now: number): void {

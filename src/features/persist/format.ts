@@ -1,0 +1,249 @@
+// Midge's on-disk persistence format, version 1. Midge owns it; it is not Mosquitto's.
+//
+// Two files in persistence_location: the snapshot PERSISTENCE_FILE (default midge.db) and the
+// journal PERSISTENCE_FILE.journal. Both are a 16-byte header followed by records.
+//
+//   header   "MIDG" | u8 version (1) | u8 kind ('S' snapshot, 'J' journal) | u16 0
+//            | u32 generation | u32 CRC-32 of the 12 bytes before it
+//   record   u32 body length | u32 CRC-32 of the body | body
+//   body     u8 type, then the type's fields. Integers are little-endian; str = u16 byte length +
+//            UTF-8; bin = u32 byte length + bytes.
+//
+//   type  name     fields                                        meaning
+//   1     MSG      u32 id, u8 qos, u8 retain, str topic, bin payload   a message stored sessions refer to
+//   2     RETAIN   str topic, u8 qos, bin payload                   set the retained message (empty payload: delete)
+//   3     SESSION  str client                                      a new, empty persistent session
+//   4     DROP     str client                                      the session is gone
+//   5     SUB      str client, str filter, u8 qos                  subscription added or replaced
+//   6     UNSUB    str client, str filter                          subscription removed
+//   7     STORE    str client, u32 message id, u8 qos, u8 retain   message appended to the session's queue
+//   8     SENT     str client, u16 packet id                       the oldest queued message went out with this id
+//   9     REL      str client, u16 packet id                       PUBREC received: PUBREL sent, awaiting PUBCOMP
+//   10    DONE     str client, u16 packet id                       PUBACK/PUBCOMP received: message finished
+//   11    IN       str client, u16 packet id                       inbound QoS 2 id passed on, awaiting PUBREL
+//   12    INREL    str client, u16 packet id                       PUBREL received for that id
+//
+// A snapshot is the record stream that rebuilds the whole state from nothing; the journal holds the
+// changes made after the snapshot of the same generation. A snapshot is written to a temporary
+// file, fsynced and renamed over the old one (then the directory is fsynced); the journal is then
+// replaced by an empty one of the new generation, so a journal older than the snapshot is stale
+// and ignored. Message ids are only meaningful within one generation.
+import * as zlib from 'node:zlib';
+
+export const MAGIC = 'MIDG';
+export const VERSION = 1;
+export const HEADER_SIZE = 16;
+export const KIND_SNAPSHOT = 0x53; // 'S'
+export const KIND_JOURNAL = 0x4a; // 'J'
+
+export const R_MSG = 1;
+export const R_RETAIN = 2;
+export const R_SESSION = 3;
+export const R_DROP = 4;
+export const R_SUB = 5;
+export const R_UNSUB = 6;
+export const R_STORE = 7;
+export const R_SENT = 8;
+export const R_REL = 9;
+export const R_DONE = 10;
+export const R_IN = 11;
+export const R_INREL = 12;
+
+/** Larger than any record Midge writes (a maximum payload plus a topic); larger means damage. */
+const MAX_BODY = 268435455 + 65546 + 64;
+
+let table: Int32Array | undefined;
+
+/** CRC-32 (IEEE, as zlib and PNG). node:zlib has it from Node 20.15; older Nodes use the table. */
+export function crc32(b: Uint8Array): number {
+  const native = (zlib as { crc32?: (d: Uint8Array) => number }).crc32;
+  if (native) return native(b);
+  if (!table) {
+    table = new Int32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c;
+    }
+  }
+  let c = -1;
+  for (let i = 0; i < b.length; i++) c = table[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
+export function header(kind: number, generation: number): Buffer {
+  const h = Buffer.alloc(HEADER_SIZE);
+  h.write(MAGIC, 0, 'latin1');
+  h[4] = VERSION;
+  h[5] = kind;
+  h.writeUInt32LE(generation >>> 0, 8);
+  h.writeUInt32LE(crc32(h.subarray(0, 12)), 12);
+  return h;
+}
+
+/** Encodes records into one growing buffer; take() hands the bytes over and starts again. */
+export class RecordWriter {
+  private buf = Buffer.allocUnsafe(16384);
+  private start = 0;
+  length = 0;
+
+  private room(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
+    this.buf.copy(bigger, 0, 0, this.length);
+    this.buf = bigger;
+  }
+
+  begin(type: number): this {
+    this.room(9);
+    this.start = this.length;
+    this.length += 8;
+    this.buf[this.length++] = type;
+    return this;
+  }
+
+  u8(v: number): this {
+    this.room(1);
+    this.buf[this.length++] = v;
+    return this;
+  }
+
+  u16(v: number): this {
+    this.room(2);
+    this.buf.writeUInt16LE(v, this.length);
+    this.length += 2;
+    return this;
+  }
+
+  u32(v: number): this {
+    this.room(4);
+    this.buf.writeUInt32LE(v, this.length);
+    this.length += 4;
+    return this;
+  }
+
+  str(s: string): this {
+    const n = Buffer.byteLength(s);
+    this.u16(n);
+    this.room(n);
+    this.length += this.buf.write(s, this.length, 'utf8');
+    return this;
+  }
+
+  bin(b: Buffer): this {
+    this.u32(b.length);
+    this.room(b.length);
+    this.length += b.copy(this.buf, this.length);
+    return this;
+  }
+
+  end(): void {
+    const body = this.buf.subarray(this.start + 8, this.length);
+    this.buf.writeUInt32LE(body.length, this.start);
+    this.buf.writeUInt32LE(crc32(body), this.start + 4);
+  }
+
+  take(): Buffer {
+    const out = Buffer.from(this.buf.subarray(0, this.length));
+    this.length = 0;
+    if (this.buf.length > 1 << 20) this.buf = Buffer.allocUnsafe(16384); // don't keep a big one
+    return out;
+  }
+}
+
+/** Reads the fields of one record body; a read past its end throws (the record is malformed). */
+export class BodyReader {
+  pos = 1;
+  constructor(readonly b: Buffer) {}
+
+  get type(): number {
+    return this.b[0];
+  }
+
+  private need(n: number): void {
+    if (this.pos + n > this.b.length) throw new Error('record shorter than its fields');
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.b[this.pos++];
+  }
+
+  u16(): number {
+    this.need(2);
+    const v = this.b.readUInt16LE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  u32(): number {
+    this.need(4);
+    const v = this.b.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  str(): string {
+    const n = this.u16();
+    this.need(n);
+    const s = this.b.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+
+  /** A copy: payloads must not pin the whole file buffer. */
+  bin(): Buffer {
+    const n = this.u32();
+    this.need(n);
+    const v = Buffer.from(this.b.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return v;
+  }
+}
+
+export interface Header {
+  version: number;
+  kind: number;
+  generation: number;
+}
+
+/** The header of a file, or why it is not one of ours. */
+export function readHeader(data: Buffer): Header | string {
+  if (data.length < HEADER_SIZE) return `file of ${data.length} bytes is shorter than its header`;
+  if (data.toString('latin1', 0, 4) !== MAGIC) return 'not a Midge persistence file (bad magic)';
+  if (data.readUInt32LE(12) !== crc32(data.subarray(0, 12))) return 'header checksum mismatch';
+  return { version: data[4], kind: data[5], generation: data.readUInt32LE(8) };
+}
+
+export interface ReadResult {
+  records: number;
+  /** Byte offset where the valid records end. */
+  validBytes: number;
+  /** Why reading stopped before the end of the file, if it did. */
+  damage?: string;
+}
+
+/**
+ * Calls `apply` for each valid record after the header, in order, up to the first damaged one
+ * (truncated, checksum mismatch, or a body `apply` cannot read).
+ */
+export function readRecords(data: Buffer, apply: (r: BodyReader) => void): ReadResult {
+  let pos = HEADER_SIZE;
+  let records = 0;
+  while (pos < data.length) {
+    if (data.length - pos < 8) return { records, validBytes: pos, damage: `truncated record header at byte ${pos}` };
+    const len = data.readUInt32LE(pos);
+    if (len === 0 || len > MAX_BODY) return { records, validBytes: pos, damage: `impossible record length ${len} at byte ${pos}` };
+    if (pos + 8 + len > data.length) return { records, validBytes: pos, damage: `truncated record at byte ${pos}` };
+    const body = data.subarray(pos + 8, pos + 8 + len);
+    if (crc32(body) !== data.readUInt32LE(pos + 4)) return { records, validBytes: pos, damage: `checksum mismatch in record at byte ${pos}` };
+    try {
+      apply(new BodyReader(body));
+    } catch (err) {
+      return { records, validBytes: pos, damage: `unreadable record at byte ${pos}: ${(err as Error).message}` };
+    }
+    records++;
+    pos += 8 + len;
+  }
+  return { records, validBytes: pos };
+}

@@ -1,0 +1,159 @@
+// The persisted state as records: applying them rebuilds an Image (plain maps), which is then put
+// into the broker; dump() writes a running broker's durable state as a snapshot's records.
+import type { Broker } from '../../broker/broker.ts';
+import { makeMessage, type Message } from '../../broker/message.ts';
+import type { Outbound } from '../../broker/session.ts';
+import type { QoS } from '../../codec/packets.ts';
+import {
+  type BodyReader, R_DONE, R_DROP, R_IN, R_INREL, R_MSG, R_REL, R_RETAIN, R_SENT, R_SESSION, R_STORE, R_SUB,
+  R_UNSUB, type RecordWriter,
+} from './format.ts';
+
+interface SessionImage {
+  subs: Map<string, QoS>;
+  queue: Outbound[];
+  inflight: Map<number, Outbound>;
+  inbound: Set<number>;
+}
+
+function qosOf(v: number): QoS {
+  if (v > 2) throw new Error(`QoS ${v}`);
+  return v as QoS;
+}
+
+export class Image {
+  readonly retained = new Map<string, Message>();
+  readonly sessions = new Map<string, SessionImage>();
+  private readonly messages = new Map<number, Message>();
+  /** Records that referred to something missing (possible only after damage). */
+  unresolved = 0;
+
+  apply(r: BodyReader): void {
+    const type = r.type;
+    if (type === R_MSG) {
+      const id = r.u32();
+      const qos = qosOf(r.u8());
+      const retain = r.u8() === 1;
+      const topic = r.str();
+      this.messages.set(id, makeMessage(topic, r.bin(), qos, retain));
+      return;
+    }
+    if (type === R_RETAIN) {
+      const topic = r.str();
+      const qos = qosOf(r.u8());
+      const payload = r.bin();
+      if (payload.length === 0) this.retained.delete(topic);
+      else this.retained.set(topic, makeMessage(topic, payload, qos, true));
+      return;
+    }
+    const client = r.str();
+    if (type === R_SESSION) {
+      this.sessions.set(client, { subs: new Map(), queue: [], inflight: new Map(), inbound: new Set() });
+      return;
+    }
+    const s = this.sessions.get(client);
+    if (type === R_DROP) {
+      this.sessions.delete(client);
+      return;
+    }
+    if (!s) {
+      if (type < R_SUB || type > R_INREL) throw new Error(`unknown record type ${type}`);
+      this.unresolved++;
+      return;
+    }
+    switch (type) {
+      case R_SUB: {
+        const filter = r.str();
+        s.subs.set(filter, qosOf(r.u8()));
+        return;
+      }
+      case R_UNSUB:
+        s.subs.delete(r.str());
+        return;
+      case R_STORE: {
+        const msg = this.messages.get(r.u32());
+        const qos = qosOf(r.u8());
+        const retain = r.u8() === 1;
+        if (msg) s.queue.push({ msg, qos, retain, packetId: 0, released: false });
+        else this.unresolved++;
+        return;
+      }
+      case R_SENT: {
+        const id = r.u16();
+        const ob = s.queue.shift();
+        if (!ob) {
+          this.unresolved++;
+          return;
+        }
+        ob.packetId = id;
+        s.inflight.set(id, ob);
+        return;
+      }
+      case R_REL: {
+        const ob = s.inflight.get(r.u16());
+        if (ob) ob.released = true;
+        else this.unresolved++;
+        return;
+      }
+      case R_DONE:
+        if (!s.inflight.delete(r.u16())) this.unresolved++;
+        return;
+      case R_IN:
+        s.inbound.add(r.u16());
+        return;
+      case R_INREL:
+        s.inbound.delete(r.u16());
+        return;
+      default:
+        throw new Error(`unknown record type ${type}`);
+    }
+  }
+
+  /** Puts the state into a broker that has none yet; returns how many messages sessions hold. */
+  install(broker: Broker): number {
+    let held = 0;
+    for (const m of this.retained.values()) broker.retained.set(m);
+    for (const [client, img] of this.sessions) {
+      const s = broker.restoreSession(client);
+      for (const [filter, qos] of img.subs) broker.subscribe(s, filter, qos);
+      for (const ob of img.inflight.values()) s.restore(ob);
+      for (const ob of img.queue) s.restore(ob);
+      for (const id of img.inbound) s.inboundQos2.add(id);
+      held += img.inflight.size + img.queue.length;
+    }
+    return held;
+  }
+}
+
+/**
+ * Writes the broker's durable state as records: retained messages (not $SYS ones, which the
+ * broker makes again) and every persistent session. `ids` gets the id of each message written.
+ */
+export function dump(broker: Broker, w: RecordWriter, ids: WeakMap<Message, number>): number {
+  let next = 1;
+  // '#' does not match topics starting with '$' [MQTT-4.7.2-1]: $SYS is left out.
+  for (const m of broker.retained.matching('#')) {
+    w.begin(R_RETAIN).str(m.topic).u8(m.qos).bin(m.payload).end();
+  }
+  for (const s of broker.sessions.values()) {
+    if (s.clean) continue;
+    const c = s.clientId;
+    w.begin(R_SESSION).str(c).end();
+    for (const [filter, qos] of s.subscriptions) w.begin(R_SUB).str(c).str(filter).u8(qos).end();
+    for (const ob of s.outbound()) {
+      let id = ids.get(ob.msg);
+      if (id === undefined) {
+        ids.set(ob.msg, (id = next++));
+        const m = ob.msg;
+        w.begin(R_MSG).u32(id).u8(m.qos).u8(m.retain ? 1 : 0).str(m.topic).bin(m.payload).end();
+      }
+      w.begin(R_STORE).str(c).u32(id).u8(ob.qos).u8(ob.retain ? 1 : 0).end();
+      if (ob.packetId) {
+        w.begin(R_SENT).str(c).u16(ob.packetId).end();
+        if (ob.released) w.begin(R_REL).str(c).u16(ob.packetId).end();
+      }
+    }
+    for (const id of s.inboundQos2) w.begin(R_IN).str(c).u16(id).end();
+  }
+  return next;
+}
