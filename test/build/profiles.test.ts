@@ -29,7 +29,7 @@ const MARKERS: Record<string, string[]> = {
   SN: [],
   SERIAL: [],
   GPIO: [],
-  PERSIST: [],
+  PERSIST: ['Persistence: restored', '.corrupt-', '.journal'],
   WS: [],
 };
 
