@@ -29,7 +29,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     persistentClientExpiration: cfg.persistentClientExpiration,
   });
   broker.start();
-  const store = PERSIST && cfg.persistence ? startPersistence(broker, cfg) : undefined;
+  if (PERSIST && cfg.persistence) startPersistence(broker, cfg);
   // A packet may carry a topic and header besides the payload the limit counts.
   const maxPacket = cfg.messageSizeLimit > 0 ? Math.min(SPEC_MAX_PACKET, cfg.messageSizeLimit + 65546) : SPEC_MAX_PACKET;
   const conns = new Set<Connection>();
@@ -43,7 +43,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     for (const c of conns) c.end('broker shutting down', false);
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     // After the connections: their sessions are detached, and the last snapshot has it all.
-    if (PERSIST) await store?.close();
+    if (PERSIST) await broker.store?.close();
   };
 
   try {

@@ -32,10 +32,11 @@ export class Broker {
   /** Coarse clock in seconds, advanced by tick(): the hot path never calls Date.now(). */
   now = Math.floor(Date.now() / 1000);
   /** Persistence hooks (feature PERSIST); undefined when persistence is off. */
-  store: Store | undefined = undefined;
+  declare store: Store | undefined;
   private readonly ticking = new Set<Ticking>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly onDrop = (s: Session, msg: Message): void => {
+  /** Counts and logs a dropped message (sessions call it; persistence passes it to restored ones). */
+  readonly onDrop = (s: Session, msg: Message): void => {
     this.stats.messagesDropped++;
     // One line per 1000 drops per session keeps a flood from flooding the log too.
     if (s.dropped % 1000 === 1) {
@@ -43,7 +44,9 @@ export class Broker {
     }
   };
 
-  constructor(readonly options: BrokerOptions) {}
+  constructor(readonly options: BrokerOptions) {
+    if (PERSIST) this.store = undefined;
+  }
 
   start(): void {
     this.timer = setInterval(() => this.tick(), 1000);
@@ -102,7 +105,7 @@ export class Broker {
       session = new Session(clientId, clean, this.options, this.onDrop);
       this.sessions.set(clientId, session);
       this.stats.clientsTotal++;
-      if (!clean && this.store) {
+      if (PERSIST && !clean && this.store) {
         session.store = this.store;
         this.store.sessionAdded(session);
       }
@@ -126,18 +129,11 @@ export class Broker {
     if (will && sendWill) this.publish(makeMessage(will.topic, will.payload, will.qos, will.retain));
   }
 
-  /** A disconnected persistent session read back from storage (no store hooks are called). */
-  restoreSession(clientId: string): Session {
-    const session = new Session(clientId, false, this.options, this.onDrop);
-    session.disconnectedAt = this.now;
-    this.sessions.set(clientId, session);
-    this.stats.clientsTotal++;
-    return session;
-  }
-
   private removeSession(session: Session): void {
-    session.store?.sessionRemoved(session);
-    session.store = undefined;
+    if (PERSIST && session.store) {
+      session.store.sessionRemoved(session);
+      session.store = undefined;
+    }
     for (const filter of session.subscriptions.keys()) this.tree.remove(filter, session);
     session.reset();
     if (this.sessions.get(session.clientId) === session) {
@@ -150,7 +146,7 @@ export class Broker {
   publish(msg: Message): void {
     if (msg.retain && this.options.retainAvailable) {
       this.retained.set(msg);
-      this.store?.retained(msg);
+      if (PERSIST) this.store?.retained(msg);
     }
     const targets = this.tree.match(msg.topic);
     for (let i = 0; i < targets.length; i++) {
@@ -165,7 +161,7 @@ export class Broker {
   subscribe(session: Session, filter: string, qos: QoS): void {
     session.subscriptions.set(filter, qos);
     this.tree.add(filter, session, qos);
-    session.store?.subscribed(session, filter, qos);
+    if (PERSIST) session.store?.subscribed(session, filter, qos);
   }
 
   /** Sends the retained messages matching a new subscription [MQTT-3.3.1-6]. */
@@ -178,7 +174,7 @@ export class Broker {
   unsubscribe(session: Session, filter: string): boolean {
     if (!session.subscriptions.delete(filter)) return false;
     this.tree.remove(filter, session);
-    session.store?.unsubscribed(session, filter);
+    if (PERSIST) session.store?.unsubscribed(session, filter);
     return true;
   }
 }

@@ -31,20 +31,33 @@ export class Session implements Subscriber {
   matchQos: QoS = 0;
 
   outlet: Outlet | null = null;
+  // The collections below are created on first use: an idle connection's session should cost
+  // next to nothing (an empty Map is a hash table of its own).
+  private subs: Map<string, QoS> | undefined;
+  private qos2: Set<number> | undefined;
+  private inflightMap: Map<number, Outbound> | undefined;
+
   /** filter → granted QoS. */
-  readonly subscriptions = new Map<string, QoS>();
+  get subscriptions(): Map<string, QoS> {
+    return (this.subs ??= new Map());
+  }
   will: Will | undefined;
   /** Inbound QoS 2 packet ids received and passed on, awaiting PUBREL (exactly-once). */
-  readonly inboundQos2 = new Set<number>();
+  get inboundQos2(): Set<number> {
+    return (this.qos2 ??= new Set());
+  }
   /** Seconds (broker clock) when the session was last disconnected; for expiry. */
   disconnectedAt = 0;
   dropped = 0;
-  /** Persistence hooks; set by the broker for non-clean sessions when persistence is on. */
-  store: Store | undefined = undefined;
+  /** Persistence hooks (feature PERSIST), set by the broker for non-clean sessions. */
+  declare store: Store | undefined;
 
-  private readonly inflight = new Map<number, Outbound>();
-  private queue: Outbound[] = [];
-  private queueHead = 0;
+  // In flight and queued messages; persistence reads and restores them.
+  get inflight(): Map<number, Outbound> {
+    return (this.inflightMap ??= new Map());
+  }
+  queue: Outbound[] = [];
+  queueHead = 0;
   private nextId = 1;
 
   constructor(
@@ -53,31 +66,37 @@ export class Session implements Subscriber {
     private readonly limits: Limits,
     /** Called when a message is dropped: the broker counts and logs. */
     private readonly onDrop: (s: Session, msg: Message) => void,
-  ) {}
+  ) {
+    if (PERSIST) this.store = undefined; // one shape for every session
+  }
 
   get queued(): number {
     return this.queue.length - this.queueHead;
   }
 
   get inflightCount(): number {
-    return this.inflight.size;
+    return this.inflightMap?.size ?? 0;
   }
 
-  /** Deliver `msg` at the given (already downgraded) QoS. */
+  /**
+   * Deliver `msg` at the given (already downgraded) QoS. `retain` marks a retained message sent
+   * for a new subscription: those may exceed the queue limit, since they already sit in the
+   * retained store and a subscriber to '#' must get all of them.
+   */
   deliver(msg: Message, qos: QoS, retain: boolean): void {
     const outlet = this.outlet;
     if (qos === 0) {
       if (outlet) {
         if (outlet.writable && this.queued === 0) outlet.sendPublish(msg, 0, 0, false, retain);
-        else this.enqueue({ msg, qos, retain, packetId: 0, released: false });
+        else this.enqueue({ msg, qos, retain, packetId: 0, released: false }, retain);
       }
       return;
     }
     const ob: Outbound = { msg, qos, retain, packetId: 0, released: false };
     if (outlet && outlet.writable && this.queued === 0 && this.windowOpen()) {
-      this.store?.stored(this, ob);
+      if (PERSIST) this.store?.stored(this, ob);
       this.sendNew(outlet, ob);
-    } else if (this.enqueue(ob)) this.store?.stored(this, ob);
+    } else this.enqueue(ob, retain);
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) arrived: the message is done. */
@@ -85,7 +104,7 @@ export class Session implements Subscriber {
     const ob = this.inflight.get(packetId);
     if (!ob || ob.qos !== qos || (qos === 2 && !ob.released)) return false;
     this.inflight.delete(packetId);
-    this.store?.completed(this, packetId);
+    if (PERSIST) this.store?.completed(this, packetId);
     this.pump();
     return true;
   }
@@ -95,7 +114,7 @@ export class Session implements Subscriber {
     const ob = this.inflight.get(packetId);
     if (!ob || ob.qos !== 2) return false;
     ob.released = true;
-    this.store?.released(this, packetId);
+    if (PERSIST) this.store?.released(this, packetId);
     this.outlet?.sendPubrel(packetId);
     return true;
   }
@@ -106,7 +125,7 @@ export class Session implements Subscriber {
    */
   resume(outlet: Outlet): void {
     this.outlet = outlet;
-    for (const ob of this.inflight.values()) {
+    if (this.inflightMap) for (const ob of this.inflightMap.values()) {
       if (ob.released) outlet.sendPubrel(ob.packetId);
       else outlet.sendPublish(ob.msg, ob.qos, ob.packetId, true, ob.retain);
     }
@@ -146,47 +165,33 @@ export class Session implements Subscriber {
 
   /** Clean start: forget everything but the identity. */
   reset(): void {
-    this.subscriptions.clear();
-    this.inflight.clear();
-    this.inboundQos2.clear();
+    this.subs = undefined;
+    this.inflightMap = undefined;
+    this.qos2 = undefined;
     this.queue = [];
     this.queueHead = 0;
   }
 
-  /** QoS 1/2 messages held, in-flight ones first, each group oldest first (for persistence). */
-  outbound(): Outbound[] {
-    const held = [...this.inflight.values()];
-    for (let i = this.queueHead; i < this.queue.length; i++) if (this.queue[i].qos > 0) held.push(this.queue[i]);
-    return held;
-  }
-
-  /** Puts back a message read from storage: in flight if it has a packet id, else queued. */
-  restore(ob: Outbound): void {
-    if (ob.packetId) this.inflight.set(ob.packetId, ob);
-    else this.queue.push(ob);
-  }
-
   private windowOpen(): boolean {
     // 0 means unlimited, but packet ids cap the window at 65535.
-    return this.inflight.size < (this.limits.maxInflight || 65535);
+    return (this.inflightMap?.size ?? 0) < (this.limits.maxInflight || 65535);
   }
 
   private sendNew(outlet: Outlet, ob: Outbound): void {
     ob.packetId = this.allocateId();
     this.inflight.set(ob.packetId, ob);
-    this.store?.sent(this, ob);
+    if (PERSIST) this.store?.sent(this, ob);
     outlet.sendPublish(ob.msg, ob.qos, ob.packetId, false, ob.retain);
   }
 
-  /** False when the queue is full and the message was dropped. */
-  private enqueue(ob: Outbound): boolean {
-    if (this.limits.maxQueued > 0 && this.queued >= this.limits.maxQueued) {
+  private enqueue(ob: Outbound, unbounded: boolean): void {
+    if (!unbounded && this.limits.maxQueued > 0 && this.queued >= this.limits.maxQueued) {
       this.dropped++;
       this.onDrop(this, ob.msg);
-      return false;
+      return;
     }
     this.queue.push(ob);
-    return true;
+    if (PERSIST && ob.qos !== 0) this.store?.stored(this, ob);
   }
 
   private allocateId(): number {

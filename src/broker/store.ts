@@ -32,4 +32,6 @@ export interface Store {
    * deferred writes; false means "write it now" (nothing is waiting, or no sync is promised).
    */
   defer(to: AckTarget, buf: Buffer): boolean;
+  /** Broker shutdown: finish writing (a last snapshot) and detach from the broker. */
+  close(): Promise<void>;
 }

@@ -255,7 +255,9 @@ export class Decoder {
   failed = false;
 
   // Fixed header split across chunks (at most 4 bytes are ever pending here).
-  private readonly hdr = Buffer.alloc(5);
+  // Allocated on first use: most connections never see a split header, and an idle connection
+  // should cost as little as possible.
+  private hdrBuf: Buffer | null = null;
   private hdrLen = 0;
   // Body of a packet whose header is complete but whose body is not: first byte, remaining
   // length (-1 = none pending), and the received pieces (views into chunks, joined once).
@@ -333,9 +335,10 @@ export class Decoder {
     // 1. Finish a fixed header left over from earlier chunks, byte by byte (at most 4).
     if (this.hdrLen > 0) {
       while (off < end) {
-        this.hdr[this.hdrLen++] = chunk[off++];
-        if (this.header(this.hdr, 0, this.hdrLen) >= 0) {
-          this.b1 = this.hdr[0];
+        const hdr = this.hdrBuf!;
+        hdr[this.hdrLen++] = chunk[off++];
+        if (this.header(hdr, 0, this.hdrLen) >= 0) {
+          this.b1 = hdr[0];
           this.bodyLen = this.rem;
           this.hdrLen = 0;
           break;
@@ -376,7 +379,7 @@ export class Decoder {
     while (off < end) {
       const bodyStart = this.header(chunk, off, end);
       if (bodyStart < 0) {
-        chunk.copy(this.hdr, 0, off, end);
+        chunk.copy((this.hdrBuf ??= Buffer.alloc(5)), 0, off, end);
         this.hdrLen = end - off;
         return;
       }

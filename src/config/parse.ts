@@ -158,12 +158,6 @@ function baseValues(): BrokerConfig {
     logTypes: undefined,
     logDest: [],
     persistentClientExpiration: 0,
-    persistence: false,
-    persistenceLocation: '',
-    persistenceFile: 'midge.db',
-    autosaveInterval: 1800,
-    autosaveOnChanges: false,
-    persistenceSync: 'interval',
     defaults: false,
     files: [],
     extra: new Map(),
@@ -428,40 +422,10 @@ function parseLine(st: State, line: string, w: Where): void {
     case 'include_dir':
       includeDir(st, w, restOfLine(line, 1));
       return;
-    case 'persistence':
-    case 'retained_persistence': // Mosquitto's old synonym
-      if (!PERSIST) break; // the feature check below explains
-      cfg.persistence = parseBool(w, name, single(w, name, args));
-      return;
-    case 'persistence_location':
-    case 'persistence_file': {
-      if (!PERSIST) break;
-      const v = restOfLine(line, 1);
-      if (!v) fail(w, `option '${name}' needs a value`);
-      if (name === 'persistence_file') {
-        if (v.includes('/')) fail(w, `persistence_file '${v}' must be a file name; put the directory in persistence_location`);
-        cfg.persistenceFile = v;
-      } else cfg.persistenceLocation = v;
-      return;
-    }
-    case 'autosave_interval':
-      if (!PERSIST) break;
-      cfg.autosaveInterval = parseInteger(w, name, single(w, name, args), 0, MAX_INT);
-      return;
-    case 'autosave_on_changes':
-      if (!PERSIST) break;
-      cfg.autosaveOnChanges = parseBool(w, name, single(w, name, args));
-      return;
-    case 'persistence_sync': {
-      if (!PERSIST) break;
-      const v = single(w, name, args);
-      if (v !== 'never' && v !== 'interval' && v !== 'always') fail(w, `option '${name}' needs never, interval or always, got '${v}'`);
-      cfg.persistenceSync = v;
-      return;
-    }
     default:
       break;
   }
+  if (PERSIST && persistenceOption(cfg, w, name, args, line)) return;
 
   const owner = optionOwner(name);
   if (owner) {
@@ -478,6 +442,39 @@ function parseLine(st: State, line: string, w: Where): void {
   }
   if (UNSUPPORTED.has(name)) fail(w, `option '${name}' is a Mosquitto option that Midge does not support`);
   fail(w, `unknown option '${name}'`);
+}
+
+/** The options of feature PERSIST (README "Persistence"); false if `name` is not one of them. */
+function persistenceOption(cfg: BrokerConfig, w: Where, name: string, args: string[], line: string): boolean {
+  switch (name) {
+    case 'persistence':
+    case 'retained_persistence': // Mosquitto's old synonym
+      cfg.persistence = parseBool(w, name, single(w, name, args));
+      return true;
+    case 'persistence_location':
+    case 'persistence_file': {
+      const v = restOfLine(line, 1);
+      if (!v) fail(w, `option '${name}' needs a value`);
+      if (name === 'persistence_location') cfg.persistenceLocation = v;
+      else if (v.includes('/')) fail(w, `persistence_file '${v}' must be a file name; put the directory in persistence_location`);
+      else cfg.persistenceFile = v;
+      return true;
+    }
+    case 'autosave_interval':
+      cfg.autosaveInterval = parseInteger(w, name, single(w, name, args), 0, MAX_INT);
+      return true;
+    case 'autosave_on_changes':
+      cfg.autosaveOnChanges = parseBool(w, name, single(w, name, args));
+      return true;
+    case 'persistence_sync': {
+      const v = single(w, name, args);
+      if (v !== 'never' && v !== 'interval' && v !== 'always') fail(w, `option '${name}' needs never, interval or always, got '${v}'`);
+      cfg.persistenceSync = v;
+      return true;
+    }
+    default:
+      return false;
+  }
 }
 
 /** Every log type (what `log_type all` and `-v` select). */

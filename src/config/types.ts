@@ -22,13 +22,14 @@ export interface BrokerConfig {
   logTypes?: Set<string>; // undefined = default (error, warning, notice, information)
   logDest: LogDest[]; // default [] (caller falls back to stderr)
   persistentClientExpiration: number; // seconds, 0 = never expire
-  /** Feature PERSIST (README "Persistence"). */
-  persistence: boolean; // default false
-  persistenceLocation: string; // directory, default '' = current directory
-  persistenceFile: string; // default 'midge.db'
-  autosaveInterval: number; // seconds (or changes with autosaveOnChanges), default 1800, 0 = at exit only
-  autosaveOnChanges: boolean; // default false
-  persistenceSync: 'never' | 'interval' | 'always'; // default 'interval'
+  // Feature PERSIST (README "Persistence"): set only when the file gives them; the defaults are
+  // applied by src/features/persist/index.ts.
+  persistence?: boolean; // default false
+  persistenceLocation?: string; // directory, default '' = current directory
+  persistenceFile?: string; // default 'midge.db'
+  autosaveInterval?: number; // seconds (or changes with autosaveOnChanges), default 1800, 0 = at exit only
+  autosaveOnChanges?: boolean; // default false
+  persistenceSync?: 'never' | 'interval' | 'always'; // default 'interval'
   /** True when no config file was given: the embedded defaults (loopback only). */
   defaults: boolean;
   /** Files read, for log lines. */

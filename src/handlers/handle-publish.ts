@@ -3,7 +3,7 @@ import { encodeAck } from '../codec/encoder.ts';
 import type { PublishPacket } from '../codec/packets.ts';
 import { makeMessage } from '../broker/message.ts';
 import type { Session } from '../broker/session.ts';
-import type { Connection } from '../transport/connection.ts';
+import { type Connection, writeDurable } from '../transport/connection.ts';
 import { log } from '../util/log.ts';
 
 export function handlePublish(conn: Connection, session: Session, p: PublishPacket): void {
@@ -13,7 +13,7 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
   if (qos === 2 && session.inboundQos2.has(p.packetId)) {
     // A resend (DUP) of a message already passed on: acknowledge again, deliver nothing
     // [MQTT-4.3.3-2], exactly once.
-    conn.writeDurable(encodeAck(5, p.packetId));
+    writeDurable(conn, encodeAck(5, p.packetId));
     return;
   }
   if (accept(conn, p)) {
@@ -22,11 +22,11 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
     }
     broker.publish(makeMessage(p.topic, p.payload, qos, p.retain));
   }
-  if (qos === 1) conn.writeDurable(encodeAck(4, p.packetId));
+  if (qos === 1) writeDurable(conn, encodeAck(4, p.packetId));
   else if (qos === 2) {
     session.inboundQos2.add(p.packetId);
-    session.store?.inbound(session, p.packetId, true);
-    conn.writeDurable(encodeAck(5, p.packetId));
+    if (PERSIST) session.store?.inbound(session, p.packetId, true);
+    writeDurable(conn, encodeAck(5, p.packetId));
   }
 }
 
@@ -45,6 +45,6 @@ function accept(conn: Connection, p: PublishPacket): boolean {
 }
 
 export function handlePubrel(conn: Connection, session: Session, packetId: number): void {
-  if (session.inboundQos2.delete(packetId)) session.store?.inbound(session, packetId, false);
-  conn.writeDurable(encodeAck(7, packetId));
+  if (session.inboundQos2.delete(packetId) && PERSIST) session.store?.inbound(session, packetId, false);
+  writeDurable(conn, encodeAck(7, packetId));
 }

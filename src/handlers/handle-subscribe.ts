@@ -2,7 +2,7 @@
 import { encode } from '../codec/encoder.ts';
 import type { QoS, SubscribePacket, UnsubscribePacket } from '../codec/packets.ts';
 import type { Session } from '../broker/session.ts';
-import type { Connection } from '../transport/connection.ts';
+import { type Connection, writeDurable } from '../transport/connection.ts';
 import { log } from '../util/log.ts';
 
 export function handleSubscribe(conn: Connection, session: Session, p: SubscribePacket): void {
@@ -13,7 +13,7 @@ export function handleSubscribe(conn: Connection, session: Session, p: Subscribe
     granted.push(qos);
     if (log.enabled('subscribe')) log.write('subscribe', `${conn.clientId} ${qos} ${topic}`);
   }
-  conn.writeDurable(encode({ type: 9, packetId: p.packetId, granted }));
+  writeDurable(conn, encode({ type: 9, packetId: p.packetId, granted }));
   for (let i = 0; i < p.subscriptions.length; i++) {
     broker.sendRetained(session, p.subscriptions[i].topic, granted[i] as QoS);
   }

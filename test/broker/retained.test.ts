@@ -84,6 +84,28 @@ describe('retained messages', () => {
     c.end();
   });
 
+  it('a # subscriber gets every retained message even beyond max_queued_messages', async () => {
+    const nb = await startBroker({ maxQueuedMessages: 10 });
+    try {
+      const { c: p } = await RawClient.session(nb.port, 'many-pub');
+      const N = 500;
+      for (let i = 0; i < N; i++) p.send({ cmd: 'publish', topic: `many/${i}`, payload: Buffer.alloc(200, 1), qos: 0, retain: true });
+      p.send({ cmd: 'pingreq' });
+      await p.next();
+      const { c } = await RawClient.session(nb.port, 'many-sub');
+      c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '#', qos: 0 }] });
+      expect((await c.next()).cmd).toBe('suback');
+      const topics = new Set<string>();
+      for (let i = 0; i < N; i++) topics.add((await c.next()).topic);
+      expect(topics.size).toBe(N);
+      expect(nb.running.broker.stats.messagesDropped).toBe(0);
+      c.end();
+      p.end();
+    } finally {
+      await nb.close();
+    }
+  });
+
   it('retain_available false forwards without storing', async () => {
     const nb = await startBroker({ retainAvailable: false });
     try {

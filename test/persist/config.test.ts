@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText, refuseUnimplemented } from '../../src/config/parse.ts';
+import { persistenceOptions } from '../../src/features/persist/index.ts';
 
 const F = '/etc/midge.conf';
 const parse = (text: string) => parseConfigText(text, F);
@@ -21,8 +22,9 @@ function err(text: string): string {
 describe('persistence options', () => {
   it('defaults: persistence false, midge.db in the current directory, autosave every 1800 s, sync interval', () => {
     const c = parse('');
-    expect([c.persistence, c.persistenceLocation, c.persistenceFile, c.autosaveInterval, c.autosaveOnChanges, c.persistenceSync])
-      .toEqual([false, '', 'midge.db', 1800, false, 'interval']);
+    expect(c.persistence).toBeFalsy();
+    expect(persistenceOptions(c)).toEqual({ file: join(process.cwd(), 'midge.db'), sync: 'interval', autosaveInterval: 1800, autosaveOnChanges: false });
+    expect(persistenceOptions(parse('persistence_location /var/lib/midge\npersistence_file x.db')).file).toBe('/var/lib/midge/x.db');
   });
 
   it('parses every option into typed fields, none left raw for refuseUnimplemented', () => {

@@ -2,7 +2,7 @@
 // into the broker; dump() writes a running broker's durable state as a snapshot's records.
 import type { Broker } from '../../broker/broker.ts';
 import { makeMessage, type Message } from '../../broker/message.ts';
-import type { Outbound } from '../../broker/session.ts';
+import { type Outbound, Session } from '../../broker/session.ts';
 import type { QoS } from '../../codec/packets.ts';
 import {
   type BodyReader, R_DONE, R_DROP, R_IN, R_INREL, R_MSG, R_REL, R_RETAIN, R_SENT, R_SESSION, R_STORE, R_SUB,
@@ -114,15 +114,26 @@ export class Image {
     let held = 0;
     for (const m of this.retained.values()) broker.retained.set(m);
     for (const [client, img] of this.sessions) {
-      const s = broker.restoreSession(client);
+      // A disconnected persistent session, as the broker would have kept it.
+      const s = new Session(client, false, broker.options, broker.onDrop);
+      s.disconnectedAt = broker.now;
+      broker.sessions.set(client, s);
+      broker.stats.clientsTotal++;
       for (const [filter, qos] of img.subs) broker.subscribe(s, filter, qos);
-      for (const ob of img.inflight.values()) s.restore(ob);
-      for (const ob of img.queue) s.restore(ob);
+      for (const [id, ob] of img.inflight) s.inflight.set(id, ob);
+      s.queue.push(...img.queue);
       for (const id of img.inbound) s.inboundQos2.add(id);
       held += img.inflight.size + img.queue.length;
     }
     return held;
   }
+}
+
+/** A session's QoS 1/2 messages: in flight first, then queued, each group oldest first. */
+function held(s: Session): Outbound[] {
+  const all = [...s.inflight.values()];
+  for (let i = s.queueHead; i < s.queue.length; i++) if (s.queue[i].qos > 0) all.push(s.queue[i]);
+  return all;
 }
 
 /**
@@ -140,7 +151,7 @@ export function dump(broker: Broker, w: RecordWriter, ids: WeakMap<Message, numb
     const c = s.clientId;
     w.begin(R_SESSION).str(c).end();
     for (const [filter, qos] of s.subscriptions) w.begin(R_SUB).str(c).str(filter).u8(qos).end();
-    for (const ob of s.outbound()) {
+    for (const ob of held(s)) {
       let id = ids.get(ob.msg);
       if (id === undefined) {
         ids.set(ob.msg, (id = next++));

@@ -1,18 +1,28 @@
 // Feature PERSIST: retained messages and persistent sessions on disk (README "Persistence").
 // server.ts calls startPersistence() behind the flag, before the listeners open.
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Broker } from '../../broker/broker.ts';
 import type { BrokerConfig } from '../../config/types.ts';
 import { log } from '../../util/log.ts';
 import { Image } from './image.ts';
 import { loadState } from './load.ts';
-import { PersistStore } from './store.ts';
+import { PersistStore, type StoreOptions } from './store.ts';
+
+/** The options with Mosquitto's defaults (persistence_sync is Midge's own: interval). */
+export function persistenceOptions(cfg: BrokerConfig): StoreOptions {
+  return {
+    file: resolve(cfg.persistenceLocation || '.', cfg.persistenceFile ?? 'midge.db'),
+    sync: cfg.persistenceSync ?? 'interval',
+    autosaveInterval: cfg.autosaveInterval ?? 1800,
+    autosaveOnChanges: cfg.autosaveOnChanges ?? false,
+  };
+}
 
 export function startPersistence(broker: Broker, cfg: BrokerConfig): PersistStore {
-  const dir = resolve(cfg.persistenceLocation || '.');
-  mkdirSync(dir, { recursive: true });
-  const file = resolve(dir, cfg.persistenceFile);
+  const opts = persistenceOptions(cfg);
+  const file = opts.file;
+  mkdirSync(dirname(file), { recursive: true });
   const t0 = Date.now();
   const image = new Image();
   const generation = loadState(file, image);
@@ -21,12 +31,7 @@ export function startPersistence(broker: Broker, cfg: BrokerConfig): PersistStor
     `Persistence: restored ${image.retained.size} retained messages and ${image.sessions.size} sessions ` +
       `(${held} messages queued or in flight) from ${file} in ${Date.now() - t0} ms.`,
   );
-  const store = new PersistStore(broker, {
-    file,
-    sync: cfg.persistenceSync,
-    autosaveInterval: cfg.autosaveInterval,
-    autosaveOnChanges: cfg.autosaveOnChanges,
-  }, generation);
+  const store = new PersistStore(broker, opts, generation);
   store.start();
   broker.store = store;
   for (const s of broker.sessions.values()) s.store = store;
