@@ -1,9 +1,8 @@
-// The mosquitto.conf parser. These tests run with every feature flag false except SYS
-// (test/vitest.config.ts); the "every feature built" block bundles the parser with all flags true.
+// The mosquitto.conf parser. These tests run with the flags of test/vitest.config.ts (SYS and PERSIST
+// on, the rest off); the "every feature built" block bundles the parser with all flags true.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FEATURE_NAMES,
@@ -15,6 +14,7 @@ import {
 } from '../../src/config/features.ts';
 import { allLogTypes, ConfigError, defaultConfig, loadConfigFile, parseConfigText } from '../../src/config/parse.ts';
 import type { BrokerConfig } from '../../src/config/types.ts';
+import { buildParser, type ParseModule } from '../helpers/parser-build.ts';
 
 const F = '/etc/midge.conf';
 const parse = (text: string): BrokerConfig => parseConfigText(text, F);
@@ -631,28 +631,10 @@ describe('parseConfigText with a base', () => {
 
 describe('with every feature built', () => {
   // Bundles the parser with all flags true, as `--profile full` would, and runs it.
-  type ParseModule = typeof import('../../src/config/parse.ts');
   let full: ParseModule;
-  let dir: string;
   beforeAll(async () => {
-    const { build } = await import('esbuild');
-    dir = mkdtempSync(join(tmpdir(), 'midge-full-'));
-    const outfile = join(dir, 'parse.mjs');
-    const define = Object.fromEntries(FEATURE_NAMES.map((f) => [f, 'true']));
-    await build({
-      entryPoints: [fileURLToPath(new URL('../../src/config/parse.ts', import.meta.url))],
-      outfile,
-      bundle: true,
-      format: 'esm',
-      platform: 'node',
-      define,
-      logLevel: 'silent',
-    });
-    full = (await import(pathToFileURL(outfile).href)) as ParseModule;
+    full = await buildParser(Object.fromEntries(FEATURE_NAMES.map((f) => [f, 'true'])));
   }, 30_000);
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   it('stores global feature options raw, every occurrence', () => {
     const c = full.parseConfigText(

@@ -1,11 +1,10 @@
 // The persistence options (README "Persistence"): Mosquitto's names and defaults, Midge's own
 // persistence_sync, errors as file:line, and the compiled-out message in a build without PERSIST.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FEATURE_NAMES } from '../../src/config/features.ts';
 import { parseConfigText, refuseUnimplemented } from '../../src/config/parse.ts';
+import { buildParser, type ParseModule } from '../helpers/parser-build.ts';
 import { persistenceOptions } from '../../src/features/persist/index.ts';
 
 const F = '/etc/midge.conf';
@@ -51,26 +50,10 @@ describe('persistence options', () => {
 });
 
 describe('in a build without PERSIST', () => {
-  type ParseModule = typeof import('../../src/config/parse.ts');
   let without: ParseModule;
-  let dir: string;
   beforeAll(async () => {
-    const { build } = await import('esbuild');
-    dir = mkdtempSync(join(tmpdir(), 'midge-nopersist-'));
-    const outfile = join(dir, 'parse.mjs');
-    const flags = ['BRIDGE', 'TLS', 'AUTH', 'SN', 'SERIAL', 'GPIO', 'PERSIST', 'WS', 'SYS'];
-    await build({
-      entryPoints: [fileURLToPath(new URL('../../src/config/parse.ts', import.meta.url))],
-      outfile,
-      bundle: true,
-      format: 'esm',
-      platform: 'node',
-      define: Object.fromEntries(flags.map((f) => [f, 'false'])),
-      logLevel: 'silent',
-    });
-    without = (await import(pathToFileURL(outfile).href)) as ParseModule;
+    without = await buildParser(Object.fromEntries(FEATURE_NAMES.map((f) => [f, 'false'])));
   }, 30_000);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   for (const o of ['persistence', 'retained_persistence', 'persistence_location', 'persistence_file', 'autosave_interval', 'autosave_on_changes', 'persistence_sync']) {
     it(`${o} names feature PERSIST and profile gateway`, () => {
