@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BrokerConfig } from '../../src/config/types.ts';
-import { crc32 } from '../../src/features/persist/format.ts';
+import { crc32, crc32Table } from '../../src/features/persist/format.ts';
 import { log } from '../../src/util/log.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { RawClient } from '../helpers/raw.ts';
@@ -158,5 +158,15 @@ describe('damaged or stale journal', () => {
     const b2 = await broker({ persistenceSync: 'always' });
     expect(lines.join('\n')).toMatch(/ignoring .*midge\.db\.journal \(generation \d+, already in the snapshot/);
     expect(b2.running.broker.sessions.get('sub')?.queued).toBe(3);
+  });
+});
+
+describe('record framing', () => {
+  it('CRC-32 is the IEEE one, native and table-driven alike (check value of "123456789" is cbf43926)', () => {
+    const check = Buffer.from('123456789');
+    expect(crc32(check).toString(16)).toBe('cbf43926');
+    expect(crc32Table(check).toString(16)).toBe('cbf43926');
+    const random = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 7919) & 255));
+    expect(crc32Table(random)).toBe(crc32(random));
   });
 });

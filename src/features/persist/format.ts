@@ -54,10 +54,8 @@ const MAX_BODY = 268435455 + 65546 + 64;
 
 let table: Int32Array | undefined;
 
-/** CRC-32 (IEEE, as zlib and PNG). node:zlib has it from Node 20.15; older Nodes use the table. */
-export function crc32(b: Uint8Array): number {
-  const native = (zlib as { crc32?: (d: Uint8Array) => number }).crc32;
-  if (native) return native(b);
+/** CRC-32 (IEEE, as zlib and PNG), table-driven: for Nodes before 20.15, whose zlib lacks crc32. */
+export function crc32Table(b: Uint8Array): number {
   if (!table) {
     table = new Int32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -70,6 +68,9 @@ export function crc32(b: Uint8Array): number {
   for (let i = 0; i < b.length; i++) c = table[(c ^ b[i]) & 0xff] ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }
+
+/** CRC-32 of `b`: node:zlib's native one where it exists (Node 20.15+), else the table. */
+export const crc32: (b: Uint8Array) => number = (zlib as { crc32?: (d: Uint8Array) => number }).crc32 ?? crc32Table;
 
 export function header(kind: number, generation: number): Buffer {
   const h = Buffer.alloc(HEADER_SIZE);

@@ -297,7 +297,7 @@ export class PersistStore implements Store {
       replaceFile(this.opts.file, [header(KIND_SNAPSHOT, gen), body], false);
     } catch (err) {
       log.error(`Persistence: saving ${this.opts.file} failed: ${(err as Error).message}; the previous snapshot and journal are kept.`);
-      this.release(this.waitTo, this.waitBuf);
+      this.schedule(); // the waiting records go to the old journal instead
       return;
     }
     this.generation = gen;
