@@ -1,7 +1,7 @@
 // Persistence in-process: state written by one broker is read back by the next one started on the
 // same directory. A "crash" is a copy of the files taken while the first broker still runs (what
 // a kill -9 would leave on disk); the real-process kill -9 tests are in crash.test.ts.
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -128,6 +128,23 @@ describe('persistence across a clean restart', () => {
     const r2 = await again.next();
     expect([r1.cmd, r1.messageId, r1.dup, r1.payload.toString()]).toEqual(['publish', p1.messageId, true, 'one']);
     expect([r2.cmd, r2.messageId]).toEqual(['pubrel', p2.messageId]);
+  });
+
+  it('start-up rewrites the snapshot only when the journal holds changes (flash wear)', async () => {
+    const b1 = await broker();
+    await subscribeOffline(b1, 'x', 'q', 1);
+    await stop(b1); // the shutdown snapshot has everything; the journal is empty
+    const ino = statSync(join(dir, 'midge.db')).ino;
+    const b2 = await broker({ persistenceSync: 'always' }); // the journal is on disk at PUBACK
+    expect(statSync(join(dir, 'midge.db')).ino).toBe(ino); // not replaced
+    expect(b2.running.broker.sessions.has('x')).toBe(true);
+    const { c: pub } = await client(b2, 'pub', true);
+    await publishAcked(pub, 'q', 'queued', 1, 1);
+    const image = crashImage(); // a journal with records: folded into a new snapshot at start-up
+    const ino2 = statSync(join(image, 'midge.db')).ino;
+    const b3 = await broker({}, image);
+    expect(statSync(join(image, 'midge.db')).ino).not.toBe(ino2);
+    expect(b3.running.broker.sessions.get('x')?.queued).toBe(1);
   });
 
   it('a clean session connecting with the id of a persistent one discards it, on disk too', async () => {

@@ -192,11 +192,11 @@ export class BodyReader {
     return s;
   }
 
-  /** A copy: payloads must not pin the whole file buffer. */
-  bin(): Buffer {
+  /** A copy, so payloads kept do not pin the whole file; `view` when the caller copies anyway. */
+  bin(view = false): Buffer {
     const n = this.u32();
     this.need(n);
-    const v = Buffer.from(this.b.subarray(this.pos, this.pos + n));
+    const v = view ? this.b.subarray(this.pos, this.pos + n) : Buffer.from(this.b.subarray(this.pos, this.pos + n));
     this.pos += n;
     return v;
   }

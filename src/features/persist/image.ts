@@ -27,11 +27,14 @@ export class Image {
   private readonly messages = new Map<number, Message>();
   /** Records that referred to something missing (possible only after damage). */
   unresolved = 0;
+  /** The largest message id read: new ones must not reuse ids the files still mention. */
+  maxId = 0;
 
   apply(r: BodyReader): void {
     const type = r.type;
     if (type === R_MSG) {
       const id = r.u32();
+      if (id > this.maxId) this.maxId = id;
       const qos = qosOf(r.u8());
       const retain = r.u8() === 1;
       const topic = r.str();
@@ -41,7 +44,7 @@ export class Image {
     if (type === R_RETAIN) {
       const topic = r.str();
       const qos = qosOf(r.u8());
-      const payload = r.bin();
+      const payload = r.bin(true); // RetainedStore.set copies it
       if (payload.length === 0) this.retained.delete(topic);
       else this.retained.set(topic, makeMessage(topic, payload, qos, true));
       return;

@@ -25,14 +25,14 @@ export function startPersistence(broker: Broker, cfg: BrokerConfig): PersistStor
   mkdirSync(dirname(file), { recursive: true });
   const t0 = Date.now();
   const image = new Image();
-  const generation = loadState(file, image);
+  const loaded = loadState(file, image);
   const held = image.install(broker);
   log.notice(
     `Persistence: restored ${image.retained.size} retained messages and ${image.sessions.size} sessions ` +
       `(${held} messages queued or in flight) from ${file} in ${Date.now() - t0} ms.`,
   );
-  const store = new PersistStore(broker, opts, generation);
-  store.start();
+  const store = new PersistStore(broker, opts, loaded.generation);
+  store.start(loaded.fold, image.maxId + 1, loaded.snapshotBytes);
   broker.store = store;
   for (const s of broker.sessions.values()) s.store = store;
   return store;

@@ -25,8 +25,16 @@ function moveAside(path: string, why: string, kept: string): void {
   }
 }
 
-/** Applies one file's records to `image`. Returns its header, or undefined if none was usable. */
-function loadFile(path: string, kind: number, image: Image, accept?: (h: Header) => boolean): Header | undefined {
+interface Loaded {
+  /** Undefined when the header was unusable. */
+  h?: Header;
+  records: number;
+  damaged: boolean;
+  size: number;
+}
+
+/** Applies one file's records to `image`; undefined if there is no such file. */
+function loadFile(path: string, kind: number, image: Image, accept?: (h: Header) => boolean): Loaded | undefined {
   const data = read(path);
   if (!data) return undefined;
   const h = readHeader(data);
@@ -35,36 +43,54 @@ function loadFile(path: string, kind: number, image: Image, accept?: (h: Header)
     const why =
       typeof h === 'string' ? h : h.version !== VERSION ? `unsupported format version ${h.version}, this Midge reads ${VERSION}` : `not a ${what} file`;
     moveAside(path, why, `nothing could be read from its ${data.length} bytes`);
-    return undefined;
+    return { records: 0, damaged: true, size: data.length };
   }
-  if (accept && !accept(h)) return h;
+  if (accept && !accept(h)) return { h, records: 0, damaged: false, size: data.length };
   const r = readRecords(data, (body) => image.apply(body));
   if (r.damage) {
     moveAside(path, r.damage, `kept the first ${r.records} records (${r.validBytes} bytes), lost the last ${data.length - r.validBytes} bytes`);
   } else if (r.records > 0) {
     log.info(`Persistence: read ${r.records} records from the ${what} ${path}.`);
   }
-  return h;
+  return { h, records: r.records, damaged: r.damage !== undefined, size: data.length };
 }
 
-/** Loads snapshot then journal into `image`; returns the generation to continue from. */
-export function loadState(file: string, image: Image): number {
+export interface LoadResult {
+  generation: number;
+  snapshotBytes: number;
+  /**
+   * Whether a new snapshot must be written now: the snapshot is missing or damaged, or the journal
+   * holds changes (or damage). Otherwise the files on disk already say it all, and start-up
+   * rewrites only the (empty) journal: no whole-file write at every boot.
+   */
+  fold: boolean;
+}
+
+/** Loads snapshot then journal into `image`. */
+export function loadState(file: string, image: Image): LoadResult {
   const snap = loadFile(file, KIND_SNAPSHOT, image);
   const journalPath = `${file}.journal`;
   const journal = loadFile(journalPath, KIND_JOURNAL, image, (h) => {
     // A journal older than the snapshot was folded into it before a crash: skip it. One newer than
     // the snapshot means the snapshot was lost or replaced; its changes are still worth having.
-    if (snap && h.generation < snap.generation) {
-      log.info(`Persistence: ignoring ${journalPath} (generation ${h.generation}, already in the snapshot of generation ${snap.generation}).`);
+    const sg = snap?.h?.generation;
+    if (sg !== undefined && h.generation < sg) {
+      log.info(`Persistence: ignoring ${journalPath} (generation ${h.generation}, already in the snapshot of generation ${sg}).`);
       return false;
     }
-    if (h.generation !== (snap?.generation ?? h.generation)) {
-      log.warning(`Persistence: ${journalPath} (generation ${h.generation}) does not follow the snapshot (generation ${snap?.generation}); applying it anyway.`);
+    if (h.generation !== (sg ?? h.generation)) {
+      log.warning(`Persistence: ${journalPath} (generation ${h.generation}) does not follow the snapshot (generation ${sg}); applying it anyway.`);
     }
     return true;
   });
   if (image.unresolved > 0) {
     log.warning(`Persistence: ${image.unresolved} journal records referred to state lost with a damaged file and were skipped.`);
   }
-  return Math.max(snap?.generation ?? 0, journal?.generation ?? 0);
+  const sg = snap?.h?.generation ?? 0;
+  const jg = journal?.h?.generation ?? 0;
+  return {
+    generation: Math.max(sg, jg),
+    snapshotBytes: snap?.size ?? 0,
+    fold: !snap?.h || snap.damaged || (journal !== undefined && (journal.damaged || journal.records > 0 || jg > sg)),
+  };
 }

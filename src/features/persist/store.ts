@@ -66,8 +66,6 @@ function replaceFile(path: string, data: Buffer[], keepOpen: boolean): number | 
 }
 
 export class PersistStore implements Store {
-  /** Bytes written to the files since start (for the benchmark's flash-wear figure). */
-  bytesWritten = 0;
   private readonly journalPath: string;
   private readonly journaling: boolean;
   private readonly w = new RecordWriter();
@@ -102,9 +100,17 @@ export class PersistStore implements Store {
     this.generation = generation;
   }
 
-  /** Writes the first snapshot (folding in what was loaded) and starts the timers. */
-  start(): void {
-    this.save();
+  /**
+   * Writes the first snapshot if the loaded files need folding, else only a fresh journal that
+   * continues the snapshot (message ids from `nextId` on); then starts the timers.
+   */
+  start(fold: boolean, nextId: number, snapshotBytes: number): void {
+    if (fold) this.save();
+    else {
+      this.nextId = nextId;
+      this.snapshotBytes = snapshotBytes;
+      this.startJournal(this.generation);
+    }
     const every = (seconds: number, fn: () => void): void => {
       const t = setInterval(fn, seconds * 1000);
       t.unref();
@@ -248,7 +254,6 @@ export class PersistStore implements Store {
         write(fd, data, off, data.length - off, null, (err, n) => (err ? done(err) : afterWrite(off + n)));
         return;
       }
-      this.bytesWritten += data.length;
       this.journalBytes += data.length;
       if (this.journalBytes > JOURNAL_MIN && this.journalBytes > this.snapshotBytes * JOURNAL_FACTOR) this.saveWanted = true;
       if (!sync) {
@@ -301,19 +306,24 @@ export class PersistStore implements Store {
       return;
     }
     this.generation = gen;
-    this.bytesWritten += body.length + 16;
     this.snapshotBytes = body.length;
     this.w.take();
     this.ids = ids;
     this.nextId = next;
     this.changes = 0;
     this.unsynced = false;
+    this.startJournal(gen);
+    log.debug(`Persistence: saved ${this.opts.file} (generation ${gen}, ${body.length + 16} bytes).`);
+    this.release(this.waitTo, this.waitBuf);
+  }
+
+  /** Replaces the journal by an empty one of generation `gen` (or removes it: sync never). */
+  private startJournal(gen: number): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
     try {
       if (this.journaling) {
         this.fd = replaceFile(this.journalPath, [header(KIND_JOURNAL, gen)], true);
-        this.bytesWritten += 16;
         this.journalBytes = 0;
       } else {
         unlinkSync(this.journalPath);
@@ -322,8 +332,6 @@ export class PersistStore implements Store {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT') log.error(`Persistence: starting ${this.journalPath} failed: ${(err as Error).message}; changes are saved only by snapshots until this works.`);
     }
-    log.debug(`Persistence: saved ${this.opts.file} (generation ${gen}, ${body.length + 16} bytes).`);
-    this.release(this.waitTo, this.waitBuf);
   }
 
   /** Waits for a journal write in flight, saves a last snapshot and closes the files. */
