@@ -49,12 +49,24 @@ export async function buildBundle({ outfile = join(root, 'dist/broker.min.js'), 
     define,
     // Native add-ons are loaded at run time only when their feature is configured.
     external: ['serialport', '@serialport/*', 'onoff', 'epoll'],
+    plugins: [absentOptionals],
     banner: { js: '#!/usr/bin/env node' },
     legalComments: 'none',
     metafile,
     logLevel: 'warning',
   });
 }
+
+// ws (bundled with WS) tries to require two optional native speed-ups inside try/catch and falls
+// back to JavaScript without them. Resolve them to a module that throws, so the bundle stays one
+// self-contained file that never looks outside itself.
+const absentOptionals = {
+  name: 'absent-optionals',
+  setup(b) {
+    b.onResolve({ filter: /^(bufferutil|utf-8-validate)$/ }, (a) => ({ path: a.path, namespace: 'absent' }));
+    b.onLoad({ filter: /.*/, namespace: 'absent' }, (a) => ({ contents: `throw new Error('${a.path} is not bundled');`, loader: 'js' }));
+  },
+};
 
 /** A POSIX sh launcher: refuses a Node older than the board's, then execs it with its flags. */
 export function launcherScript(board, profile) {

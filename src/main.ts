@@ -1,12 +1,15 @@
 // The `midge` command: arguments → config → broker → listeners. Features are wired in here and in
 // server.ts, each behind its compile-time flag.
 import { applyCli, parseCli, USAGE } from './config/cli.ts';
+import { runPasswd } from './features/auth/passwd.ts';
 import { ConfigError, defaultConfig, loadConfigFile, refuseUnimplemented } from './config/parse.ts';
 import { startServer } from './server.ts';
 import { log } from './util/log.ts';
 import { VERSION } from './version.ts';
 
 async function main(argv: string[]): Promise<number> {
+  // `midge passwd ...`: the password file tool (mosquitto_passwd's usage).
+  if (AUTH && argv[0] === 'passwd') return runPasswd(argv.slice(1));
   let cli;
   try {
     cli = parseCli(argv);
@@ -53,6 +56,14 @@ async function main(argv: string[]): Promise<number> {
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    // As Mosquitto: SIGHUP re-reads the files features registered (password, ACL, certificates).
+    // Builds without such features keep SIGHUP's default action.
+    if (AUTH || TLS) {
+      process.on('SIGHUP', () => {
+        log.notice('Reloading (SIGHUP).');
+        r.reload().catch((err: Error) => log.error(`Reload error: ${err.message}`));
+      });
+    }
   });
   return 0;
 }

@@ -2,11 +2,14 @@
 // main.ts (the CLI) and the integration tests both start Midge through here.
 import type net from 'node:net';
 import { Broker } from './broker/broker.ts';
+import { createGate } from './features/auth/setup.ts';
 import { startSys } from './broker/sys.ts';
 import type { BrokerConfig } from './config/types.ts';
 import type { Connection } from './transport/connection.ts';
 import { startPersistence } from './features/persist/index.ts';
 import { listenTcp } from './transport/tcp.ts';
+import { listenTls } from './features/tls/listen.ts';
+import { listenWs } from './features/ws/listen.ts';
 import { log } from './util/log.ts';
 
 export interface Running {
@@ -15,7 +18,17 @@ export interface Running {
   addresses: { host: string; port: number }[];
   /** Closes listeners and connections (no wills are published) and stops timers. */
   close(): Promise<void>;
+  /**
+   * Re-reads what can change without a restart (SIGHUP): runs the reloaders features registered
+   * with onReload (password and ACL files, TLS material), in order. A reloader must not throw: if
+   * its files are broken, it keeps its old state and logs why.
+   */
+  reload(): Promise<void>;
+  onReload(fn: Reloader): void;
 }
+
+/** Something to re-read on SIGHUP. It logs and keeps its previous state if the new one is broken. */
+export type Reloader = () => void | Promise<void>;
 
 const SPEC_MAX_PACKET = 268435455;
 
@@ -27,11 +40,25 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     retainAvailable: cfg.retainAvailable,
     messageSizeLimit: cfg.messageSizeLimit,
     persistentClientExpiration: cfg.persistentClientExpiration,
+    maxKeepalive: cfg.maxKeepalive ?? 0,
   });
+  const reloaders: Reloader[] = [];
+  if (AUTH) {
+    const gate = createGate(cfg);
+    if (gate) {
+      broker.gate = gate;
+      reloaders.push(() => gate.reload());
+    }
+  }
+  const reload = async (): Promise<void> => {
+    for (const fn of reloaders) await fn();
+  };
   broker.start();
   if (PERSIST && cfg.persistence) startPersistence(broker, cfg);
   // A packet may carry a topic and header besides the payload the limit counts.
-  const maxPacket = cfg.messageSizeLimit > 0 ? Math.min(SPEC_MAX_PACKET, cfg.messageSizeLimit + 65546) : SPEC_MAX_PACKET;
+  let maxPacket = cfg.messageSizeLimit > 0 ? Math.min(SPEC_MAX_PACKET, cfg.messageSizeLimit + 65546) : SPEC_MAX_PACKET;
+  // max_packet_size counts the whole packet; the decoder limits the remaining length.
+  if (cfg.maxPacketSize) maxPacket = Math.min(maxPacket, remainingLengthWithin(cfg.maxPacketSize));
   const conns = new Set<Connection>();
   const servers: net.Server[] = [];
   const addresses: Running['addresses'] = [];
@@ -48,10 +75,12 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
 
   try {
     for (const l of cfg.listeners) {
-      if (l.protocol !== 'mqtt') throw new Error(`listener ${l.port}: protocol ${l.protocol} is not available`);
+      if (l.protocol !== 'mqtt' && !(WS && l.protocol === 'websockets')) throw new Error(`listener ${l.port}: protocol ${l.protocol} is not available`);
       let server: net.Server;
       try {
-        server = await listenTcp(broker, l, maxPacket, conns);
+        if (WS && l.protocol === 'websockets') server = await listenWs(broker, l, maxPacket, conns, reloaders);
+        else if (TLS && l.tls) server = await listenTls(broker, l, maxPacket, conns, reloaders);
+        else server = await listenTcp(broker, l, maxPacket, conns);
       } catch (err) {
         // The loopback-only defaults include ::1, which a host without IPv6 lacks.
         if (cfg.localOnly && l.host === '::1') {
@@ -68,5 +97,12 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     await close();
     throw err;
   }
-  return { broker, addresses, close };
+  return { broker, addresses, close, reload, onReload: (fn) => void reloaders.push(fn) };
+}
+
+/** The largest remaining length whose whole packet (1 + length bytes + remaining) fits in `total`. */
+function remainingLengthWithin(total: number): number {
+  let rem = total - 2;
+  while (rem > 0 && 1 + (rem < 128 ? 1 : rem < 16384 ? 2 : rem < 2097152 ? 3 : 4) + rem > total) rem--;
+  return rem;
 }

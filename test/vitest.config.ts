@@ -6,13 +6,13 @@ import { fileURLToPath } from 'node:url';
 export default defineConfig({
   define: {
     BRIDGE: 'false',
-    TLS: 'false',
-    AUTH: 'false',
+    TLS: 'true',
+    AUTH: 'true',
     SN: 'false',
     SERIAL: 'false',
     GPIO: 'false',
     PERSIST: 'true',
-    WS: 'false',
+    WS: 'true',
     SYS: 'true',
   },
   test: {

@@ -43,6 +43,29 @@ function client(id, { onPacket, extra = [], acksWanted = 0, keepalive = 0 } = {}
   });
 }
 
+/**
+ * Warm up, then count what `count()` gains over the measuring window: per second, with this
+ * process's CPU use over the same window.
+ */
+async function measureWindow(count) {
+  await sleep(WARMUP_MS);
+  const c0 = count();
+  const cpu = cpuMeter();
+  const t0 = performance.now();
+  await sleep(SECONDS * 1000);
+  const dt = (performance.now() - t0) / 1000;
+  return { rate: (count() - c0) / dt, load: cpu() };
+}
+
+/** Waits until `count()` reaches `target` or stops moving for 500 ms. */
+async function settle(count, target) {
+  let last = -1;
+  while (count() !== last && count() < target) {
+    last = count();
+    await sleep(500);
+  }
+}
+
 /** CPU time of this process over a window, as a fraction of one core. */
 function cpuMeter() {
   const u0 = process.cpuUsage();
@@ -104,29 +127,20 @@ async function qos0({ pubs, subs, topic, filter, payloadSize, fanout, cap }) {
     }
   }
   pump();
-  await sleep(WARMUP_MS);
-  const r0 = received;
-  const cpu = cpuMeter();
-  const t0 = performance.now();
-  await sleep(SECONDS * 1000);
-  const dt = (performance.now() - t0) / 1000;
-  const inWindow = received - r0;
-  const load = cpu();
+  const { rate, load } = await measureWindow(() => received);
   stop = true;
   // Let in-flight messages arrive, then count what never did.
-  let last = -1;
-  while (received !== last && received < sent * fanout) {
-    last = received;
-    await sleep(300);
-  }
+  await settle(() => received, sent * fanout);
   for (const c of [...subscribers, ...publishers]) c.socket.destroy();
-  return { value: inWindow / dt, unit: 'msg/s', sent: sent * fanout, received, lost: sent * fanout - received, load };
+  return { value: rate, unit: 'msg/s', sent: sent * fanout, received, lost: sent * fanout - received, load };
 }
 
-/** QoS 1 or 2, 1 → 1, publisher keeps `window` messages unacknowledged at most. */
+/** QoS 1 or 2, 1 → 1, with at most `window` messages in flight end to end. */
 async function qosN(qos, window) {
   const payload = Buffer.alloc(64, 0x61);
   let received = 0;
+  let issued = 0;
+  let pubScheduled = false;
   let subSocket;
   const sub = await client('bench-sub', {
     extra: [subscribePacket(1, 'bench/q', qos)],
@@ -143,6 +157,11 @@ async function qosN(qos, window) {
       if (!ackScheduled) {
         ackScheduled = true;
         setImmediate(flushAcks);
+      }
+      // A receipt frees room under the end-to-end cap.
+      if (!pubScheduled) {
+        pubScheduled = true;
+        setImmediate(pump);
       }
     },
   });
@@ -175,29 +194,25 @@ async function qosN(qos, window) {
       }
     },
   });
-  let pubScheduled = false;
+  // At most `window` messages between publisher and subscriber (lossless: nothing piles up in
+  // the broker's queue), and a packet id is reused only after its flow completed.
   function pump() {
     pubScheduled = false;
-    while (!stop && free.length) out.push(slots[free.pop()]);
+    while (!stop && free.length && issued - received < window) {
+      out.push(slots[free.pop()]);
+      issued++;
+    }
     if (out.length) {
       pub.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
       out = [];
     }
   }
   pump();
-  await sleep(WARMUP_MS);
-  const r0 = received;
-  const cpu = cpuMeter();
-  const t0 = performance.now();
-  await sleep(SECONDS * 1000);
-  const dt = (performance.now() - t0) / 1000;
-  const inWindow = received - r0;
-  const load = cpu();
+  const { rate, load } = await measureWindow(() => received);
   stop = true;
-  await sleep(300);
   sub.socket.destroy();
   pub.socket.destroy();
-  return { value: inWindow / dt, unit: 'msg/s', received, completed, load };
+  return { value: rate, unit: 'msg/s', received, completed, load };
 }
 
 /** Latency at a fixed rate: the payload carries the send time; p50 and p99 in ms. */
@@ -229,8 +244,8 @@ async function latency(rate) {
     };
     tick();
   });
-  await sleep(300);
   const load = cpu();
+  await settle(() => lat.length, sent);
   sub.socket.destroy();
   pub.socket.destroy();
   lat.sort((a, b) => a - b);

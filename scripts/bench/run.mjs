@@ -4,7 +4,7 @@
 // and ratios that read "> 1 means Midge is ahead" (Midge ÷ peer for rates, peer ÷ Midge for
 // times, latency and memory).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,8 +54,10 @@ const mosquittoBin = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find(existsSy
 /** How to start each broker on a port, pinned to CPU 0, with an fd limit for 10 000 clients. */
 function brokerCommand(name, port, tmp) {
   const conf = join(tmp, `${name}.conf`);
+  // Both allow 100 unacknowledged messages towards a subscriber, the window scenarios d and e use
+  // end to end (aedes has no such limit).
   if (name === 'midge') {
-    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nsys_interval 0\nlog_type error\n`);
+    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nsys_interval 0\nlog_type error\nmax_inflight_messages 100\n`);
     // As the linux-x64 launcher and `npm start` run it: with that board's Node flags.
     const flags = loadBoard('linux-x64').nodeFlags.join(' ');
     return `exec taskset -c 0 ${process.execPath} ${flags} ${join(root, 'dist/broker.min.js')} -c ${conf}`;
@@ -65,7 +67,9 @@ function brokerCommand(name, port, tmp) {
     return `exec taskset -c 0 ${process.execPath} -e "require('net').createServer().listen(${port}, '127.0.0.1')"`;
   }
   if (name === 'mosquitto') {
-    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nsys_interval 0\nlog_type error\n`);
+    // set_tcp_nodelay: Midge and aedes disable Nagle too; without it request/response flows
+    // (QoS 1/2) stall on delayed ACKs and Mosquitto would be measured unfairly.
+    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nsys_interval 0\nlog_type error\nset_tcp_nodelay true\nmax_inflight_messages 100\n`);
     return `exec taskset -c 0 ${mosquittoBin} -c ${conf}`;
   }
   return `exec taskset -c 0 ${process.execPath} ${join(here, 'aedes-server.mjs')} ${port}`;
@@ -198,6 +202,16 @@ function report(results, brokers, scenarios, bareNodeMb) {
   writeFileSync(join(outDir, 'latest.md'), md);
   writeFileSync(join(outDir, 'latest.json'), JSON.stringify({ meta, rows, raw: results }, null, 2));
   writeFileSync(join(outDir, 'latest.svg'), svgChart(rows, meta));
+  // A full run of every scenario is the one README.md quotes.
+  if (!quick && !values.only && !values.out) {
+    const readme = join(root, 'README.md');
+    const text = readFileSync(readme, 'utf8');
+    const start = text.indexOf('<!-- bench:start -->');
+    const end = text.indexOf('<!-- bench:end -->');
+    if (start >= 0 && end > start) {
+      writeFileSync(readme, `${text.slice(0, start)}<!-- bench:start -->\n${md}<!-- bench:end -->${text.slice(end + '<!-- bench:end -->'.length)}`);
+    }
+  }
   console.log(md);
   console.error(`bench: wrote ${join(outDir, 'latest.md')}, latest.json and latest.svg`);
 }

@@ -2,6 +2,7 @@
 // publish path. Transports (MQTT connections now; MQTT-SN, bridges later) call into it.
 import type { QoS, Will } from '../codec/packets.ts';
 import { log } from '../util/log.ts';
+import type { Gate } from './access.ts';
 import { makeMessage, type Message } from './message.ts';
 import type { Outlet } from './outlet.ts';
 import { RetainedStore } from './retained.ts';
@@ -17,6 +18,8 @@ export interface BrokerOptions extends Limits {
   messageSizeLimit: number;
   /** Seconds a disconnected persistent session is kept; 0 = forever. */
   persistentClientExpiration: number;
+  /** Largest keep-alive a client may ask for, in seconds; 0 = no limit (max_keepalive). */
+  maxKeepalive: number;
 }
 
 /** Something the broker checks once a second (keep-alive of a connection, for example). */
@@ -29,6 +32,8 @@ export class Broker {
   readonly retained = new RetainedStore();
   readonly sessions = new Map<string, Session>();
   readonly tree = new TopicTree<Session>();
+  /** Decides CONNECTs when AUTH is configured; undefined = only allow_anonymous applies. */
+  gate: Gate | undefined = undefined;
   /** Coarse clock in seconds, advanced by tick(): the hot path never calls Date.now(). */
   now = Math.floor(Date.now() / 1000);
   /** Persistence hooks (feature PERSIST); undefined when persistence is off. */
@@ -126,7 +131,12 @@ export class Broker {
     session.will = undefined;
     session.detach(this.now);
     if (session.clean) this.removeSession(session);
-    if (will && sendWill) this.publish(makeMessage(will.topic, will.payload, will.qos, will.retain));
+    if (will && sendWill) {
+      // A will is a publish by its client: it needs write access to its topic.
+      if (AUTH && session.access && !session.access.mayWrite(will.topic)) {
+        log.notice(`Will of client ${session.clientId} on ${will.topic} not published: denied by ACL.`);
+      } else this.publish(makeMessage(will.topic, will.payload, will.qos, will.retain));
+    }
   }
 
   private removeSession(session: Session): void {
@@ -151,6 +161,7 @@ export class Broker {
     const targets = this.tree.match(msg.topic);
     for (let i = 0; i < targets.length; i++) {
       const s = targets[i];
+      if (AUTH && s.access !== undefined && !s.access.mayRead(msg.topic)) continue;
       // Downgrade to the subscription's QoS [MQTT-3.8.4-6]; forwarded messages carry RETAIN 0
       // [MQTT-3.3.1-9].
       s.deliver(msg, msg.qos < s.matchQos ? msg.qos : s.matchQos, false);
@@ -167,6 +178,7 @@ export class Broker {
   /** Sends the retained messages matching a new subscription [MQTT-3.3.1-6]. */
   sendRetained(session: Session, filter: string, qos: QoS): void {
     for (const m of this.retained.matching(filter)) {
+      if (AUTH && session.access !== undefined && !session.access.mayRead(m.topic)) continue;
       session.deliver(m, m.qos < qos ? m.qos : qos, true); // [MQTT-3.3.1-8]
     }
   }

@@ -13,6 +13,20 @@ export interface Message {
   enc0?: Buffer;
 }
 
+/**
+ * Gives a message that is about to wait in a queue a payload of its own. A received payload is a
+ * view of a whole socket read (up to 64 kB); a queue of small messages would otherwise pin one
+ * read each, far beyond what max_queued_messages means to allow. Idempotent: the copy is shared by
+ * every session that queues the message.
+ */
+export function ownPayload(msg: Message): void {
+  const p = msg.payload;
+  if (p.byteOffset === 0 && p.buffer.byteLength === p.length) return;
+  const own = Buffer.allocUnsafeSlow(p.length);
+  p.copy(own);
+  msg.payload = own;
+}
+
 export function makeMessage(topic: string, payload: Buffer, qos: QoS, retain: boolean): Message {
   return { topic, payload, qos, retain, enc0: undefined };
 }

@@ -6,7 +6,8 @@
 // message is dropped and counted (QoS 0 and QoS 1/2 alike). QoS 0 messages are not queued for an
 // offline session (as Mosquitto's default queue_qos0_messages false).
 import type { QoS, Will } from '../codec/packets.ts';
-import type { Message } from './message.ts';
+import type { Access } from './access.ts';
+import { ownPayload, type Message } from './message.ts';
 import type { Outlet } from './outlet.ts';
 import type { Store } from './store.ts';
 import type { Subscriber } from './topic-tree.ts';
@@ -42,6 +43,8 @@ export class Session implements Subscriber {
     return (this.subs ??= new Map());
   }
   will: Will | undefined;
+  /** What the client may read and write (AUTH's ACL); undefined = everything. */
+  access: Access | undefined = undefined;
   /** Inbound QoS 2 packet ids received and passed on, awaiting PUBREL (exactly-once). */
   get inboundQos2(): Set<number> {
     return (this.qos2 ??= new Set());
@@ -190,6 +193,7 @@ export class Session implements Subscriber {
       this.onDrop(this, ob.msg);
       return;
     }
+    ownPayload(ob.msg);
     this.queue.push(ob);
     if (PERSIST && ob.qos !== 0) this.store?.stored(this, ob);
   }

@@ -15,6 +15,8 @@ export interface Store {
   retained(msg: Message): void;
   sessionAdded(s: Session): void;
   sessionRemoved(s: Session): void;
+  /** A client connected to a persistent session as `username`: its ACL is restored from it. */
+  connected(s: Session, username: string | undefined): void;
   subscribed(s: Session, filter: string, qos: QoS): void;
   unsubscribed(s: Session, filter: string): void;
   /** A QoS 1/2 message entered the session (queued, or about to be sent). */

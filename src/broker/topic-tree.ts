@@ -101,16 +101,53 @@ export class TopicTree<S extends Subscriber> {
   }
 }
 
-/** True when `filter` matches `topic` (used for retained messages on subscribe). */
+/**
+/**
+ * Most levels a topic or filter may have (Mosquitto's limit too). match() recurses once per level
+ * of the subscribed filters, so a filter thousands of levels deep could overflow the stack.
+ */
+export const MAX_TOPIC_LEVELS = 200;
+
+/** True when `topic` has more than MAX_TOPIC_LEVELS levels; free for topics shorter than that. */
+export function tooDeep(topic: string): boolean {
+  if (topic.length < MAX_TOPIC_LEVELS) return false;
+  let slashes = 0;
+  for (let i = topic.indexOf('/'); i !== -1; i = topic.indexOf('/', i + 1)) slashes++;
+  return slashes >= MAX_TOPIC_LEVELS;
+}
+
+/**
+ * True when `filter` matches `topic` (used for retained messages on subscribe). Walks both strings
+ * once without splitting them: a '#' subscriber may test every retained topic.
+ */
 export function topicMatches(filter: string, topic: string): boolean {
+  // [MQTT-4.7.2-1] a filter starting with a wildcard does not match a topic starting with '$'.
   if (topic.charCodeAt(0) === 36 && (filter.charCodeAt(0) === 43 || filter.charCodeAt(0) === 35)) return false;
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    const level = f[i];
-    if (level === '#') return true;
-    if (i >= t.length) return false;
-    if (level !== '+' && level !== t[i]) return false;
+  const fl = filter.length;
+  const tl = topic.length;
+  let f = 0;
+  let t = 0;
+  for (;;) {
+    // At the start of a level in both strings.
+    const c = filter.charCodeAt(f);
+    if (c === 35 && f === fl - 1) return true; // '#' matches this level and all below
+    let fEnd = filter.indexOf('/', f);
+    if (fEnd === -1) fEnd = fl;
+    let tEnd = topic.indexOf('/', t);
+    if (tEnd === -1) tEnd = tl;
+    if (!(c === 43 && fEnd === f + 1)) {
+      const len = fEnd - f;
+      if (len !== tEnd - t) return false;
+      for (let i = 0; i < len; i++) if (filter.charCodeAt(f + i) !== topic.charCodeAt(t + i)) return false;
+    }
+    const fDone = fEnd === fl;
+    const tDone = tEnd === tl;
+    if (fDone || tDone) {
+      if (fDone && tDone) return true;
+      // 'a/#' matches 'a': the filter's remaining level is exactly '#'.
+      return tDone && fEnd + 2 === fl && filter.charCodeAt(fEnd + 1) === 35;
+    }
+    f = fEnd + 1;
+    t = tEnd + 1;
   }
-  return f.length === t.length;
 }

@@ -21,6 +21,11 @@
 //   max_inflight_messages N        0..65535, default 20, 0 = unlimited.
 //   max_queued_messages N          >= 0, default 1000, 0 = unlimited.
 //   message_size_limit N           Payload bytes, 0..268435455, default 0 = no limit.
+//   max_packet_size N              Whole packets (header included) larger than N bytes close the
+//                                  connection. 0 (default) = no limit, else 20..268435460.
+//   max_keepalive N                0..65535, default unset. When set, a 3.1/3.1.1 client whose
+//                                  keep-alive is 0 or above N is refused with CONNACK 2 (as
+//                                  Mosquitto 2 does for clients that cannot be told a server keep-alive).
 //   retain_available true|false    Default true.
 //   sys_interval N                 Seconds between $SYS updates, 0..65535, default 10, 0 = off.
 //   log_type TYPE                  Repeatable: error warning notice information debug subscribe
@@ -68,6 +73,20 @@
 //   A config that defines no `listener`, `port` or `bind_address` listens on 127.0.0.1 and ::1,
 //   port 1883 (`-p` changes the port), with anonymous access unless `allow_anonymous` says otherwise.
 //
+// OPTIONS OF THE AUTH FEATURE (src/features/auth/)
+//   password_file PATH             Mosquitto password file ($7$ PBKDF2-SHA512 or $6$ SHA512 hashes;
+//                                  `midge passwd` writes one). PATH is the rest of the line, as
+//                                  given (relative to the working directory, as in Mosquitto).
+//                                  Default: none (any username is accepted).
+//   acl_file PATH                  Mosquitto ACL file (topic/user/pattern lines). Default: none
+//                                  (every client may read and write every topic).
+//   per_listener_settings true|false   Default false. True: password_file, acl_file and
+//                                  allow_anonymous apply to the listener they follow (before any
+//                                  `listener`: the default listener, which must then exist), and a
+//                                  listener without allow_anonymous refuses anonymous clients
+//                                  (except in local-only mode).
+//   SIGHUP re-reads the password and ACL files; a broken file keeps the rules in force.
+//
 // OPTIONS OF OPTIONAL FEATURES
 //   The options listed in src/config/features.ts (bridges, TLS, authentication, persistence,
 //   WebSockets, MQTT-SN, serial, GPIO). When the feature is not built into the bundle, the option
@@ -75,11 +94,25 @@
 //   written yet, its words are stored raw: listener options in ListenerConfig.extra (last one wins),
 //   others in BrokerConfig.extra (every occurrence, in order).
 //
+// OPTIONS (TLS feature; per listener, parsed here when TLS is built)
+//   certfile PATH, keyfile PATH    The listener's certificate chain and private key (PEM). Setting
+//                                  certfile makes the listener TLS; both are required together.
+//   cafile PATH, capath DIR        CA certificates (PEM) that client certificates are checked against;
+//                                  capath reads every PEM file in DIR.
+//   require_certificate true|false Default false. True: a client must present a certificate signed by
+//                                  a CA of cafile/capath (needs one of them).
+//   use_identity_as_username true|false      Default false. True: the client certificate's CN is the
+//                                  username (needs require_certificate true).
+//   tls_version tlsv1.1|tlsv1.2|tlsv1.3      Minimum TLS version; default tlsv1.2.
+//   ciphers LIST                   OpenSSL cipher list for TLS 1.2 and below; default Node's.
+//   Paths are the rest of the line, as written (relative to the working directory, as in
+//   Mosquitto). Files are read at start-up and again on SIGHUP.
+//
 // Mosquitto options that Midge does not implement (see UNSUPPORTED) are errors saying so.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { featureBuilt, featureMissingMessage, optionOwner } from './features.ts';
-import type { BrokerConfig, ListenerConfig } from './types.ts';
+import type { BrokerConfig, ListenerConfig, TlsSettings } from './types.ts';
 
 /** A configuration error; the message is `file:line: reason` (or `file: reason` without a line). */
 export class ConfigError extends Error {
@@ -106,7 +139,7 @@ const UNSUPPORTED = new Set([
   'accept_protocol_versions', 'allow_duplicate_messages', 'allow_zero_length_clientid',
   'auto_id_prefix', 'bind_interface', 'check_retain_source', 'clientid_prefixes',
   'connection_messages', 'log_facility', 'log_timestamp', 'log_timestamp_format',
-  'max_inflight_bytes', 'max_keepalive', 'max_packet_size', 'max_qos', 'maximum_qos',
+  'max_inflight_bytes', 'max_qos', 'maximum_qos',
   'max_queued_bytes', 'max_topic_alias', 'memory_limit', 'mount_point', 'pid_file',
   'queue_qos0_messages', 'retry_interval', 'set_tcp_nodelay', 'socket_domain', 'tls_engine',
   'tls_engine_kpass_sha1', 'tls_keyform', 'upgrade_outgoing_qos', 'use_username_as_clientid', 'user',
@@ -123,7 +156,11 @@ interface Where {
 interface DefaultScope {
   protocol?: string;
   maxConnections?: number;
+  tls?: TlsSettings;
   extra: Map<string, string[]>;
+  passwordFile?: string;
+  aclFile?: string;
+  allowAnonymous?: boolean;
   /** The first setting that differs from a new listener's defaults, for the error message. */
   where?: { file: string; line: number; option: string };
 }
@@ -139,6 +176,10 @@ interface State {
   allowAnonymousSet: boolean;
   logFileSet: boolean;
   sawLogDestNone: boolean;
+  /** Where each listener's first TLS option was set, for errors found once the file is read. */
+  tlsWhere: Map<TlsSettings, Where>;
+  /** AUTH: the first security option in the default listener's scope (per_listener_settings). */
+  authWhere?: { file: string; line: number; option: string };
 }
 
 function fail(w: Where, reason: string): never {
@@ -146,7 +187,7 @@ function fail(w: Where, reason: string): never {
 }
 
 /** Values before any config file is read (the file then overrides them). */
-function baseValues(): BrokerConfig {
+export function baseValues(): BrokerConfig {
   return {
     listeners: [],
     allowAnonymous: false,
@@ -167,13 +208,20 @@ function baseValues(): BrokerConfig {
 }
 
 function newListener(port: number, host: string | undefined, scope?: DefaultScope): ListenerConfig {
-  return {
+  const l: ListenerConfig = {
     port,
     host,
     protocol: scope?.protocol ?? 'mqtt',
     maxConnections: scope?.maxConnections ?? -1,
+    ...(scope?.tls && { tls: { ...scope.tls } }),
     extra: new Map(scope?.extra ?? []),
   };
+  if (AUTH && scope) {
+    l.passwordFile = scope.passwordFile;
+    l.aclFile = scope.aclFile;
+    l.allowAnonymous = scope.allowAnonymous;
+  }
+  return l;
 }
 
 /** Mosquitto 2's local-only listeners: loopback IPv4 and IPv6. */
@@ -196,7 +244,7 @@ export function defaultConfig(): BrokerConfig {
 }
 
 function cloneListener(l: ListenerConfig): ListenerConfig {
-  return { ...l, extra: new Map(Array.from(l.extra, ([k, v]) => [k, [...v]])) };
+  return { ...l, ...(l.tls && { tls: { ...l.tls } }), extra: new Map(Array.from(l.extra, ([k, v]) => [k, [...v]])) };
 }
 
 function cloneConfig(c: BrokerConfig): BrokerConfig {
@@ -224,6 +272,7 @@ function initState(base?: BrokerConfig): State {
     allowAnonymousSet: base !== undefined && !synthetic,
     logFileSet: cfg.logDest.some((d) => d.kind === 'file'),
     sawLogDestNone: cfg.logDestNone === true,
+    tlsWhere: new Map(),
   };
 }
 
@@ -314,6 +363,36 @@ function listenerSetting(
   }
 }
 
+/**
+ * AUTH: records a security option for its listener too, in case per_listener_settings is true
+ * (decided in finish(), since Mosquitto lets that option come anywhere in the file).
+ */
+function authSetting(st: State, w: Where, name: string, apply: (t: ListenerConfig | DefaultScope) => void): void {
+  listenerSetting(st, w, name, apply, false);
+  if (!st.current) st.authWhere ??= { file: w.file, line: w.line, option: name };
+}
+
+/** AUTH's own options; false for any other option. */
+function authOption(st: State, w: Where, name: string, args: string[], line: string): boolean {
+  const cfg = st.cfg;
+  if (name === 'password_file' || name === 'acl_file') {
+    const path = restOfLine(line, 1);
+    if (!path) fail(w, `option '${name}' needs a file name`);
+    if (name === 'password_file') cfg.passwordFile = path;
+    else cfg.aclFile = path;
+    authSetting(st, w, name, (t) => {
+      if (name === 'password_file') t.passwordFile = path;
+      else t.aclFile = path;
+    });
+    return true;
+  }
+  if (name === 'per_listener_settings') {
+    cfg.perListenerSettings = parseBool(w, name, single(w, name, args));
+    return true;
+  }
+  return false;
+}
+
 function parseLine(st: State, line: string, w: Where): void {
   const args = line.split(/\s+/);
   const name = args.shift() as string;
@@ -357,10 +436,13 @@ function parseLine(st: State, line: string, w: Where): void {
       listenerSetting(st, w, name, (t) => { t.maxConnections = n; }, n !== -1);
       return;
     }
-    case 'allow_anonymous':
-      cfg.allowAnonymous = parseBool(w, name, single(w, name, args));
+    case 'allow_anonymous': {
+      const v = parseBool(w, name, single(w, name, args));
+      cfg.allowAnonymous = v;
       st.allowAnonymousSet = true;
+      if (AUTH) authSetting(st, w, name, (t) => { t.allowAnonymous = v; });
       return;
+    }
     case 'max_inflight_messages':
       cfg.maxInflightMessages = parseInteger(w, name, single(w, name, args), 0, 65535);
       return;
@@ -369,6 +451,16 @@ function parseLine(st: State, line: string, w: Where): void {
       return;
     case 'message_size_limit':
       cfg.messageSizeLimit = parseInteger(w, name, single(w, name, args), 0, MAX_PAYLOAD);
+      return;
+    case 'max_packet_size': {
+      const n = parseInteger(w, name, single(w, name, args), 0, MAX_PAYLOAD + 5);
+      // Mosquitto forbids tiny limits: they would cut off a CONNECT.
+      if (n > 0 && n < 20) fail(w, `option 'max_packet_size' must be 0 (no limit) or at least 20, got ${n}`);
+      cfg.maxPacketSize = n;
+      return;
+    }
+    case 'max_keepalive':
+      cfg.maxKeepalive = parseInteger(w, name, single(w, name, args), 0, 65535);
       return;
     case 'retain_available':
       cfg.retainAvailable = parseBool(w, name, single(w, name, args));
@@ -426,7 +518,13 @@ function parseLine(st: State, line: string, w: Where): void {
       break;
   }
   if (PERSIST && persistenceOption(cfg, w, name, args, line)) return;
+  // Without AUTH, the feature table below says the option is compiled out.
+  if (AUTH && authOption(st, w, name, args, line)) return;
 
+  if (TLS && TLS_OPTIONS.includes(name)) {
+    tlsOption(st, w, name, args, line);
+    return;
+  }
   const owner = optionOwner(name);
   if (owner) {
     if (!featureBuilt(owner.feature)) fail(w, featureMissingMessage(`option '${name}'`, owner.feature));
@@ -474,6 +572,53 @@ function persistenceOption(cfg: BrokerConfig, w: Where, name: string, args: stri
     }
     default:
       return false;
+  }
+}
+
+const TLS_VERSIONS = ['tlsv1.1', 'tlsv1.2', 'tlsv1.3'];
+/** The TLS options Midge implements; the feature's others stay in `extra` and are refused. */
+const TLS_OPTIONS = ['cafile', 'capath', 'certfile', 'keyfile', 'require_certificate', 'use_identity_as_username', 'tls_version', 'ciphers'];
+
+/** A per-listener TLS option into the listener's `tls` settings. */
+function tlsOption(st: State, w: Where, name: string, args: string[], line: string): void {
+  countArgs(w, name, args, 1, Infinity);
+  let set: (t: TlsSettings) => void;
+  if (name === 'cafile' || name === 'capath' || name === 'certfile' || name === 'keyfile') {
+    // A path is the rest of the line, as in Mosquitto: it may contain spaces.
+    const path = restOfLine(line, 1);
+    const key = name === 'cafile' ? 'cafile' : name === 'capath' ? 'capath' : name === 'certfile' ? 'certfile' : 'keyfile';
+    set = (t) => { t[key] = path; };
+  } else if (name === 'require_certificate' || name === 'use_identity_as_username') {
+    const v = parseBool(w, name, single(w, name, args));
+    set = name === 'require_certificate' ? (t) => { t.requireCertificate = v; } : (t) => { t.useIdentityAsUsername = v; };
+  } else if (name === 'tls_version') {
+    const v = single(w, name, args);
+    if (!TLS_VERSIONS.includes(v)) fail(w, `unknown tls_version '${v}' (expected ${TLS_VERSIONS.join(', ')})`);
+    set = (t) => { t.tlsVersion = v; };
+  } else {
+    const v = single(w, name, args);
+    set = (t) => { t.ciphers = v; };
+  }
+  listenerSetting(st, w, name, (target) => {
+    const t = (target.tls ??= {});
+    if (!st.tlsWhere.has(t)) st.tlsWhere.set(t, w);
+    set(t);
+  }, true);
+}
+
+/** TLS settings that only make sense together; checked once the whole file is read. */
+function checkTls(st: State, l: ListenerConfig): void {
+  const t = l.tls;
+  if (!t) return;
+  // Listeners made from the default scope hold copies of its settings.
+  const w = st.tlsWhere.get(t) ?? (st.def.tls && st.tlsWhere.get(st.def.tls)) ?? { file: st.cfg.files[0] ?? 'config', line: 0, level: 0 };
+  const at = `listener ${l.port}`;
+  if (!t.certfile || !t.keyfile) fail(w, `TLS on ${at} needs both certfile and keyfile`);
+  if (t.requireCertificate && !t.cafile && !t.capath) {
+    fail(w, `require_certificate on ${at} needs cafile or capath to check client certificates against`);
+  }
+  if (t.useIdentityAsUsername && !t.requireCertificate) {
+    fail(w, `use_identity_as_username on ${at} needs require_certificate true`);
   }
 }
 
@@ -540,10 +685,35 @@ function finish(st: State): BrokerConfig {
         `(or add 'port ${DEFAULT_PORT}')`,
     );
   }
+  if (TLS) for (const l of cfg.listeners) checkTls(st, l);
   if (!st.allowAnonymousSet) cfg.allowAnonymous = cfg.localOnly === true;
+  if (AUTH) finishAuth(st, cfg);
   cfg.logDestNone = st.sawLogDestNone && cfg.logDest.length === 0;
   if (cfg.logDestNone) cfg.logTypes = new Set();
   return cfg;
+}
+
+/** AUTH: global security settings, or per listener with per_listener_settings true. */
+function finishAuth(st: State, cfg: BrokerConfig): void {
+  if (!cfg.perListenerSettings) {
+    for (const l of cfg.listeners) {
+      l.passwordFile = l.aclFile = l.allowAnonymous = undefined;
+    }
+    return;
+  }
+  const hasDefault = st.defPort !== undefined || st.defHost !== undefined || cfg.localOnly === true;
+  if (st.authWhere && !hasDefault) {
+    const { file: f, line, option } = st.authWhere;
+    throw new ConfigError(
+      f,
+      line,
+      `with per_listener_settings true, option '${option}' before any 'listener' line belongs to the default ` +
+        `listener, but no 'port' or 'bind_address' defines one; move it after a 'listener' line`,
+    );
+  }
+  cfg.passwordFile = cfg.aclFile = undefined;
+  // A listener without allow_anonymous: false with a config file, true in local-only mode.
+  for (const l of cfg.listeners) l.allowAnonymous ??= cfg.localOnly === true;
 }
 
 /**

@@ -7,8 +7,26 @@ export interface ListenerConfig {
   host?: string; // bind address; undefined = all interfaces
   protocol: string; // 'mqtt' for now ('websockets', 'mqttsn' come with later features)
   maxConnections: number; // -1 = unlimited
+  /** TLS settings (TLS feature); the listener speaks TLS when `certfile` is set. */
+  tls?: TlsSettings;
   /** Raw per-listener options of features not implemented yet (kept for later issues). */
   extra: Map<string, string[]>;
+  /** AUTH with per_listener_settings true: this listener's own security settings. */
+  passwordFile?: string;
+  aclFile?: string;
+  allowAnonymous?: boolean;
+}
+
+/** Per-listener TLS options, as in mosquitto.conf (paths as written, read at start and on SIGHUP). */
+export interface TlsSettings {
+  cafile?: string;
+  capath?: string;
+  certfile?: string;
+  keyfile?: string;
+  requireCertificate?: boolean; // default false
+  useIdentityAsUsername?: boolean; // default false; needs requireCertificate
+  tlsVersion?: string; // minimum: 'tlsv1.1' | 'tlsv1.2' | 'tlsv1.3'; default tlsv1.2
+  ciphers?: string; // OpenSSL cipher list (TLS 1.2 and below)
 }
 
 export interface BrokerConfig {
@@ -17,11 +35,18 @@ export interface BrokerConfig {
   maxInflightMessages: number; // default 20; 0 = unlimited
   maxQueuedMessages: number; // default 1000; 0 = unlimited
   messageSizeLimit: number; // bytes of payload, default 0 = no limit (max 268435455)
+  maxPacketSize?: number; // whole packet bytes, 20..268435460; undefined/0 = no limit
+  maxKeepalive?: number; // seconds, 1..65535; undefined/0 = no limit
   retainAvailable: boolean; // default true
   sysInterval: number; // seconds, default 10, 0 = off
   logTypes?: Set<string>; // undefined = default (error, warning, notice, information)
   logDest: LogDest[]; // default [] (caller falls back to stderr)
   persistentClientExpiration: number; // seconds, 0 = never expire
+  /** AUTH: password_file and acl_file (unset with per_listener_settings: see the listeners). */
+  passwordFile?: string;
+  aclFile?: string;
+  /** AUTH: password_file, acl_file and allow_anonymous are per listener (Mosquitto semantics). */
+  perListenerSettings?: boolean;
   // Feature PERSIST (README "Persistence"): set only when the file gives them; the defaults are
   // applied by src/features/persist/index.ts.
   persistence?: boolean; // default false

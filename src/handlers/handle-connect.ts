@@ -1,5 +1,6 @@
 // CONNECT: identity checks, session attach or takeover, CONNACK, then redelivery.
 import { randomUUID } from 'node:crypto';
+import type { Access } from '../broker/access.ts';
 import type { ConnectPacket } from '../codec/packets.ts';
 import type { Connection } from '../transport/connection.ts';
 import { log } from '../util/log.ts';
@@ -21,7 +22,20 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
     if (!p.clean) return refuse(conn, 2, '[MQTT-3.1.3-8] empty client id with clean session 0');
     id = `auto-${randomUUID()}`; // [MQTT-3.1.3-6]
   }
-  if (!broker.options.allowAnonymous && p.username === undefined) {
+  const maxKeepalive = broker.options.maxKeepalive;
+  if (maxKeepalive > 0 && (p.keepalive === 0 || p.keepalive > maxKeepalive)) {
+    // A 3.1.1 client cannot be told a server keep-alive, so Mosquitto 2 refuses it instead.
+    return refuse(conn, 2, `keep-alive ${p.keepalive} of client ${id} outside 1..${maxKeepalive} (max_keepalive)`);
+  }
+  // use_identity_as_username: the transport vouches for the username (the TLS certificate's CN).
+  const username = conn.identity ?? p.username;
+  let access: Access | undefined;
+  if (AUTH && broker.gate) {
+    const verified = conn.identity !== undefined;
+    const a = broker.gate.admit({ clientId: id, username, password: p.password, listener: conn.listener, verified });
+    if (!a.ok) return refuse(conn, a.code, a.why);
+    access = a.access;
+  } else if (!broker.options.allowAnonymous && username === undefined) {
     return refuse(conn, 5, `anonymous client ${id} (allow_anonymous false)`);
   }
   conn.clientId = id;
@@ -30,10 +44,12 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
   const will = p.will && { ...p.will, payload: Buffer.from(p.will.payload) };
   const { session, present } = broker.attach(id, p.clean, will, conn);
   conn.session = session;
+  if (AUTH) session.access = access;
+  if (PERSIST) session.store?.connected(session, username);
   // [MQTT-3.2.2-1] session present is 0 for a clean session; [MQTT-3.2.2-2] 1 when state was kept.
   conn.write(Buffer.from([0x20, 2, present ? 1 : 0, 0]));
   log.info(
-    `New client connected from ${conn.remote} as ${id} (p${p.protocolLevel}, c${p.clean ? 1 : 0}, k${p.keepalive}${p.username !== undefined ? `, u'${p.username}'` : ''}).`,
+    `New client connected from ${conn.remote} as ${id} (p${p.protocolLevel}, c${p.clean ? 1 : 0}, k${p.keepalive}${username !== undefined ? `, u'${username}'` : ''}).`,
   );
   session.resume(conn);
 }

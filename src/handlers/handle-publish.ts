@@ -2,6 +2,7 @@
 import { encodeAck } from '../codec/encoder.ts';
 import type { PublishPacket } from '../codec/packets.ts';
 import { makeMessage } from '../broker/message.ts';
+import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
 import type { Session } from '../broker/session.ts';
 import { type Connection, writeDurable } from '../transport/connection.ts';
 import { log } from '../util/log.ts';
@@ -37,8 +38,17 @@ function accept(conn: Connection, p: PublishPacket): boolean {
     log.warning(`Client ${conn.name}: dropped message on ${p.topic} of ${p.payload.length} bytes (message_size_limit ${limit}).`);
     return false;
   }
+  if (tooDeep(p.topic)) {
+    log.warning(`Client ${conn.name}: dropped message on a topic of more than ${MAX_TOPIC_LEVELS} levels.`);
+    return false;
+  }
   if (p.topic.startsWith('$SYS')) {
     log.debug(`Client ${conn.name}: dropped publish to reserved topic ${p.topic}.`);
+    return false;
+  }
+  // MQTT 3.1.1 has no way to say "denied": the message is acknowledged and dropped (as Mosquitto).
+  if (AUTH && conn.session?.access && !conn.session.access.mayWrite(p.topic)) {
+    log.debug(`Client ${conn.name}: publish to ${p.topic} denied by ACL.`);
     return false;
   }
   return true;

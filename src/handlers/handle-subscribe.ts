@@ -1,7 +1,8 @@
 // SUBSCRIBE and UNSUBSCRIBE. SUBACK goes out before the retained messages of the new filters.
 import { encode } from '../codec/encoder.ts';
-import type { QoS, SubscribePacket, UnsubscribePacket } from '../codec/packets.ts';
+import { type QoS, SUBACK_FAILURE, type SubscribePacket, type UnsubscribePacket } from '../codec/packets.ts';
 import type { Session } from '../broker/session.ts';
+import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
 import { type Connection, writeDurable } from '../transport/connection.ts';
 import { log } from '../util/log.ts';
 
@@ -9,12 +10,23 @@ export function handleSubscribe(conn: Connection, session: Session, p: Subscribe
   const broker = conn.broker;
   const granted: number[] = [];
   for (const { topic, qos } of p.subscriptions) {
+    if (tooDeep(topic)) {
+      log.notice(`Client ${conn.name}: refused subscription to a filter of more than ${MAX_TOPIC_LEVELS} levels.`);
+      granted.push(SUBACK_FAILURE);
+      continue;
+    }
+    if (AUTH && session.access && !session.access.maySubscribe(topic)) {
+      granted.push(SUBACK_FAILURE);
+      log.notice(`Client ${conn.clientId}: subscription to ${topic} denied by ACL.`);
+      continue;
+    }
     broker.subscribe(session, topic, qos);
     granted.push(qos);
     if (log.enabled('subscribe')) log.write('subscribe', `${conn.clientId} ${qos} ${topic}`);
   }
   writeDurable(conn, encode({ type: 9, packetId: p.packetId, granted }));
   for (let i = 0; i < p.subscriptions.length; i++) {
+    if (granted[i] === SUBACK_FAILURE) continue;
     broker.sendRetained(session, p.subscriptions[i].topic, granted[i] as QoS);
   }
 }

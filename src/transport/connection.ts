@@ -8,11 +8,12 @@ import type { Broker, Ticking } from '../broker/broker.ts';
 import type { Message } from '../broker/message.ts';
 import type { Outlet } from '../broker/outlet.ts';
 import type { Session } from '../broker/session.ts';
+import type { ListenerConfig } from '../config/types.ts';
 import { handlePacket } from '../handlers/dispatch.ts';
 import { log } from '../util/log.ts';
 
 /** Seconds a new connection may take to send CONNECT before it is dropped. */
-const CONNECT_TIMEOUT = 10;
+export const CONNECT_TIMEOUT = 10;
 
 function uncork(c: Connection): void {
   c.corked = false;
@@ -27,6 +28,7 @@ function onData(this: Owned, chunk: Buffer): void {
   this[CONN].receive(chunk);
 }
 function onDrain(this: Owned): void {
+  this.resume(); // paused by receive() while our replies backed up
   this[CONN].session?.pump();
 }
 function onError(this: Owned, err: Error): void {
@@ -41,7 +43,14 @@ export class Connection implements Outlet, Ticking {
   clientId = '';
   protocolLevel = 4;
   keepalive = 0;
+  /**
+   * A username vouched for by the transport (the TLS client certificate's CN with
+   * use_identity_as_username); CONNECT then uses it instead of the packet's username.
+   */
+  identity: string | undefined;
   private lastRx = Date.now();
+  /** CONNECT must be complete within CONNECT_TIMEOUT of this, however the bytes trickle in. */
+  private readonly acceptedAt = this.lastRx;
   private closed = false;
   corked = false;
   private readonly decoder: Decoder;
@@ -51,6 +60,8 @@ export class Connection implements Outlet, Ticking {
     readonly socket: Duplex,
     readonly remote: string,
     maxPacketSize: number,
+    /** The listener the client came in on (per-listener security settings). */
+    readonly listener?: ListenerConfig,
   ) {
     this.decoder = new Decoder(
       (p) => this.onPacket(p),
@@ -69,6 +80,9 @@ export class Connection implements Outlet, Ticking {
     this.lastRx = Date.now();
     this.broker.stats.bytesReceived += chunk.length;
     this.decoder.push(chunk);
+    // A client that sends without reading its replies (acks, PINGRESP) would grow our write
+    // buffer without bound: stop reading from it until it has taken what we wrote.
+    if (this.socket.writableNeedDrain) this.socket.pause();
   }
 
   // ---- Outlet ----
@@ -116,7 +130,10 @@ export class Connection implements Outlet, Ticking {
   tick(now: number): void {
     const ms = Date.now() - this.lastRx;
     if (!this.session) {
-      if (ms > CONNECT_TIMEOUT * 1000) this.end('no CONNECT in time', false);
+      if (Date.now() - this.acceptedAt > CONNECT_TIMEOUT * 1000) {
+        log.notice(`Closing connection from ${this.remote}: no CONNECT within ${CONNECT_TIMEOUT} s.`);
+        this.end('', false);
+      }
     } else if (this.keepalive > 0 && ms > this.keepalive * 1500) {
       // [MQTT-3.1.2-24] 1.5 times the keep-alive without a packet.
       this.end(`keep-alive timeout (${this.keepalive} s)`, true);

@@ -63,4 +63,28 @@ describe('topic tree (MQTT 3.1.1 §4.7)', () => {
     // pruned: internal root has no children left
     expect((tree as any).root.children.size).toBe(0);
   });
+
+  it('topicMatches agrees with the trie on random filters and topics', () => {
+    // A small alphabet makes collisions, empty levels and '$' topics common.
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const level = () => ['a', 'b', '', 'ab', '$x'][rnd(5)];
+    const topic = () => Array.from({ length: 1 + rnd(4) }, level).join('/');
+    const filter = () => {
+      const n = 1 + rnd(4);
+      const parts = Array.from({ length: n }, () => (rnd(4) === 0 ? '+' : level()));
+      if (rnd(3) === 0) parts[n - 1] = '#';
+      return parts.join('/');
+    };
+    for (let i = 0; i < 5000; i++) {
+      const f = filter();
+      const t = topic();
+      const tree = new TopicTree<ReturnType<typeof sub>>();
+      tree.add(f, sub('s'), 0);
+      expect(topicMatches(f, t), `${f} vs ${t}`).toBe(tree.match(t).length === 1);
+    }
+  });
 });

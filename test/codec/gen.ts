@@ -1,6 +1,7 @@
 // Seeded random generators of valid MQTT 3.1.1 / 3.1 packets, shared by the differential and
 // fuzz tests. Not a test file itself.
 
+import { encode } from '../../src/codec/encoder.ts';
 import type { Packet, QoS, Subscription } from '../../src/codec/packets.ts';
 
 export type Rng = () => number;
@@ -168,4 +169,47 @@ export function norm(p: unknown): unknown {
     return o;
   }
   return p;
+}
+
+export function validStream(rng: Rng, n: number): Buffer {
+  const ps: Buffer[] = [];
+  for (let i = 0; i < n; i++) ps.push(encode(randomPacket(rng)));
+  return Buffer.concat(ps);
+}
+
+const FIRST_BYTES = [0x10, 0x20, 0x30, 0x32, 0x34, 0x3b, 0x40, 0x50, 0x62, 0x70, 0x82, 0x90, 0xa2, 0xb0, 0xc0, 0xd0, 0xe0];
+
+/** One hostile input, chosen by kind (shared by the decoder and broker fuzz tests). */
+export function hostile(rng: Rng): Buffer {
+  switch (int(rng, 0, 5)) {
+    case 0: {
+      // Random bytes, often starting with a plausible first byte.
+      const b = bytes(rng, int(rng, 0, 100));
+      if (b.length > 0 && bool(rng, 0.7)) b[0] = pick(rng, FIRST_BYTES);
+      if (b.length > 1 && bool(rng, 0.5)) b[1] = int(rng, 0, Math.min(127, b.length));
+      return b;
+    }
+    case 1: {
+      // Valid packets, truncated anywhere.
+      const s = validStream(rng, int(rng, 1, 3));
+      return s.subarray(0, int(rng, 0, s.length));
+    }
+    case 2:
+    case 3: {
+      // Valid packets with 1-3 bits flipped.
+      const s = validStream(rng, int(rng, 1, 4));
+      for (let n = int(rng, 1, 3); n > 0; n--) s[int(rng, 0, s.length - 1)] ^= 1 << int(rng, 0, 7);
+      return s;
+    }
+    case 4: {
+      // Valid packets with a byte replaced.
+      const s = validStream(rng, int(rng, 1, 4));
+      s[int(rng, 0, s.length - 1)] = int(rng, 0, 255);
+      return s;
+    }
+    default: {
+      // Valid packets followed by garbage.
+      return Buffer.concat([validStream(rng, int(rng, 1, 3)), bytes(rng, int(rng, 1, 40))]);
+    }
+  }
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { applyCli, parseCli, USAGE } from '../../src/config/cli.ts';
 import { defaultConfig, parseConfigText } from '../../src/config/parse.ts';
 
-const ALL_TYPES = ['error', 'warning', 'notice', 'information', 'debug', 'subscribe', 'unsubscribe'];
+const ALL_TYPES = ['error', 'warning', 'notice', 'information', 'debug', 'subscribe', 'unsubscribe', ...(WS ? ['websockets'] : [])];
 
 describe('parseCli', () => {
   it('no arguments', () => {

@@ -1,5 +1,5 @@
-// The mosquitto.conf parser. These tests run with the flags of test/vitest.config.ts (SYS and PERSIST
-// on, the rest off); the "every feature built" block bundles the parser with all flags true.
+// The mosquitto.conf parser. These tests run with the flags of test/vitest.config.ts (SYS, AUTH, TLS,
+// WS and PERSIST on); the "every feature built" block bundles the parser with all flags true.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import {
 } from '../../src/config/features.ts';
 import { allLogTypes, ConfigError, defaultConfig, loadConfigFile, parseConfigText } from '../../src/config/parse.ts';
 import type { BrokerConfig } from '../../src/config/types.ts';
-import { buildParser, type ParseModule } from '../helpers/parser-build.ts';
+import { importWithFlags } from '../helpers/bundled.ts';
 
 const F = '/etc/midge.conf';
 const parse = (text: string): BrokerConfig => parseConfigText(text, F);
@@ -32,6 +32,10 @@ function errorOf(fn: () => unknown): ConfigError {
 const err = (text: string): string => errorOf(() => parse(text)).message;
 
 const ALL_TYPES = ['error', 'warning', 'notice', 'information', 'debug', 'subscribe', 'unsubscribe'];
+/** Every log type of the build under test (test/vitest.config.ts turns WS on). */
+const BUILT_TYPES = WS ? [...ALL_TYPES, 'websockets'] : ALL_TYPES;
+/** The features test/vitest.config.ts builds in. */
+const BUILT: FeatureName[] = ['SYS', 'AUTH', 'TLS', 'WS', 'PERSIST'];
 
 function compiledOut(subject: string, feature: string, profile: string): string {
   const profiles = profile === 'full' ? `'full'` : `'${profile}' or 'full'`;
@@ -251,7 +255,8 @@ describe('listeners', () => {
   it('protocol: unknown values, and websockets/mqttsn need their features', () => {
     expect(err('listener 1\nprotocol')).toBe(`${F}:2: option 'protocol' needs a value`);
     expect(err('listener 1\nprotocol http')).toBe(`${F}:2: unknown protocol 'http' (expected mqtt, websockets or mqttsn)`);
-    expect(err('listener 1\nprotocol websockets')).toBe(`${F}:2: ${compiledOut(`protocol 'websockets'`, 'WS', 'full')}`);
+    if (WS) expect(parse('listener 1\nprotocol websockets').listeners[0].protocol).toBe('websockets');
+    else expect(err('listener 1\nprotocol websockets')).toBe(`${F}:2: ${compiledOut(`protocol 'websockets'`, 'WS', 'full')}`);
     expect(err('listener 1\nprotocol mqttsn')).toBe(`${F}:2: ${compiledOut(`protocol 'mqttsn'`, 'SN', 'gateway')}`);
   });
 
@@ -337,10 +342,10 @@ describe('logging', () => {
   });
 
   it('log_type all and none', () => {
-    expect(parse('log_type all').logTypes).toEqual(new Set(ALL_TYPES));
+    expect(parse('log_type all').logTypes).toEqual(new Set(BUILT_TYPES));
     expect(parse('log_type all\nlog_type none').logTypes).toEqual(new Set());
     expect(parse('log_type none\nlog_type debug').logTypes).toEqual(new Set(['debug']));
-    expect(allLogTypes()).toEqual(ALL_TYPES);
+    expect(allLogTypes()).toEqual(BUILT_TYPES);
   });
 
   it('rejects bad log_type lines', () => {
@@ -349,7 +354,7 @@ describe('logging', () => {
     );
     expect(err('log_type')).toBe(`${F}:1: option 'log_type' needs a value`);
     expect(err('log_type error warning')).toBe(`${F}:1: too many arguments for option 'log_type': 'warning'`);
-    expect(err('log_type websockets')).toBe(`${F}:1: ${compiledOut(`log_type 'websockets'`, 'WS', 'full')}`);
+    if (!WS) expect(err('log_type websockets')).toBe(`${F}:1: ${compiledOut(`log_type 'websockets'`, 'WS', 'full')}`);
   });
 
   it('log_dest stdout, stderr and file PATH, repeatable', () => {
@@ -400,8 +405,8 @@ describe('logging', () => {
 });
 
 describe('options of optional features', () => {
-  it('featureBuilt reads the flags (tests: SYS and PERSIST, as test/vitest.config.ts defines)', () => {
-    for (const f of FEATURE_NAMES) expect(featureBuilt(f)).toBe(f === 'SYS' || f === 'PERSIST');
+  it('featureBuilt reads the flags (tests: SYS, AUTH, TLS, WS, PERSIST)', () => {
+    for (const f of FEATURE_NAMES) expect(featureBuilt(f)).toBe(BUILT.includes(f));
   });
 
   it('records the profile that brings each feature', () => {
@@ -446,20 +451,20 @@ describe('options of optional features', () => {
   });
 
   it('gives the exact compiled-out message', () => {
-    expect(err('\n\npassword_file /etc/midge/passwd')).toBe(
-      `${F}:3: option 'password_file' needs feature AUTH, which is not built into this bundle; ` +
+    expect(err('\n\nconnection uplink')).toBe(
+      `${F}:3: option 'connection' needs feature BRIDGE, which is not built into this bundle; ` +
         `build profile 'router' or 'full' (npm run build -- --profile router)`,
     );
     expect(featureMissingMessage(`option 'http_dir'`, 'WS')).toBe(
       `option 'http_dir' needs feature WS, which is not built into this bundle; build profile 'full' (npm run build -- --profile full)`,
     );
-    expect(err('plugin_opt_foo bar')).toBe(`${F}:1: ${compiledOut(`option 'plugin_opt_foo'`, 'AUTH', 'router')}`);
   });
 
-  // Features built into the test build (test/vitest.config.ts) parse their options; test/persist
-  // checks the compiled-out message for those with a build of the parser without the flag.
-  for (const f of FEATURE_NAMES.filter((name) => !featureBuilt(name))) {
+  for (const f of FEATURE_NAMES.filter((n) => !BUILT.includes(n))) {
     const info = FEATURES[f];
+    // Features the tests build in (vitest.config.ts) are checked in their own suites and in
+    // test/auth/config.test.ts (AUTH compiled out).
+    if (featureBuilt(f)) continue;
     for (const o of [...info.options, ...info.listenerOptions]) {
       it(`${o} needs ${f}`, () => {
         expect(err(`listener 1883\n${o} x`)).toBe(`${F}:2: ${compiledOut(`option '${o}'`, f, info.profile)}`);
@@ -468,7 +473,9 @@ describe('options of optional features', () => {
   }
 
   it('the feature check comes before argument checks', () => {
-    expect(err('cafile')).toBe(`${F}:1: ${compiledOut(`option 'cafile'`, 'TLS', 'router')}`);
+    const off = FEATURE_NAMES.find((n) => !BUILT.includes(n) && FEATURES[n].options.length > 0) as FeatureName;
+    const o = FEATURES[off].options[0];
+    expect(err(o)).toBe(`${F}:1: ${compiledOut(`option '${o}'`, off, FEATURES[off].profile)}`);
   });
 });
 
@@ -631,37 +638,43 @@ describe('parseConfigText with a base', () => {
 
 describe('with every feature built', () => {
   // Bundles the parser with all flags true, as `--profile full` would, and runs it.
+  type ParseModule = typeof import('../../src/config/parse.ts');
   let full: ParseModule;
+  let dir: string;
   beforeAll(async () => {
-    full = await buildParser(Object.fromEntries(FEATURE_NAMES.map((f) => [f, 'true'])));
+    dir = mkdtempSync(join(tmpdir(), 'midge-full-'));
+    full = await importWithFlags<ParseModule>(new URL('../../src/config/parse.ts', import.meta.url), FEATURE_NAMES, dir);
   }, 30_000);
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('stores global feature options raw, every occurrence', () => {
     const c = full.parseConfigText(
-      'password_file /etc/midge/passwd\nconnection up\naddress broker.example:1883\ntopic a/# out 1\ntopic b/# in\n',
+      'plugin /usr/lib/p.so\nconnection up\naddress broker.example:1883\ntopic a/# out 1\ntopic b/# in\n',
       F,
     );
-    expect(c.extra.get('password_file')).toEqual([['/etc/midge/passwd']]);
+    expect(c.extra.get('plugin')).toEqual([['/usr/lib/p.so']]);
     expect(c.extra.get('connection')).toEqual([['up']]);
     expect(c.extra.get('topic')).toEqual([['a/#', 'out', '1'], ['b/#', 'in']]);
   });
 
   it('stores listener feature options on the listener', () => {
-    const c = full.parseConfigText('listener 8883\ncafile /ca.pem\ncertfile /c.pem\nlistener 9001\nprotocol websockets\nhttp_dir /www\n', F);
-    expect(c.listeners[0].extra).toEqual(new Map([['cafile', ['/ca.pem']], ['certfile', ['/c.pem']]]));
+    const c = full.parseConfigText('listener 8883\ncrlfile /crl.pem\nlistener 9001\nprotocol websockets\nhttp_dir /www\n', F);
+    expect(c.listeners[0].extra).toEqual(new Map([['crlfile', ['/crl.pem']]]));
     expect(c.listeners[1].protocol).toBe('websockets');
     expect(c.listeners[1].extra).toEqual(new Map([['http_dir', ['/www']]]));
   });
 
   it('listener feature options before any listener go to the default listener', () => {
-    const c = full.parseConfigText('cafile /ca.pem\nport 8883\nlistener 1883\n', F);
-    expect(c.listeners.map((l) => [l.port, l.extra.get('cafile')])).toEqual([
+    const c = full.parseConfigText('crlfile /ca.pem\nport 8883\nlistener 1883\n', F);
+    expect(c.listeners.map((l) => [l.port, l.extra.get('crlfile')])).toEqual([
       [1883, undefined],
       [8883, ['/ca.pem']],
     ]);
     // The bundle has its own ConfigError class.
-    expect(() => full.parseConfigText('cafile /ca.pem\nlistener 1883\n', F)).toThrow(
-      /^\/etc\/midge\.conf:1: option 'cafile' comes before any 'listener' line/,
+    expect(() => full.parseConfigText('crlfile /ca.pem\nlistener 1883\n', F)).toThrow(
+      /^\/etc\/midge\.conf:1: option 'crlfile' comes before any 'listener' line/,
     );
   });
 
@@ -674,6 +687,6 @@ describe('with every feature built', () => {
 
   it('still requires a value', () => {
     // The bundle has its own ConfigError class.
-    expect(() => full.parseConfigText('password_file', F)).toThrow(`${F}:1: option 'password_file' needs a value`);
+    expect(() => full.parseConfigText('psk_file', F)).toThrow(`${F}:1: option 'psk_file' needs a value`);
   });
 });

@@ -1,5 +1,6 @@
 // Starts Midge in-process on an ephemeral loopback port for one test file.
 import type { BrokerConfig, ListenerConfig } from '../../src/config/types.ts';
+import { baseValues } from '../../src/config/parse.ts';
 import { startServer, type Running } from '../../src/server.ts';
 import { log } from '../../src/util/log.ts';
 
@@ -17,22 +18,8 @@ export function listener(overrides: Partial<ListenerConfig> = {}): ListenerConfi
 }
 
 export function testConfig(overrides: Partial<BrokerConfig> = {}): BrokerConfig {
-  return {
-    listeners: [listener()],
-    allowAnonymous: true,
-    maxInflightMessages: 20,
-    maxQueuedMessages: 1000,
-    messageSizeLimit: 0,
-    retainAvailable: true,
-    sysInterval: 0,
-    logTypes: undefined,
-    logDest: [],
-    persistentClientExpiration: 0,
-    defaults: false,
-    files: [],
-    extra: new Map(),
-    ...overrides,
-  } as BrokerConfig;
+  // The parser's own defaults, so new options get their real default here too.
+  return { ...baseValues(), listeners: [listener()], allowAnonymous: true, sysInterval: 0, ...overrides };
 }
 
 export async function startBroker(overrides: Partial<BrokerConfig> = {}): Promise<TestBroker> {

@@ -12,9 +12,11 @@ const EXTRA_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
 
 const PACKAGES: Record<string, string> = {
   mosquitto: 'mosquitto',
+  mosquitto_passwd: 'mosquitto',
   mosquitto_pub: 'mosquitto-clients',
   mosquitto_sub: 'mosquitto-clients',
   socat: 'socat',
+  openssl: 'openssl',
 };
 
 /** Absolute path of an executable on PATH (or in the sbin directories), or undefined. */

@@ -1,10 +1,13 @@
 // The persistence options (README "Persistence"): Mosquitto's names and defaults, Midge's own
 // persistence_sync, errors as file:line, and the compiled-out message in a build without PERSIST.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { FEATURE_NAMES } from '../../src/config/features.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText, refuseUnimplemented } from '../../src/config/parse.ts';
-import { buildParser, type ParseModule } from '../helpers/parser-build.ts';
+import { importWithFlags } from '../helpers/bundled.ts';
+
+type ParseModule = typeof import('../../src/config/parse.ts');
 import { persistenceOptions } from '../../src/features/persist/index.ts';
 
 const F = '/etc/midge.conf';
@@ -51,9 +54,12 @@ describe('persistence options', () => {
 
 describe('in a build without PERSIST', () => {
   let without: ParseModule;
+  let dir: string;
   beforeAll(async () => {
-    without = await buildParser(Object.fromEntries(FEATURE_NAMES.map((f) => [f, 'false'])));
+    dir = mkdtempSync(join(tmpdir(), 'midge-nopersist-'));
+    without = await importWithFlags<ParseModule>(new URL('../../src/config/parse.ts', import.meta.url), [], dir);
   }, 30_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   for (const o of ['persistence', 'retained_persistence', 'persistence_location', 'persistence_file', 'autosave_interval', 'autosave_on_changes', 'persistence_sync']) {
     it(`${o} names feature PERSIST and profile gateway`, () => {

@@ -1,11 +1,12 @@
 // Persistence in-process: state written by one broker is read back by the next one started on the
 // same directory. A "crash" is a copy of the files taken while the first broker still runs (what
 // a kill -9 would leave on disk); the real-process kill -9 tests are in crash.test.ts.
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BrokerConfig } from '../../src/config/types.ts';
+import { hashPassword } from '../../src/features/auth/password-file.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { RawClient } from '../helpers/raw.ts';
 
@@ -219,5 +220,35 @@ describe('autosave', () => {
     const b2 = await broker({ persistenceSync: 'never' }, image);
     expect(b2.running.broker.retained.size).toBe(3);
     expect(readdirSync(dir)).not.toContain('midge.db.journal');
+  });
+});
+
+describe('with AUTH', () => {
+  it('a restored session keeps the ACL of the username it last connected with until it reconnects', async () => {
+    const pw = join(dir, 'passwd');
+    const acl = join(dir, 'acl');
+    writeFileSync(pw, `alice:${hashPassword('wonderland')}\nadmin:${hashPassword('root')}\n`);
+    writeFileSync(acl, 'user alice\ntopic readwrite alice/#\nuser admin\ntopic readwrite #\n');
+    const auth = { allowAnonymous: false, passwordFile: pw, aclFile: acl } as Partial<BrokerConfig>;
+    const b1 = await broker(auth);
+    const { c, connack } = await RawClient.session(b1.port, 'phone', { clean: false, username: 'alice', password: Buffer.from('wonderland') });
+    open.push(c);
+    expect(connack.returnCode).toBe(0);
+    c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '#', qos: 1 }] });
+    expect((await c.next()).cmd).toBe('suback');
+    c.send({ cmd: 'disconnect' });
+    await c.closed;
+    await stop(b1);
+
+    const b2 = await broker(auth);
+    const { c: admin } = await RawClient.session(b2.port, 'admin', { username: 'admin', password: Buffer.from('root') });
+    open.push(admin);
+    await publishAcked(admin, 'bob/secret', 'not for alice', 1, 1);
+    await publishAcked(admin, 'alice/note', 'for alice', 1, 2);
+    expect(b2.running.broker.sessions.get('phone')?.queued).toBe(1);
+    const { c: phone } = await RawClient.session(b2.port, 'phone', { clean: false, username: 'alice', password: Buffer.from('wonderland') });
+    open.push(phone);
+    const m = await phone.next();
+    expect([m.topic, m.payload.toString()]).toEqual(['alice/note', 'for alice']);
   });
 });

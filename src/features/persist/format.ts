@@ -22,6 +22,7 @@
 //   10    DONE     str client, u16 packet id                       PUBACK/PUBCOMP received: message finished
 //   11    IN       str client, u16 packet id                       inbound QoS 2 id passed on, awaiting PUBREL
 //   12    INREL    str client, u16 packet id                       PUBREL received for that id
+//   13    USER     str client, u8 has username, [str username]     the username it last connected with
 //
 // A snapshot is the record stream that rebuilds the whole state from nothing; the journal holds the
 // changes made after the snapshot of the same generation. A snapshot is written to a temporary
@@ -48,6 +49,7 @@ export const R_REL = 9;
 export const R_DONE = 10;
 export const R_IN = 11;
 export const R_INREL = 12;
+export const R_USER = 13;
 
 /** Larger than any record Midge writes (a maximum payload plus a topic); larger means damage. */
 const MAX_BODY = 268435455 + 65546 + 64;

@@ -1,12 +1,13 @@
 // The persisted state as records: applying them rebuilds an Image (plain maps), which is then put
 // into the broker; dump() writes a running broker's durable state as a snapshot's records.
+import type { Access } from '../../broker/access.ts';
 import type { Broker } from '../../broker/broker.ts';
 import { makeMessage, type Message } from '../../broker/message.ts';
 import { type Outbound, Session } from '../../broker/session.ts';
 import type { QoS } from '../../codec/packets.ts';
 import {
   type BodyReader, R_DONE, R_DROP, R_IN, R_INREL, R_MSG, R_REL, R_RETAIN, R_SENT, R_SESSION, R_STORE, R_SUB,
-  R_UNSUB, type RecordWriter,
+  R_UNSUB, R_USER, type RecordWriter,
 } from './format.ts';
 
 interface SessionImage {
@@ -14,6 +15,8 @@ interface SessionImage {
   queue: Outbound[];
   inflight: Map<number, Outbound>;
   inbound: Set<number>;
+  /** The username of the last connection; undefined = none known or anonymous. */
+  user?: string;
 }
 
 function qosOf(v: number): QoS {
@@ -60,7 +63,7 @@ export class Image {
       return;
     }
     if (!s) {
-      if (type < R_SUB || type > R_INREL) throw new Error(`unknown record type ${type}`);
+      if (type < R_SUB || type > R_USER) throw new Error(`unknown record type ${type}`);
       this.unresolved++;
       return;
     }
@@ -107,13 +110,19 @@ export class Image {
       case R_INREL:
         s.inbound.delete(r.u16());
         return;
+      case R_USER:
+        s.user = r.u8() === 1 ? r.str() : undefined;
+        return;
       default:
         throw new Error(`unknown record type ${type}`);
     }
   }
 
-  /** Puts the state into a broker that has none yet; returns how many messages sessions hold. */
-  install(broker: Broker): number {
+  /**
+   * Puts the state into a broker that has none yet; returns how many messages sessions hold.
+   * `users` gets each session's username, for the store to write into later snapshots.
+   */
+  install(broker: Broker, users: Map<string, string | undefined>): number {
     let held = 0;
     for (const m of this.retained.values()) broker.retained.set(m);
     for (const [client, img] of this.sessions) {
@@ -126,11 +135,20 @@ export class Image {
       for (const [id, ob] of img.inflight) s.inflight.set(id, ob);
       s.queue.push(...img.queue);
       for (const id of img.inbound) s.inboundQos2.add(id);
+      users.set(client, img.user);
+      if (AUTH && broker.gate) {
+        // Until the client connects again, its ACL is the one of the username it last used (no
+        // password check: it was checked then); a username the gate no longer admits reads nothing.
+        const a = broker.gate.admit({ clientId: client, username: img.user, password: undefined, listener: undefined, verified: true });
+        s.access = a.ok ? a.access : NOTHING;
+      }
       held += img.inflight.size + img.queue.length;
     }
     return held;
   }
 }
+
+const NOTHING: Access = { mayRead: () => false, mayWrite: () => false, maySubscribe: () => false };
 
 /** A session's QoS 1/2 messages: in flight first, then queued, each group oldest first. */
 function held(s: Session): Outbound[] {
@@ -143,7 +161,7 @@ function held(s: Session): Outbound[] {
  * Writes the broker's durable state as records: retained messages (not $SYS ones, which the
  * broker makes again) and every persistent session. `ids` gets the id of each message written.
  */
-export function dump(broker: Broker, w: RecordWriter, ids: WeakMap<Message, number>): number {
+export function dump(broker: Broker, w: RecordWriter, ids: WeakMap<Message, number>, users: Map<string, string | undefined>): number {
   let next = 1;
   // '#' does not match topics starting with '$' [MQTT-4.7.2-1]: $SYS is left out.
   for (const m of broker.retained.matching('#')) {
@@ -153,6 +171,8 @@ export function dump(broker: Broker, w: RecordWriter, ids: WeakMap<Message, numb
     if (s.clean) continue;
     const c = s.clientId;
     w.begin(R_SESSION).str(c).end();
+    const user = users.get(c);
+    if (user !== undefined) w.begin(R_USER).str(c).u8(1).str(user).end();
     for (const [filter, qos] of s.subscriptions) w.begin(R_SUB).str(c).str(filter).u8(qos).end();
     for (const ob of held(s)) {
       let id = ids.get(ob.msg);

@@ -26,12 +26,14 @@ export function startPersistence(broker: Broker, cfg: BrokerConfig): PersistStor
   const t0 = Date.now();
   const image = new Image();
   const loaded = loadState(file, image);
-  const held = image.install(broker);
+  const users = new Map<string, string | undefined>();
+  const held = image.install(broker, users);
   log.notice(
     `Persistence: restored ${image.retained.size} retained messages and ${image.sessions.size} sessions ` +
       `(${held} messages queued or in flight) from ${file} in ${Date.now() - t0} ms.`,
   );
   const store = new PersistStore(broker, opts, loaded.generation);
+  for (const [client, user] of users) store.users.set(client, user);
   store.start(loaded.fold, image.maxId + 1, loaded.snapshotBytes);
   broker.store = store;
   for (const s of broker.sessions.values()) s.store = store;

@@ -11,7 +11,7 @@ import type { QoS } from '../../codec/packets.ts';
 import { log } from '../../util/log.ts';
 import {
   header, KIND_JOURNAL, KIND_SNAPSHOT, R_DONE, R_DROP, R_IN, R_INREL, R_MSG, R_REL, R_RETAIN, R_SENT, R_SESSION,
-  R_STORE, R_SUB, R_UNSUB, RecordWriter,
+  R_STORE, R_SUB, R_UNSUB, R_USER, RecordWriter,
 } from './format.ts';
 import { dump } from './image.ts';
 
@@ -70,6 +70,8 @@ export class PersistStore implements Store {
   private readonly journaling: boolean;
   private readonly w = new RecordWriter();
   private ids = new WeakMap<Message, number>();
+  /** Username of each persistent session's last connection (for snapshots). */
+  readonly users = new Map<string, string | undefined>();
   private nextId = 1;
   private generation: number;
   private fd: number | undefined;
@@ -145,7 +147,19 @@ export class PersistStore implements Store {
   }
 
   sessionRemoved(s: Session): void {
+    this.users.delete(s.clientId);
     if (this.journaling) this.w.begin(R_DROP).str(s.clientId).end();
+    this.changed();
+  }
+
+  connected(s: Session, username: string | undefined): void {
+    if (this.users.has(s.clientId) && this.users.get(s.clientId) === username) return;
+    this.users.set(s.clientId, username);
+    if (this.journaling) {
+      this.w.begin(R_USER).str(s.clientId).u8(username === undefined ? 0 : 1);
+      if (username !== undefined) this.w.str(username);
+      this.w.end();
+    }
     this.changed();
   }
 
@@ -296,7 +310,7 @@ export class PersistStore implements Store {
     const gen = this.generation + 1;
     const w = new RecordWriter();
     const ids = new WeakMap<Message, number>();
-    const next = dump(this.broker, w, ids);
+    const next = dump(this.broker, w, ids, this.users);
     const body = w.take();
     try {
       replaceFile(this.opts.file, [header(KIND_SNAPSHOT, gen), body], false);

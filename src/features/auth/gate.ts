@@ -1,0 +1,36 @@
+// The AUTH feature's Gate: picks the security scope of a connection (one for the broker, or the
+// listener's own with per_listener_settings) and lets it decide.
+import type { Admission, Credentials, Gate } from '../../broker/access.ts';
+import type { BrokerConfig, ListenerConfig } from '../../config/types.ts';
+import { Security } from './security.ts';
+
+export class AuthGate implements Gate {
+  readonly scopes: Security[] = [];
+  private readonly global: Security | undefined;
+  private readonly byListener = new Map<ListenerConfig, Security>();
+
+  /** Reads the password and ACL files; throws if one is missing or broken. */
+  constructor(cfg: BrokerConfig) {
+    if (cfg.perListenerSettings) {
+      for (const l of cfg.listeners) {
+        const s = new Security({ allowAnonymous: l.allowAnonymous ?? cfg.allowAnonymous, passwordFile: l.passwordFile, aclFile: l.aclFile });
+        this.byListener.set(l, s);
+        this.scopes.push(s);
+      }
+    } else {
+      this.global = new Security({ allowAnonymous: cfg.allowAnonymous, passwordFile: cfg.passwordFile, aclFile: cfg.aclFile });
+      this.scopes.push(this.global);
+    }
+  }
+
+  admit(c: Credentials): Admission {
+    const s = this.global ?? (c.listener && this.byListener.get(c.listener));
+    // per_listener_settings with a transport that did not say which listener: refuse, as Mosquitto.
+    if (!s) return { ok: false, code: 5, why: `client ${c.clientId}: no listener security settings` };
+    return s.admit(c.clientId, c.username, c.password, c.verified === true);
+  }
+
+  reload(): void {
+    for (const s of this.scopes) s.reload();
+  }
+}
