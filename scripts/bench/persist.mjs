@@ -155,7 +155,7 @@ async function loadTime(bundle, dir) {
     await waitForPort(port);
     const listening = performance.now() - t0;
     await stopBroker(p);
-    const m = /restored (\d+) retained messages and (\d+) sessions \((\d+) messages.*? in (\d+) ms/.exec(p.log);
+    const m = /restored (\d+) retained, (\d+) sessions, (\d+) queued .* in (\d+) ms/.exec(p.log);
     times.push({ restoreMs: Number(m[4]), listeningMs: listening, retained: m[1], sessions: m[2], queued: m[3] });
   }
   return { size, times };

@@ -554,8 +554,7 @@ function persistenceOption(cfg: BrokerConfig, w: Where, name: string, args: stri
       const v = restOfLine(line, 1);
       if (!v) fail(w, `option '${name}' needs a value`);
       if (name === 'persistence_location') cfg.persistenceLocation = v;
-      else if (v.includes('/')) fail(w, `persistence_file '${v}' must be a file name; put the directory in persistence_location`);
-      else cfg.persistenceFile = v;
+      else cfg.persistenceFile = v; // relative to persistence_location
       return true;
     }
     case 'autosave_interval':

@@ -119,7 +119,7 @@ describe('restart with SIGTERM', () => {
     expect(await p.waitExit(10_000), p.describe()).toEqual({ code: 0, signal: null });
 
     const again = await midge('interval');
-    expect(again.p.stderr.join('\n')).toContain('Persistence: restored 1 retained messages and 1 sessions (2 messages queued or in flight)');
+    expect(again.p.stderr.join('\n')).toContain('Persistence: restored 1 retained, 1 sessions, 2 queued from');
     const queued = await run('mosquitto_sub', [...hp(again.port), '-i', 'phone', '-c', '-q', '1', '-t', 'alerts/#', '-v', '-C', '2', '-W', '10']);
     expect(queued.stdout, queued.describe()).toEqual(['alerts/door open', 'alerts/smoke yes']);
     const ret = await run('mosquitto_sub', [...hp(again.port), '-t', 'home/#', '-v', '-C', '1', '-W', '10']);

@@ -84,6 +84,9 @@ export function header(kind: number, generation: number): Buffer {
   return h;
 }
 
+/** Room every record may use for fixed-size fields between str()/bin() calls, which make more. */
+const SLACK = 32;
+
 /** Encodes records into one growing buffer; take() hands the bytes over and starts again. */
 export class RecordWriter {
   private buf = Buffer.allocUnsafe(16384);
@@ -91,52 +94,46 @@ export class RecordWriter {
   length = 0;
 
   private room(n: number): void {
-    if (this.length + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
+    const need = this.length + n + SLACK;
+    if (need <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, need));
     this.buf.copy(bigger, 0, 0, this.length);
     this.buf = bigger;
   }
 
   begin(type: number): this {
-    this.room(9);
+    this.room(0);
     this.start = this.length;
-    this.length += 8;
-    this.buf[this.length++] = type;
+    this.buf[this.length + 8] = type;
+    this.length += 9;
     return this;
   }
 
   u8(v: number): this {
-    this.room(1);
     this.buf[this.length++] = v;
     return this;
   }
 
   u16(v: number): this {
-    this.room(2);
-    this.buf.writeUInt16LE(v, this.length);
-    this.length += 2;
+    this.length = this.buf.writeUInt16LE(v, this.length);
     return this;
   }
 
   u32(v: number): this {
-    this.room(4);
-    this.buf.writeUInt32LE(v, this.length);
-    this.length += 4;
+    this.length = this.buf.writeUInt32LE(v, this.length);
     return this;
   }
 
   str(s: string): this {
     const n = Buffer.byteLength(s);
-    this.u16(n);
     this.room(n);
-    this.length += this.buf.write(s, this.length, 'utf8');
+    this.u16(n).length += this.buf.write(s, this.length);
     return this;
   }
 
   bin(b: Buffer): this {
-    this.u32(b.length);
     this.room(b.length);
-    this.length += b.copy(this.buf, this.length);
+    this.u32(b.length).length += b.copy(this.buf, this.length);
     return this;
   }
 
@@ -154,7 +151,7 @@ export class RecordWriter {
   }
 }
 
-/** Reads the fields of one record body; a read past its end throws (the record is malformed). */
+/** Reads the fields of one record body; reading past its end throws (the record is malformed). */
 export class BodyReader {
   pos = 1;
   constructor(readonly b: Buffer) {}
@@ -163,44 +160,38 @@ export class BodyReader {
     return this.b[0];
   }
 
-  private need(n: number): void {
-    if (this.pos + n > this.b.length) throw new Error('record shorter than its fields');
-  }
-
   u8(): number {
-    this.need(1);
-    return this.b[this.pos++];
+    return this.b.readUInt8(this.pos++);
   }
 
   u16(): number {
-    this.need(2);
     const v = this.b.readUInt16LE(this.pos);
     this.pos += 2;
     return v;
   }
 
   u32(): number {
-    this.need(4);
     const v = this.b.readUInt32LE(this.pos);
     this.pos += 4;
     return v;
   }
 
+  private bytes(n: number): Buffer {
+    const end = this.pos + n;
+    if (end > this.b.length) throw new Error('record too short');
+    const v = this.b.subarray(this.pos, end);
+    this.pos = end;
+    return v;
+  }
+
   str(): string {
-    const n = this.u16();
-    this.need(n);
-    const s = this.b.toString('utf8', this.pos, this.pos + n);
-    this.pos += n;
-    return s;
+    return this.bytes(this.u16()).toString();
   }
 
   /** A copy, so payloads kept do not pin the whole file; `view` when the caller copies anyway. */
   bin(view = false): Buffer {
-    const n = this.u32();
-    this.need(n);
-    const v = view ? this.b.subarray(this.pos, this.pos + n) : Buffer.from(this.b.subarray(this.pos, this.pos + n));
-    this.pos += n;
-    return v;
+    const v = this.bytes(this.u32());
+    return view ? v : Buffer.from(v);
   }
 }
 
@@ -212,9 +203,9 @@ export interface Header {
 
 /** The header of a file, or why it is not one of ours. */
 export function readHeader(data: Buffer): Header | string {
-  if (data.length < HEADER_SIZE) return `file of ${data.length} bytes is shorter than its header`;
-  if (data.toString('latin1', 0, 4) !== MAGIC) return 'not a Midge persistence file (bad magic)';
-  if (data.readUInt32LE(12) !== crc32(data.subarray(0, 12))) return 'header checksum mismatch';
+  if (data.length < HEADER_SIZE) return `${data.length}-byte file, shorter than a header`;
+  if (data.toString('latin1', 0, 4) !== MAGIC) return 'bad magic';
+  if (data.readUInt32LE(12) !== crc32(data.subarray(0, 12))) return 'bad header checksum';
   return { version: data[4], kind: data[5], generation: data.readUInt32LE(8) };
 }
 
@@ -234,16 +225,16 @@ export function readRecords(data: Buffer, apply: (r: BodyReader) => void): ReadR
   let pos = HEADER_SIZE;
   let records = 0;
   while (pos < data.length) {
-    if (data.length - pos < 8) return { records, validBytes: pos, damage: `truncated record header at byte ${pos}` };
+    if (data.length - pos < 8) return { records, validBytes: pos, damage: `truncated at byte ${pos}` };
     const len = data.readUInt32LE(pos);
-    if (len === 0 || len > MAX_BODY) return { records, validBytes: pos, damage: `impossible record length ${len} at byte ${pos}` };
-    if (pos + 8 + len > data.length) return { records, validBytes: pos, damage: `truncated record at byte ${pos}` };
+    if (len === 0 || len > MAX_BODY) return { records, validBytes: pos, damage: `bad length at byte ${pos}` };
+    if (pos + 8 + len > data.length) return { records, validBytes: pos, damage: `truncated at byte ${pos}` };
     const body = data.subarray(pos + 8, pos + 8 + len);
-    if (crc32(body) !== data.readUInt32LE(pos + 4)) return { records, validBytes: pos, damage: `checksum mismatch in record at byte ${pos}` };
+    if (crc32(body) !== data.readUInt32LE(pos + 4)) return { records, validBytes: pos, damage: `bad checksum at byte ${pos}` };
     try {
       apply(new BodyReader(body));
     } catch (err) {
-      return { records, validBytes: pos, damage: `unreadable record at byte ${pos}: ${(err as Error).message}` };
+      return { records, validBytes: pos, damage: `bad record at byte ${pos}: ${(err as Error).message}` };
     }
     records++;
     pos += 8 + len;

@@ -28,8 +28,6 @@ export class Image {
   readonly retained = new Map<string, Message>();
   readonly sessions = new Map<string, SessionImage>();
   private readonly messages = new Map<number, Message>();
-  /** Records that referred to something missing (possible only after damage). */
-  unresolved = 0;
   /** The largest message id read: new ones must not reuse ids the files still mention. */
   maxId = 0;
 
@@ -62,9 +60,10 @@ export class Image {
       this.sessions.delete(client);
       return;
     }
+    // Records about state lost with a damaged file (an unknown session, message or packet id) are
+    // skipped; an unknown record type is damage.
     if (!s) {
       if (type < R_SUB || type > R_USER) throw new Error(`unknown record type ${type}`);
-      this.unresolved++;
       return;
     }
     switch (type) {
@@ -81,28 +80,21 @@ export class Image {
         const qos = qosOf(r.u8());
         const retain = r.u8() === 1;
         if (msg) s.queue.push({ msg, qos, retain, packetId: 0, released: false });
-        else this.unresolved++;
         return;
       }
       case R_SENT: {
         const id = r.u16();
         const ob = s.queue.shift();
-        if (!ob) {
-          this.unresolved++;
-          return;
-        }
-        ob.packetId = id;
-        s.inflight.set(id, ob);
+        if (ob) s.inflight.set((ob.packetId = id), ob);
         return;
       }
       case R_REL: {
         const ob = s.inflight.get(r.u16());
         if (ob) ob.released = true;
-        else this.unresolved++;
         return;
       }
       case R_DONE:
-        if (!s.inflight.delete(r.u16())) this.unresolved++;
+        s.inflight.delete(r.u16());
         return;
       case R_IN:
         s.inbound.add(r.u16());

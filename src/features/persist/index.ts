@@ -28,10 +28,7 @@ export function startPersistence(broker: Broker, cfg: BrokerConfig): PersistStor
   const loaded = loadState(file, image);
   const users = new Map<string, string | undefined>();
   const held = image.install(broker, users);
-  log.notice(
-    `Persistence: restored ${image.retained.size} retained messages and ${image.sessions.size} sessions ` +
-      `(${held} messages queued or in flight) from ${file} in ${Date.now() - t0} ms.`,
-  );
+  log.notice(`Persistence: restored ${image.retained.size} retained, ${image.sessions.size} sessions, ${held} queued from ${file} in ${Date.now() - t0} ms.`);
   const store = new PersistStore(broker, opts, loaded.generation);
   for (const [client, user] of users) store.users.set(client, user);
   store.start(loaded.fold, image.maxId + 1, loaded.snapshotBytes);

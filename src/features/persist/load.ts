@@ -10,19 +10,20 @@ function read(path: string): Buffer | undefined {
     return readFileSync(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`cannot read persistence file ${path}: ${(err as Error).message}`);
+    throw new Error(`cannot read ${path}: ${(err as Error).message}`);
   }
 }
 
 function moveAside(path: string, why: string, kept: string): void {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const aside = `${path}.corrupt-${stamp}`;
+  let moved = `moved to ${aside}`;
   try {
     renameSync(path, aside);
-    log.error(`Persistence: ${path} is damaged (${why}); ${kept}. The file was moved to ${aside}.`);
   } catch (err) {
-    log.error(`Persistence: ${path} is damaged (${why}); ${kept}. Moving it aside failed: ${(err as Error).message}.`);
+    moved = `not moved: ${(err as Error).message}`;
   }
+  log.error(`${path} is damaged (${why}); ${kept}; ${moved}.`);
 }
 
 interface Loaded {
@@ -38,19 +39,16 @@ function loadFile(path: string, kind: number, image: Image, accept?: (h: Header)
   const data = read(path);
   if (!data) return undefined;
   const h = readHeader(data);
-  const what = kind === KIND_SNAPSHOT ? 'snapshot' : 'journal';
   if (typeof h === 'string' || h.version !== VERSION || h.kind !== kind) {
     const why =
-      typeof h === 'string' ? h : h.version !== VERSION ? `unsupported format version ${h.version}, this Midge reads ${VERSION}` : `not a ${what} file`;
-    moveAside(path, why, `nothing could be read from its ${data.length} bytes`);
+      typeof h === 'string' ? h : h.version !== VERSION ? `format version ${h.version}, this Midge reads ${VERSION}` : 'wrong kind';
+    moveAside(path, why, `lost all ${data.length} bytes`);
     return { records: 0, damaged: true, size: data.length };
   }
   if (accept && !accept(h)) return { h, records: 0, damaged: false, size: data.length };
   const r = readRecords(data, (body) => image.apply(body));
   if (r.damage) {
-    moveAside(path, r.damage, `kept the first ${r.records} records (${r.validBytes} bytes), lost the last ${data.length - r.validBytes} bytes`);
-  } else if (r.records > 0) {
-    log.info(`Persistence: read ${r.records} records from the ${what} ${path}.`);
+    moveAside(path, r.damage, `kept ${r.records} records, lost the last ${data.length - r.validBytes} bytes`);
   }
   return { h, records: r.records, damaged: r.damage !== undefined, size: data.length };
 }
@@ -75,17 +73,11 @@ export function loadState(file: string, image: Image): LoadResult {
     // the snapshot means the snapshot was lost or replaced; its changes are still worth having.
     const sg = snap?.h?.generation;
     if (sg !== undefined && h.generation < sg) {
-      log.info(`Persistence: ignoring ${journalPath} (generation ${h.generation}, already in the snapshot of generation ${sg}).`);
+      log.info(`Ignoring ${journalPath}: generation ${h.generation}, the snapshot's is ${sg}.`);
       return false;
-    }
-    if (h.generation !== (sg ?? h.generation)) {
-      log.warning(`Persistence: ${journalPath} (generation ${h.generation}) does not follow the snapshot (generation ${sg}); applying it anyway.`);
     }
     return true;
   });
-  if (image.unresolved > 0) {
-    log.warning(`Persistence: ${image.unresolved} journal records referred to state lost with a damaged file and were skipped.`);
-  }
   const sg = snap?.h?.generation ?? 0;
   const jg = journal?.h?.generation ?? 0;
   return {

@@ -290,7 +290,7 @@ export class PersistStore implements Store {
 
   private failure(err: Error): void {
     // Clients are still answered (stalling them all would be worse), but loudly.
-    if (!this.failed) log.error(`Persistence: writing ${this.journalPath} failed: ${err.message}; acknowledged messages may be lost on a crash.`);
+    if (!this.failed) log.error(`Writing ${this.journalPath} failed: ${err.message}; a crash may lose acknowledged messages.`);
     this.failed = true;
   }
 
@@ -315,7 +315,7 @@ export class PersistStore implements Store {
     try {
       replaceFile(this.opts.file, [header(KIND_SNAPSHOT, gen), body], false);
     } catch (err) {
-      log.error(`Persistence: saving ${this.opts.file} failed: ${(err as Error).message}; the previous snapshot and journal are kept.`);
+      log.error(`Saving ${this.opts.file} failed: ${(err as Error).message}.`);
       this.schedule(); // the waiting records go to the old journal instead
       return;
     }
@@ -327,7 +327,6 @@ export class PersistStore implements Store {
     this.changes = 0;
     this.unsynced = false;
     this.startJournal(gen);
-    log.debug(`Persistence: saved ${this.opts.file} (generation ${gen}, ${body.length + 16} bytes).`);
     this.release(this.waitTo, this.waitBuf);
   }
 
@@ -344,7 +343,7 @@ export class PersistStore implements Store {
       }
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') log.error(`Persistence: starting ${this.journalPath} failed: ${(err as Error).message}; changes are saved only by snapshots until this works.`);
+      if (code !== 'ENOENT') log.error(`Starting ${this.journalPath} failed: ${(err as Error).message}; only snapshots save changes.`);
     }
   }
 
