@@ -44,7 +44,7 @@
 //   persistence_location DIR       (PERSIST) Directory of the files; rest of the line. Default ''
 //                                  = the current directory. Created if missing.
 //   persistence_file NAME          (PERSIST) Snapshot file name, default midge.db; the journal is
-//                                  NAME.journal. Rest of the line.
+//                                  NAME.journal. Rest of the line; relative to persistence_location.
 //   autosave_interval N            (PERSIST) Seconds between snapshots (only if something changed),
 //                                  or with autosave_on_changes the number of changes; 0 = only
 //                                  at exit. 0..2147483647, default 1800.
