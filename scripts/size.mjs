@@ -1,6 +1,10 @@
 // `npm run size`: builds every profile (for linux-x64), prints minified and gzip bytes and the
 // largest contributing modules, and exits 1 when a profile is over its budget (profiles/*.json).
 // `--json` prints the table as JSON instead.
+//
+// Budgets count Midge's own code: the bundle minus the third-party libraries inlined into it (ws,
+// in WS builds). Issue 3 sets the full budget "excluding third-party libraries"; their bytes are
+// reported in their own column so they stay visible.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -15,13 +19,17 @@ export async function measure(name, dir) {
   const inputs = Object.entries(metafile.outputs[Object.keys(metafile.outputs)[0]].inputs)
     .map(([file, info]) => ({ file: relative(root, join(root, file)), bytes: info.bytesInOutput }))
     .sort((a, b) => b.bytes - a.bytes);
+  const thirdParty = inputs.filter((i) => i.file.includes('node_modules/')).reduce((n, i) => n + i.bytes, 0);
+  const own = code.length - thirdParty;
   return {
     profile: name,
     flags: profile.flags,
     minified: code.length,
     gzip: gzipSync(code, { level: 9 }).length,
+    thirdParty,
+    own,
     budget: profile.budget.minified,
-    over: code.length > profile.budget.minified,
+    over: own > profile.budget.minified,
     largest: inputs.slice(0, 5),
   };
 }
@@ -33,9 +41,11 @@ if (process.argv[1] === new URL(import.meta.url).pathname) {
     for (const name of profileNames()) rows.push(await measure(name, dir));
     if (process.argv.includes('--json')) console.log(JSON.stringify(rows, null, 2));
     else {
-      console.log('| profile | minified | gzip | budget | status |');
-      console.log('|---|---:|---:|---:|---|');
-      for (const r of rows) console.log(`| ${r.profile} | ${r.minified} | ${r.gzip} | ${r.budget} | ${r.over ? 'OVER' : 'ok'} |`);
+      console.log('| profile | minified | gzip | of which third-party | own code | budget (own) | status |');
+      console.log('|---|---:|---:|---:|---:|---:|---|');
+      for (const r of rows) {
+        console.log(`| ${r.profile} | ${r.minified} | ${r.gzip} | ${r.thirdParty} | ${r.own} | ${r.budget} | ${r.over ? 'OVER' : 'ok'} |`);
+      }
       for (const r of rows) {
         console.log(`\n${r.profile}: largest modules`);
         for (const m of r.largest) console.log(`  ${String(m.bytes).padStart(7)}  ${m.file}`);
@@ -43,7 +53,7 @@ if (process.argv[1] === new URL(import.meta.url).pathname) {
     }
     const over = rows.filter((r) => r.over);
     if (over.length) {
-      console.error(`\nsize: over budget: ${over.map((r) => `${r.profile} ${r.minified} > ${r.budget}`).join(', ')}`);
+      console.error(`\nsize: over budget: ${over.map((r) => `${r.profile} ${r.own} > ${r.budget}`).join(', ')}`);
       process.exitCode = 1;
     }
   } finally {

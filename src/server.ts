@@ -5,6 +5,7 @@ import { Broker } from './broker/broker.ts';
 import { createGate } from './features/auth/setup.ts';
 import { startSys } from './broker/sys.ts';
 import type { BrokerConfig } from './config/types.ts';
+import { startBridges } from './features/bridge/index.ts';
 import type { Connection } from './transport/connection.ts';
 import { startPersistence } from './features/persist/index.ts';
 import { listenTcp } from './transport/tcp.ts';
@@ -64,7 +65,10 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
   const addresses: Running['addresses'] = [];
   const stopSys = SYS && cfg.sysInterval > 0 ? startSys(broker, cfg.sysInterval) : undefined;
 
+  let stopBridges: (() => void) | undefined;
+
   const close = async (): Promise<void> => {
+    if (BRIDGE) stopBridges?.();
     stopSys?.();
     broker.stop();
     for (const c of conns) c.end('broker shutting down', false);
@@ -93,6 +97,8 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
       const a = server.address() as net.AddressInfo;
       addresses.push({ host: a.address, port: a.port });
     }
+    // Bridges start once every listener is up, so a failed start-up leaves none running.
+    if (BRIDGE && cfg.bridges) stopBridges = startBridges(broker, cfg, maxPacket);
   } catch (err) {
     await close();
     throw err;

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 // (test/build) build real bundles with scripts/build.mjs instead.
 export default defineConfig({
   define: {
-    BRIDGE: 'false',
+    BRIDGE: 'true',
     TLS: 'true',
     AUTH: 'true',
     SN: 'false',

@@ -107,7 +107,7 @@ export class Broker {
       present = true;
       session.clean = false;
     } else {
-      session = new Session(clientId, clean, this.options, this.onDrop);
+      session = new Session(clientId, clean, (BRIDGE && outlet.limits) || this.options, this.onDrop);
       this.sessions.set(clientId, session);
       this.stats.clientsTotal++;
       if (PERSIST && !clean && this.store) {
@@ -162,6 +162,8 @@ export class Broker {
     for (let i = 0; i < targets.length; i++) {
       const s = targets[i];
       if (AUTH && s.access !== undefined && !s.access.mayRead(msg.topic)) continue;
+      // No echo to the bridge link a message came in through (loop prevention).
+      if (BRIDGE && msg.origin !== undefined && s.outlet === msg.origin) continue;
       // Downgrade to the subscription's QoS [MQTT-3.8.4-6]; forwarded messages carry RETAIN 0
       // [MQTT-3.3.1-9].
       s.deliver(msg, msg.qos < s.matchQos ? msg.qos : s.matchQos, false);

@@ -1,4 +1,5 @@
 import type { QoS } from '../codec/packets.ts';
+import type { Outlet } from './outlet.ts';
 
 /**
  * One application message as it travels through the broker. The payload Buffer is shared by every
@@ -11,6 +12,9 @@ export interface Message {
   retain: boolean;
   /** Cached QoS 0, RETAIN 0 encoding, built on first use and shared by every QoS 0 recipient. */
   enc0?: Buffer;
+  /** BRIDGE: the bridge link it came in through, if any; the broker does not send it back there.
+   *  Set only on such messages, so the common message keeps its shape. */
+  origin?: Outlet;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { QoS } from '../codec/packets.ts';
 import type { Message } from './message.ts';
+import type { Limits } from './session.ts';
 
 /**
  * What a session delivers through. An MQTT connection is one; an MQTT-SN client, a bridge link or
@@ -8,6 +9,8 @@ import type { Message } from './message.ts';
 export interface Outlet {
   /** False while the transport is backed up: the session queues instead of writing. */
   readonly writable: boolean;
+  /** BRIDGE: the outlet's own queue and window limits (a bridge's max_queued_messages). */
+  readonly limits?: Limits;
   sendPublish(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean): void;
   sendPubrel(packetId: number): void;
   /** Close the transport (takeover, shutdown). `reason` goes to the log. */

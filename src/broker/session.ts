@@ -198,7 +198,8 @@ export class Session implements Subscriber {
     if (PERSIST && ob.qos !== 0) this.store?.stored(this, ob);
   }
 
-  private allocateId(): number {
+  /** A packet id not in flight (a bridge link also takes its SUBSCRIBE ids from here). */
+  allocateId(): number {
     // Ids in use are at most the window size, so this loop ends quickly.
     for (;;) {
       const id = this.nextId;

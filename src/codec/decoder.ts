@@ -114,7 +114,9 @@ function parseConnect(buf: Buffer, start: number, end: number): ConnectPacket {
   // Checked before anything else in the packet: a newer client's CONNECT (e.g. MQTT 5 with
   // properties) must get CONNACK 1, not a malformed-packet close.
   const protocolLevel = buf[pos++];
-  if (protocolLevel !== (v31 ? 3 : 4)) {
+  // Bit 0x80 is Mosquitto's bridge marker (try_private): 0x83 or 0x84 is a bridge speaking 3.1 or
+  // 3.1.1, accepted in builds with BRIDGE. The level is passed on as received.
+  if ((BRIDGE ? protocolLevel & 0x7f : protocolLevel) !== (v31 ? 3 : 4)) {
     throw new ProtocolError('MQTT-3.1.2-2', `unsupported protocol level ${protocolLevel} for ${protocolName}`, CONNACK_BAD_PROTOCOL);
   }
   if (pos >= end) throw malformed('CONNECT is truncated');

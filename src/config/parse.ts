@@ -108,11 +108,53 @@
 //   Paths are the rest of the line, as written (relative to the working directory, as in
 //   Mosquitto). Files are read at start-up and again on SIGHUP.
 //
+// BRIDGES (feature BRIDGE; Mosquitto's names and defaults; times in seconds)
+//   connection NAME                Starts a bridge block; the options below apply to it until the
+//                                  next `connection` or `listener` line. Names are unique.
+//   address HOST[:PORT] [...]      (also `addresses`) Required; port 1883 by default. Several: the
+//                                  next one is tried when a connection fails.
+//   round_robin true|false         false (default): the first address is the main one (start again
+//                                  there after a lost link; while on another, probe it every
+//                                  restart_timeout base seconds and move back); true: go on with
+//                                  the next one.
+//   topic PATTERN [in|out|both] [QOS] [LOCAL_PREFIX] [REMOTE_PREFIX]
+//                                  Required, repeatable. Defaults: out, QoS 0, no prefixes. `""`
+//                                  is an empty word. Local topic = LOCAL_PREFIX + PATTERN, remote
+//                                  topic = REMOTE_PREFIX + PATTERN; prefixes hold no wildcards.
+//   bridge_protocol_version mqttv31|mqttv311   Default mqttv311; mqttv50 is refused (no MQTT 5).
+//   cleansession true|false        Remote session; default false.
+//   local_cleansession true|false  Accepted; the local session lives as long as the broker.
+//   remote_clientid ID             (also `clientid`) Default HOSTNAME.NAME.
+//   local_clientid ID              Default local.REMOTE_CLIENTID.
+//   remote_username U, remote_password P      (also `username`, `password`).
+//   local_username, local_password Accepted and unused (the local session is internal).
+//   keepalive_interval N           Default 60; 0 = none.
+//   restart_timeout BASE [CAP]     Default 5 30: reconnect delays with jitter between BASE and
+//                                  CAP, growing after each failure; one value = constant delay.
+//   try_private true|false         Default true: protocol level | 0x80, so the remote treats us as
+//                                  a bridge (no echo); retried without it if refused.
+//   notifications true|false       Default true: retained 1/0 on notification_topic, locally and
+//                                  on the remote (with a will that sets 0).
+//   notifications_local_only true|false       Default false.
+//   notification_topic TOPIC       Default $SYS/broker/connection/REMOTE_CLIENTID/state.
+//   start_type automatic|lazy|once Default automatic. lazy: connect when `threshold` messages
+//                                  (default 10) wait, disconnect after `idle_timeout` (default
+//                                  60) s without traffic. once: never reconnect.
+//   bridge_cafile F, bridge_certfile F, bridge_keyfile F      TLS (cafile turns it on).
+//   bridge_insecure true|false     Default false: skip the host name check (chain still checked).
+//   bridge_tls_version tlsv1.3|tlsv1.2|tlsv1.1, bridge_alpn P, bridge_bind_address ADDR.
+//   bridge_attempt_unsubscribe true|false     Default true: unsubscribe `out` topics remotely.
+//   bridge_max_packet_size N       Default 0 = no limit; larger outgoing messages are dropped.
+//   bridge_outgoing_retain true|false         Default true: keep the RETAIN flag towards the remote.
+//   max_queued_messages N          Inside a bridge block: that bridge's queue (default: global).
+//   bridge_capath, bridge_identity, bridge_psk, bridge_require_ocsp are not supported.
+//
 // Mosquitto options that Midge does not implement (see UNSUPPORTED) are errors saying so.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { featureBuilt, featureMissingMessage, optionOwner } from './features.ts';
-import type { BrokerConfig, ListenerConfig, TlsSettings } from './types.ts';
+import type { BridgeConfig, BrokerConfig, ListenerConfig, TlsSettings } from './types.ts';
+import { bridgeOption, checkBridge, newBridge } from '../features/bridge/config.ts';
 
 /** A configuration error; the message is `file:line: reason` (or `file: reason` without a line). */
 export class ConfigError extends Error {
@@ -145,7 +187,7 @@ const UNSUPPORTED = new Set([
   'tls_engine_kpass_sha1', 'tls_keyform', 'upgrade_outgoing_qos', 'use_username_as_clientid', 'user',
 ]);
 
-interface Where {
+export interface Where {
   file: string;
   line: number;
   /** 0 for the main file, 1 for files read through include_dir. */
@@ -180,9 +222,11 @@ interface State {
   tlsWhere: Map<TlsSettings, Where>;
   /** AUTH: the first security option in the default listener's scope (per_listener_settings). */
   authWhere?: { file: string; line: number; option: string };
+  /** The current `connection` block (BRIDGE). */
+  bridge?: BridgeConfig;
 }
 
-function fail(w: Where, reason: string): never {
+export function fail(w: Where, reason: string): never {
   throw new ConfigError(w.file, w.line, reason);
 }
 
@@ -278,7 +322,7 @@ function initState(base?: BrokerConfig): State {
 
 // ---- argument helpers ----
 
-function countArgs(w: Where, name: string, args: string[], min: number, max: number, what = 'a value'): void {
+export function countArgs(w: Where, name: string, args: string[], min: number, max: number, what = 'a value'): void {
   if (args.length < min) fail(w, `option '${name}' needs ${what}`);
   if (args.length > max) {
     const extra = args.slice(max).join(' ');
@@ -287,12 +331,12 @@ function countArgs(w: Where, name: string, args: string[], min: number, max: num
   }
 }
 
-function single(w: Where, name: string, args: string[], what?: string): string {
+export function single(w: Where, name: string, args: string[], what?: string): string {
   countArgs(w, name, args, 1, 1, what);
   return args[0];
 }
 
-function parseInteger(w: Where, name: string, s: string, min: number, max: number): number {
+export function parseInteger(w: Where, name: string, s: string, min: number, max: number): number {
   if (!/^[+-]?\d+$/.test(s)) fail(w, `option '${name}' needs an integer, got '${s}'`);
   const n = Number(s);
   if (n < 0 && min >= 0) fail(w, `option '${name}' must not be negative, got ${s}`);
@@ -307,7 +351,7 @@ function parsePort(w: Where, name: string, s: string): number {
   return Number(s);
 }
 
-function parseBool(w: Where, name: string, s: string): boolean {
+export function parseBool(w: Where, name: string, s: string): boolean {
   // Mosquitto's conf__parse_bool also takes 1 and 0.
   if (s === 'true' || s === '1') return true;
   if (s === 'false' || s === '0') return false;
@@ -408,6 +452,7 @@ function parseLine(st: State, line: string, w: Where): void {
       const l = newListener(port, host);
       cfg.listeners.push(l);
       st.current = l;
+      if (BRIDGE) st.bridge = undefined;
       return;
     }
     case 'port':
@@ -447,7 +492,9 @@ function parseLine(st: State, line: string, w: Where): void {
       cfg.maxInflightMessages = parseInteger(w, name, single(w, name, args), 0, 65535);
       return;
     case 'max_queued_messages':
-      cfg.maxQueuedMessages = parseInteger(w, name, single(w, name, args), 0, MAX_INT);
+      // Inside a bridge block: that bridge's queue.
+      if (BRIDGE && st.bridge) st.bridge.maxQueued = parseInteger(w, name, single(w, name, args), 0, MAX_INT);
+      else cfg.maxQueuedMessages = parseInteger(w, name, single(w, name, args), 0, MAX_INT);
       return;
     case 'message_size_limit':
       cfg.messageSizeLimit = parseInteger(w, name, single(w, name, args), 0, MAX_PAYLOAD);
@@ -529,6 +576,12 @@ function parseLine(st: State, line: string, w: Where): void {
   if (owner) {
     if (!featureBuilt(owner.feature)) fail(w, featureMissingMessage(`option '${name}'`, owner.feature));
     countArgs(w, name, args, 1, Infinity);
+    if (BRIDGE && owner.feature === 'BRIDGE') {
+      // Copied on write: a base config passed to parseConfigText keeps its own list.
+      if (name === 'connection') cfg.bridges = [...(cfg.bridges ?? []), (st.bridge = newBridge(w, args, cfg.bridges ?? []))];
+      else bridgeOption(w, name, args, st.bridge);
+      return;
+    }
     if (owner.listener) {
       listenerSetting(st, w, name, (t) => { t.extra.set(name, args); }, true);
     } else {
@@ -685,6 +738,7 @@ function finish(st: State): BrokerConfig {
     );
   }
   if (TLS) for (const l of cfg.listeners) checkTls(st, l);
+  if (BRIDGE) cfg.bridges?.forEach(checkBridge);
   if (!st.allowAnonymousSet) cfg.allowAnonymous = cfg.localOnly === true;
   if (AUTH) finishAuth(st, cfg);
   cfg.logDestNone = st.sawLogDestNone && cfg.logDest.length === 0;

@@ -1,5 +1,6 @@
 // The broker's configuration, as read from a mosquitto.conf-style file (src/config/parse.ts) or
 // from the embedded defaults, then adjusted by the command line (src/config/cli.ts).
+import type { QoS } from '../codec/packets.ts';
 import type { LogDest } from '../util/log.ts';
 
 export interface ListenerConfig {
@@ -29,8 +30,62 @@ export interface TlsSettings {
   ciphers?: string; // OpenSSL cipher list (TLS 1.2 and below)
 }
 
+/** One `topic` line of a bridge: PATTERN [in|out|both] [QOS] [LOCAL_PREFIX] [REMOTE_PREFIX]. */
+export interface BridgeTopic {
+  pattern: string;
+  direction: 'in' | 'out' | 'both';
+  qos: QoS;
+  localPrefix: string;
+  remotePrefix: string;
+}
+
+/** One `connection NAME` block (BRIDGE). Times are in seconds. */
+export interface BridgeConfig {
+  name: string;
+  /** Where the block starts, for messages. */
+  file: string;
+  line: number;
+  addresses: { host: string; port: number }[];
+  roundRobin: boolean;
+  topics: BridgeTopic[];
+  /** 3 (mqttv31) or 4 (mqttv311). */
+  protocolLevel: 3 | 4;
+  cleanSession: boolean;
+  localCleanSession?: boolean;
+  remoteClientId?: string; // default HOSTNAME.NAME
+  localClientId?: string; // default local.REMOTE_CLIENTID
+  remoteUsername?: string;
+  remotePassword?: string;
+  keepalive: number;
+  restartBase: number;
+  /** Upper bound of the backoff; equal to restartBase for a constant delay. */
+  restartCap: number;
+  tryPrivate: boolean;
+  notifications: boolean;
+  notificationsLocalOnly: boolean;
+  notificationTopic?: string; // default $SYS/broker/connection/REMOTE_CLIENTID/state
+  startType: 'automatic' | 'lazy' | 'once';
+  threshold: number;
+  idleTimeout: number;
+  cafile?: string;
+  certfile?: string;
+  keyfile?: string;
+  insecure: boolean;
+  tlsVersion?: string;
+  alpn?: string;
+  bindAddress?: string;
+  /** Largest packet sent to the remote; 0 = no limit. */
+  maxPacketSize: number;
+  outgoingRetain: boolean;
+  attemptUnsubscribe: boolean;
+  /** The bridge's own max_queued_messages; undefined = the broker's. */
+  maxQueued?: number;
+}
+
 export interface BrokerConfig {
   listeners: ListenerConfig[];
+  /** BRIDGE: the `connection` blocks, in file order; undefined = none. */
+  bridges?: BridgeConfig[];
   allowAnonymous: boolean;
   maxInflightMessages: number; // default 20; 0 = unlimited
   maxQueuedMessages: number; // default 1000; 0 = unlimited

@@ -14,7 +14,8 @@ function refuse(conn: Connection, code: number, why: string): void {
 export function handleConnect(conn: Connection, p: ConnectPacket): void {
   const broker = conn.broker;
   let id = p.clientId;
-  if (p.protocolLevel === 3 && (id.length === 0 || id.length > 23)) {
+  // Level | 0x80: a bridge (try_private), accepted by the decoder in builds with BRIDGE.
+  if ((BRIDGE ? p.protocolLevel & 0x7f : p.protocolLevel) === 3 && (id.length === 0 || id.length > 23)) {
     // MQTT 3.1 allows client ids of 1 to 23 characters only.
     return refuse(conn, 2, `MQTT 3.1 client id of ${id.length} characters`);
   }
@@ -39,7 +40,8 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
     return refuse(conn, 5, `anonymous client ${id} (allow_anonymous false)`);
   }
   conn.clientId = id;
-  conn.protocolLevel = p.protocolLevel;
+  conn.protocolLevel = BRIDGE ? p.protocolLevel & 0x7f : p.protocolLevel;
+  if (BRIDGE) conn.bridge = p.protocolLevel > 0x7f;
   conn.keepalive = p.keepalive;
   const will = p.will && { ...p.will, payload: Buffer.from(p.will.payload) };
   const { session, present } = broker.attach(id, p.clean, will, conn);
@@ -49,7 +51,7 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
   // [MQTT-3.2.2-1] session present is 0 for a clean session; [MQTT-3.2.2-2] 1 when state was kept.
   conn.write(Buffer.from([0x20, 2, present ? 1 : 0, 0]));
   log.info(
-    `New client connected from ${conn.remote} as ${id} (p${p.protocolLevel}, c${p.clean ? 1 : 0}, k${p.keepalive}${username !== undefined ? `, u'${username}'` : ''}).`,
+    `New ${BRIDGE && conn.bridge ? 'bridge' : 'client'} connected from ${conn.remote} as ${id} (p${conn.protocolLevel}, c${p.clean ? 1 : 0}, k${p.keepalive}${username !== undefined ? `, u'${username}'` : ''}).`,
   );
   session.resume(conn);
 }

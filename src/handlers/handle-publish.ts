@@ -1,7 +1,7 @@
 // Inbound PUBLISH and PUBREL: the start of the publish path.
 import { encodeAck } from '../codec/encoder.ts';
 import type { PublishPacket } from '../codec/packets.ts';
-import { makeMessage } from '../broker/message.ts';
+import { makeMessage, type Message } from '../broker/message.ts';
 import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
 import type { Session } from '../broker/session.ts';
 import { type Connection, writeDurable } from '../transport/connection.ts';
@@ -21,7 +21,8 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
     if (p.retain && !broker.options.retainAvailable) {
       log.notice(`Client ${conn.name} sent a retained message but retain_available is false; sent without RETAIN.`);
     }
-    broker.publish(makeMessage(p.topic, p.payload, qos, p.retain));
+    if (BRIDGE && conn.bridge) broker.publish(fromBridge(p, conn));
+    else broker.publish(makeMessage(p.topic, p.payload, qos, p.retain));
   }
   if (qos === 1) writeDurable(conn, encodeAck(4, p.packetId));
   else if (qos === 2) {
@@ -29,6 +30,13 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
     if (PERSIST) session.store?.inbound(session, p.packetId, true);
     writeDurable(conn, encodeAck(5, p.packetId));
   }
+}
+
+/** A message from a bridge: the broker must not send it back to that bridge. */
+function fromBridge(p: PublishPacket, conn: Connection): Message {
+  const msg = makeMessage(p.topic, p.payload, p.qos, p.retain);
+  msg.origin = conn;
+  return msg;
 }
 
 /** Limits and reserved topics: a refused message is still acknowledged so the client moves on. */
@@ -42,7 +50,8 @@ function accept(conn: Connection, p: PublishPacket): boolean {
     log.warning(`Client ${conn.name}: dropped message on a topic of more than ${MAX_TOPIC_LEVELS} levels.`);
     return false;
   }
-  if (p.topic.startsWith('$SYS')) {
+  // A bridge may publish its connection state ($SYS/broker/connection/ID/state), as in Mosquitto.
+  if (p.topic.startsWith('$SYS') && !(BRIDGE && conn.bridge && p.topic.startsWith('$SYS/broker/connection/'))) {
     log.debug(`Client ${conn.name}: dropped publish to reserved topic ${p.topic}.`);
     return false;
   }

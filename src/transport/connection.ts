@@ -42,6 +42,8 @@ export class Connection implements Outlet, Ticking {
   session: Session | null = null;
   clientId = '';
   protocolLevel = 4;
+  /** The client is a bridge (CONNECT level | 0x80): no echo, RETAIN kept as published. */
+  declare bridge: boolean; // set at CONNECT in builds with BRIDGE
   keepalive = 0;
   /**
    * A username vouched for by the transport (the TLS client certificate's CN with
@@ -92,6 +94,7 @@ export class Connection implements Outlet, Ticking {
   }
 
   sendPublish(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean): void {
+    if (BRIDGE && this.bridge && msg.retain) retain = true;
     // QoS 0 forwards share one encoding per message; others differ by packet id.
     const buf =
       qos === 0 && !retain

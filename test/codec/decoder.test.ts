@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { Decoder } from '../../src/codec/decoder.ts';
 import { encode } from '../../src/codec/encoder.ts';
 import { ProtocolError } from '../../src/codec/packets.ts';
-import type { Packet } from '../../src/codec/packets.ts';
+import type { ConnectPacket, Packet } from '../../src/codec/packets.ts';
 import { chunks, mulberry32, norm, testSeed } from './gen.ts';
 import { MQISDP, MQTT, VECTORS, hex, str } from './vectors.ts';
 
@@ -315,10 +315,17 @@ describe('Decoder: errors', () => {
       expectRule(pkt('10', `0004 6d717474 04 02 003c 0001 61`), 'MQTT-3.1.2-1'); // "mqtt"
     });
     it('[MQTT-3.1.2-2] rejects MQTT with level != 4 asking for CONNACK 1', () => {
-      for (const level of ['03', '05', '84', '00']) {
+      for (const level of ['03', '05', '83', '85', '00']) {
         const e = expectRule(pkt('10', `${MQTT} ${level} 02 003c 0001 61`), 'MQTT-3.1.2-2');
         expect(e.connackCode).toBe(1);
       }
+    });
+    it("accepts Mosquitto's bridge levels (try_private: level | 0x80) and passes the level on", () => {
+      const seen: number[] = [];
+      const d = new Decoder((p) => seen.push((p as ConnectPacket).protocolLevel), (e) => { throw e; });
+      d.push(pkt('10', `${MQTT} 84 02 003c 0001 61`));
+      d.push(pkt('10', `${MQISDP} 83 02 003c 0001 61`));
+      expect(seen).toEqual([0x84, 0x83]);
     });
     it('[MQTT-3.1.2-2] rejects MQIsdp with level != 3 asking for CONNACK 1', () => {
       const e = expectRule(pkt('10', `${MQISDP} 04 02 003c 0001 61`), 'MQTT-3.1.2-2');

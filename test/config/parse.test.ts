@@ -35,7 +35,7 @@ const ALL_TYPES = ['error', 'warning', 'notice', 'information', 'debug', 'subscr
 /** Every log type of the build under test (test/vitest.config.ts turns WS on). */
 const BUILT_TYPES = WS ? [...ALL_TYPES, 'websockets'] : ALL_TYPES;
 /** The features test/vitest.config.ts builds in. */
-const BUILT: FeatureName[] = ['SYS', 'AUTH', 'TLS', 'WS', 'PERSIST'];
+const BUILT: FeatureName[] = ['SYS', 'AUTH', 'TLS', 'WS', 'BRIDGE', 'PERSIST'];
 
 function compiledOut(subject: string, feature: string, profile: string): string {
   const profiles = profile === 'full' ? `'full'` : `'${profile}' or 'full'`;
@@ -405,7 +405,7 @@ describe('logging', () => {
 });
 
 describe('options of optional features', () => {
-  it('featureBuilt reads the flags (tests: SYS, AUTH, TLS, WS, PERSIST)', () => {
+  it('featureBuilt reads the flags (tests: SYS, AUTH, TLS, WS, BRIDGE, PERSIST)', () => {
     for (const f of FEATURE_NAMES) expect(featureBuilt(f)).toBe(BUILT.includes(f));
   });
 
@@ -451,9 +451,9 @@ describe('options of optional features', () => {
   });
 
   it('gives the exact compiled-out message', () => {
-    expect(err('\n\nconnection uplink')).toBe(
-      `${F}:3: option 'connection' needs feature BRIDGE, which is not built into this bundle; ` +
-        `build profile 'router' or 'full' (npm run build -- --profile router)`,
+    expect(err('\n\ngpio 17 out')).toBe(
+      `${F}:3: option 'gpio' needs feature GPIO, which is not built into this bundle; ` +
+        `build profile 'gateway' or 'full' (npm run build -- --profile gateway)`,
     );
     expect(featureMissingMessage(`option 'http_dir'`, 'WS')).toBe(
       `option 'http_dir' needs feature WS, which is not built into this bundle; build profile 'full' (npm run build -- --profile full)`,
@@ -651,12 +651,11 @@ describe('with every feature built', () => {
 
   it('stores global feature options raw, every occurrence', () => {
     const c = full.parseConfigText(
-      'plugin /usr/lib/p.so\nconnection up\naddress broker.example:1883\ntopic a/# out 1\ntopic b/# in\n',
+      'plugin /usr/lib/p.so\nplugin_opt_a 1\nplugin_opt_a 2\n',
       F,
     );
     expect(c.extra.get('plugin')).toEqual([['/usr/lib/p.so']]);
-    expect(c.extra.get('connection')).toEqual([['up']]);
-    expect(c.extra.get('topic')).toEqual([['a/#', 'out', '1'], ['b/#', 'in']]);
+    expect(c.extra.get('plugin_opt_a')).toEqual([['1'], ['2']]);
   });
 
   it('stores listener feature options on the listener', () => {

@@ -1,0 +1,143 @@
+// Parsing of Mosquitto's bridge options (`connection NAME` and the options of its block) into a
+// typed BridgeConfig. Called by src/config/parse.ts for every option features.ts gives to BRIDGE.
+import { topicFilterError, topicNameError } from '../../codec/validate.ts';
+import { countArgs, fail, parseBool, parseInteger, single, type Where } from '../../config/parse.ts';
+import type { BridgeConfig, BridgeTopic } from '../../config/types.ts';
+import type { QoS } from '../../codec/packets.ts';
+
+const NOT_SUPPORTED = new Set([
+  'bridge_capath', 'bridge_identity', 'bridge_psk', 'bridge_require_ocsp',
+]);
+
+const ALIASES: Record<string, string> = {
+  addresses: 'address', clientid: 'remote_clientid', username: 'remote_username', password: 'remote_password',
+};
+
+export function newBridge(w: Where, args: string[], existing: BridgeConfig[]): BridgeConfig {
+  const name = single(w, 'connection', args, 'a name');
+  if (existing.some((b) => b.name === name)) fail(w, `duplicate bridge connection '${name}'`);
+  return {
+    name, file: w.file, line: w.line, addresses: [], roundRobin: false, topics: [], protocolLevel: 4,
+    cleanSession: false, keepalive: 60, restartBase: 5, restartCap: 30, tryPrivate: true,
+    notifications: true, notificationsLocalOnly: false, startType: 'automatic', threshold: 10,
+    idleTimeout: 60, insecure: false, maxPacketSize: 0, outgoingRetain: true, attemptUnsubscribe: true,
+  };
+}
+
+/** `""` in a topic line stands for an empty string, as in Mosquitto. */
+const word = (s: string | undefined): string => (s === undefined || s === '""' ? '' : s);
+
+function parseAddress(w: Where, s: string): { host: string; port: number } {
+  // host, host:port, [v6]:port or a bare IPv6 address.
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? /^([^:]+)(?::(\d+))?$/.exec(s);
+  const host = m ? m[1] : s;
+  const port = m && m[2] !== undefined ? Number(m[2]) : 1883;
+  if (!host || port < 1 || port > 65535) fail(w, `invalid bridge address '${s}' (expected host[:port])`);
+  return { host, port };
+}
+
+function parseTopic(w: Where, args: string[]): BridgeTopic {
+  countArgs(w, 'topic', args, 1, 5, 'a pattern');
+  const direction = args[1] ?? 'out';
+  if (direction !== 'in' && direction !== 'out' && direction !== 'both') {
+    fail(w, `bridge topic direction must be in, out or both, got '${direction}'`);
+  }
+  const qos = (args[2] === undefined ? 0 : parseInteger(w, 'topic', args[2], 0, 2)) as QoS;
+  const t: BridgeTopic = { pattern: word(args[0]), direction, qos, localPrefix: word(args[3]), remotePrefix: word(args[4]) };
+  for (const prefix of [t.localPrefix, t.remotePrefix]) {
+    if (prefix && topicNameError(prefix)) fail(w, `bridge topic prefix '${prefix}' must not contain wildcards`);
+  }
+  for (const filter of [t.localPrefix + t.pattern, t.remotePrefix + t.pattern]) {
+    if (topicFilterError(filter)) {
+      fail(w, filter ? `invalid bridge topic '${filter}'` : `bridge topic "" needs a local and a remote prefix`);
+    }
+  }
+  return t;
+}
+
+/** Applies one option of a bridge block; `bridge` is the current block, if any. */
+export function bridgeOption(w: Where, option: string, args: string[], bridge: BridgeConfig | undefined): void {
+  const name = ALIASES[option] ?? option;
+  if (NOT_SUPPORTED.has(name)) fail(w, `option '${option}' is a Mosquitto bridge option that Midge does not support`);
+  if (!bridge) fail(w, `option '${option}' must follow a 'connection' line (it belongs to a bridge)`);
+  const b = bridge;
+  const bool = (): boolean => parseBool(w, option, single(w, option, args));
+  const int = (min: number, max: number): number => parseInteger(w, option, single(w, option, args), min, max);
+  switch (name) {
+    case 'address':
+      countArgs(w, option, args, 1, Infinity, 'an address');
+      b.addresses.push(...args.map((a) => parseAddress(w, a)));
+      return;
+    case 'round_robin': b.roundRobin = bool(); return;
+    case 'topic': b.topics.push(parseTopic(w, args)); return;
+    case 'bridge_protocol_version': {
+      const v = single(w, option, args);
+      if (v === 'mqttv31') b.protocolLevel = 3;
+      else if (v === 'mqttv311') b.protocolLevel = 4;
+      else if (v === 'mqttv50') fail(w, `bridge_protocol_version mqttv50 needs MQTT 5.0, which Midge does not speak yet (use mqttv311)`);
+      else fail(w, `bridge_protocol_version must be mqttv31, mqttv311 or mqttv50, got '${v}'`);
+      return;
+    }
+    case 'cleansession': b.cleanSession = bool(); return;
+    case 'local_cleansession': b.localCleanSession = bool(); return;
+    case 'remote_clientid': b.remoteClientId = single(w, option, args); return;
+    case 'local_clientid': b.localClientId = single(w, option, args); return;
+    case 'remote_username': b.remoteUsername = single(w, option, args); return;
+    case 'remote_password': b.remotePassword = single(w, option, args); return;
+    // The bridge's local session is inside the broker and needs no credentials.
+    case 'local_username': case 'local_password': single(w, option, args); return;
+    case 'keepalive_interval': b.keepalive = int(0, 65535); return;
+    case 'restart_timeout': {
+      countArgs(w, option, args, 1, 2);
+      b.restartBase = parseInteger(w, option, args[0], 1, 86400);
+      b.restartCap = args[1] === undefined ? b.restartBase : parseInteger(w, option, args[1], b.restartBase, 86400);
+      return;
+    }
+    case 'try_private': b.tryPrivate = bool(); return;
+    case 'notifications': b.notifications = bool(); return;
+    case 'notifications_local_only': b.notificationsLocalOnly = bool(); return;
+    case 'notification_topic': {
+      const t = single(w, option, args);
+      if (topicNameError(t)) fail(w, `invalid notification_topic '${t}'`);
+      b.notificationTopic = t;
+      return;
+    }
+    case 'start_type': {
+      const v = single(w, option, args);
+      if (v !== 'automatic' && v !== 'lazy' && v !== 'once') fail(w, `start_type must be automatic, lazy or once, got '${v}'`);
+      b.startType = v;
+      return;
+    }
+    case 'threshold': b.threshold = int(1, 2147483647); return;
+    case 'idle_timeout': b.idleTimeout = int(1, 2147483647); return;
+    case 'bridge_cafile': b.cafile = single(w, option, args); return;
+    case 'bridge_certfile': b.certfile = single(w, option, args); return;
+    case 'bridge_keyfile': b.keyfile = single(w, option, args); return;
+    case 'bridge_insecure': b.insecure = bool(); return;
+    case 'bridge_tls_version': {
+      const v = single(w, option, args);
+      if (!['tlsv1.3', 'tlsv1.2', 'tlsv1.1'].includes(v)) fail(w, `bridge_tls_version must be tlsv1.3, tlsv1.2 or tlsv1.1, got '${v}'`);
+      b.tlsVersion = v;
+      return;
+    }
+    case 'bridge_alpn': b.alpn = single(w, option, args); return;
+    case 'bridge_bind_address': b.bindAddress = single(w, option, args); return;
+    case 'bridge_attempt_unsubscribe': b.attemptUnsubscribe = bool(); return;
+    case 'bridge_max_packet_size': b.maxPacketSize = int(0, 268435460); return;
+    case 'bridge_outgoing_retain': b.outgoingRetain = bool(); return;
+    default: fail(w, `unknown bridge option '${option}'`);
+  }
+}
+
+/** Checks a finished block. */
+export function checkBridge(b: BridgeConfig): void {
+  const w: Where = { file: b.file, line: b.line, level: 0 };
+  if (b.addresses.length === 0) fail(w, `bridge '${b.name}' has no 'address'`);
+  if (b.topics.length === 0) fail(w, `bridge '${b.name}' has no 'topic'`);
+  if ((b.certfile === undefined) !== (b.keyfile === undefined)) {
+    fail(w, `bridge '${b.name}': bridge_certfile and bridge_keyfile go together`);
+  }
+  if ((b.certfile || b.insecure || b.tlsVersion || b.alpn) && !b.cafile) {
+    fail(w, `bridge '${b.name}': TLS options need bridge_cafile`);
+  }
+}

@@ -1,0 +1,451 @@
+// One bridge: an MQTT client connection to a remote broker, and locally a session like any
+// client's, delivering through this link as its Outlet. While the link is down the Outlet is not
+// writable, so the session queues (bounded by the bridge's max_queued_messages, drops counted)
+// and resends unacknowledged QoS 1/2 messages with DUP once the link is back.
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { hostname } from 'node:os';
+import tls from 'node:tls';
+import type { Broker, Ticking } from '../../broker/broker.ts';
+import { makeMessage, type Message } from '../../broker/message.ts';
+import type { Outlet } from '../../broker/outlet.ts';
+import type { Limits, Session } from '../../broker/session.ts';
+import { Decoder } from '../../codec/decoder.ts';
+import { DISCONNECT_BYTES, encode, encodeAck, encodePublish, PINGREQ_BYTES } from '../../codec/encoder.ts';
+import type { Packet, QoS, Will } from '../../codec/packets.ts';
+import type { BridgeConfig } from '../../config/types.ts';
+import { log } from '../../util/log.ts';
+import { nextDelay } from './backoff.ts';
+import { remap } from './topics.ts';
+
+/** Seconds allowed from starting a connection (DNS, TCP, TLS) to CONNACK. */
+const CONNECT_TIMEOUT = 10;
+
+const CONNACK_REASONS = ['', 'unacceptable protocol version', 'client id rejected', 'server unavailable', 'bad user name or password', 'not authorised'];
+
+type State = 'idle' | 'connecting' | 'connected' | 'stopped';
+
+export class BridgeLink implements Outlet, Ticking {
+  readonly remoteId: string;
+  readonly localId: string;
+  readonly stateTopic: string;
+  private state: State = 'idle';
+  private socket: net.Socket | undefined;
+  private ready = false; // CONNACK accepted and SUBACK in: the session may send
+  private session!: Session;
+  private addr = 0;
+  private delay = 0; // seconds of the last backoff step; 0 after a success
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryAt = 0; // ms; lazy bridges do not connect before
+  private lastProblem = '';
+  private privateRefused = false;
+  private subId = 0;
+  private startedAt = 0;
+  private lastRx = 0;
+  private sent = false; // something was written since the last tick
+  private lastTx = 0;
+  private lastTraffic = 0; // broker seconds; for idle_timeout
+  private corked = false;
+  private oversize = 0;
+  private silentRel = 0;
+  private nextProbe = 0; // ms; round_robin false on a secondary address
+  /** Inbound QoS 2 ids passed on, awaiting PUBREL (exactly once across reconnects). */
+  private readonly inQos2 = new Set<number>();
+  /** "1" on the notification topic, sent to the remote through the session after each connect. */
+  private readonly notifyUp: Message | undefined;
+  private readonly will: Will | undefined;
+  private readonly tlsOptions: tls.ConnectionOptions | undefined;
+  /** Every out/both line has equal prefixes: outgoing topics need no remapping. */
+  private readonly sameTopics: boolean;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket?.uncork();
+  };
+
+  constructor(
+    private readonly broker: Broker,
+    readonly cfg: BridgeConfig,
+    private readonly maxPacket: number,
+    readonly limits: Limits,
+  ) {
+    this.remoteId = cfg.remoteClientId ?? `${hostname()}.${cfg.name}`;
+    this.localId = cfg.localClientId ?? `local.${this.remoteId}`;
+    this.stateTopic = cfg.notificationTopic ?? `$SYS/broker/connection/${this.remoteId}/state`;
+    if (cfg.notifications && !cfg.notificationsLocalOnly) {
+      this.notifyUp = makeMessage(this.stateTopic, Buffer.from('1'), 1, true);
+      this.will = { topic: this.stateTopic, payload: Buffer.from('0'), qos: 1, retain: true };
+    }
+    this.sameTopics = cfg.topics.every((t) => t.direction === 'in' || t.localPrefix === t.remotePrefix);
+    if (cfg.cafile) {
+      // Read now: a missing file stops start-up instead of failing every reconnect.
+      this.tlsOptions = {
+        ca: readFileSync(cfg.cafile),
+        cert: cfg.certfile ? readFileSync(cfg.certfile) : undefined,
+        key: cfg.keyfile ? readFileSync(cfg.keyfile) : undefined,
+        minVersion: cfg.tlsVersion ? (`TLSv${cfg.tlsVersion.slice(4)}` as tls.SecureVersion) : undefined,
+        ALPNProtocols: cfg.alpn ? [cfg.alpn] : undefined,
+        // bridge_insecure skips the host name check only; the chain is still verified.
+        checkServerIdentity: cfg.insecure ? () => undefined : tls.checkServerIdentity,
+      };
+    }
+  }
+
+  private get where(): string {
+    const a = this.cfg.addresses[this.addr];
+    return `${a.host}:${a.port}`;
+  }
+
+  start(): void {
+    const { session } = this.broker.attach(this.localId, false, undefined, this);
+    this.session = session;
+    for (const t of this.cfg.topics) {
+      if (t.direction === 'in') continue;
+      const filter = t.localPrefix + t.pattern;
+      this.broker.subscribe(session, filter, t.qos);
+      this.broker.sendRetained(session, filter, t.qos);
+    }
+    this.notifyLocal('0');
+    this.broker.watch(this);
+    if (this.cfg.startType !== 'lazy') this.connect();
+  }
+
+  stop(): void {
+    if (this.state === 'stopped') return;
+    const sock = this.socket;
+    if (sock && this.state === 'connected') this.hangUp();
+    this.state = 'stopped';
+    this.ready = false;
+    this.socket = undefined;
+    clearTimeout(this.retryTimer);
+    this.broker.unwatch(this);
+    if (sock) {
+      sock.end();
+      setTimeout(() => sock.destroy(), 1000).unref();
+    }
+  }
+
+  // ---- Outlet (the local session delivers through these) ----
+
+  get writable(): boolean {
+    return this.ready && !this.socket!.writableNeedDrain;
+  }
+
+  sendPublish(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean): void {
+    let topic = msg.topic;
+    let keep = true;
+    if (msg !== this.notifyUp) {
+      if (!this.sameTopics) topic = remap(this.cfg.topics, topic, false) ?? topic;
+      // Retained flag as published (Mosquitto's bridges do the same), unless switched off.
+      keep = this.cfg.outgoingRetain && (retain || msg.retain);
+    }
+    const buf =
+      qos === 0 && !keep && topic === msg.topic
+        ? (msg.enc0 ??= encodePublish(topic, msg.payload, 0, false, false, 0))
+        : encodePublish(topic, msg.payload, qos, keep, dup, packetId);
+    if (this.cfg.maxPacketSize > 0 && buf.length > this.cfg.maxPacketSize) {
+      this.broker.stats.messagesDropped++;
+      if (this.oversize++ % 1000 === 0) {
+        log.warning(`Bridge ${this.cfg.name}: dropped message on ${msg.topic} of ${buf.length} bytes (bridge_max_packet_size ${this.cfg.maxPacketSize}).`);
+      }
+      // Free its place in the in-flight window, later: complete() pumps, and we are inside a pump.
+      if (qos > 0) queueMicrotask(() => this.abandon(packetId, qos));
+      return;
+    }
+    this.broker.stats.messagesSent++;
+    this.lastTraffic = this.broker.now;
+    this.write(buf);
+  }
+
+  sendPubrel(packetId: number): void {
+    if (packetId !== this.silentRel) this.write(encodeAck(6, packetId));
+  }
+
+  /** Ends the flow of a message never sent (QoS 2 passes through PUBREC, without a PUBREL out). */
+  private abandon(packetId: number, qos: QoS): void {
+    if (qos === 2) {
+      this.silentRel = packetId;
+      this.session.received(packetId);
+      this.silentRel = 0;
+    }
+    this.session.complete(packetId, qos);
+  }
+
+  /** The local client id was taken over by a client: the bridge cannot go on. */
+  close(reason: string): void {
+    log.warning(`Bridge ${this.cfg.name}: local session ${this.localId} ${reason}; bridge stopped.`);
+    this.stop();
+    this.broker.detach(this.session, false);
+  }
+
+  // ---- timers ----
+
+  tick(): void {
+    const ms = Date.now();
+    if (this.sent) {
+      this.sent = false;
+      this.lastTx = ms;
+    }
+    const sock = this.socket;
+    const ka = this.cfg.keepalive;
+    if (this.state === 'connecting' && sock && ms - this.startedAt > CONNECT_TIMEOUT * 1000) {
+      this.lost(sock, `no answer within ${CONNECT_TIMEOUT} s`);
+    } else if (this.state === 'connected' && sock) {
+      if (ka > 0 && ms - this.lastRx > ka * 1500) {
+        // A half-open link: nothing, not even PINGRESP, for 1.5 keep-alive intervals.
+        this.lost(sock, `no packet from the remote for ${ka * 1.5} s (keep-alive)`);
+      } else if (ka > 0 && ms - this.lastTx >= ka * 1000) {
+        this.write(PINGREQ_BYTES);
+      } else if (!this.cfg.roundRobin && this.addr !== 0 && ms >= this.nextProbe) {
+        this.probePrimary(sock);
+      } else if (this.cfg.startType === 'lazy' && this.broker.now - this.lastTraffic >= this.cfg.idleTimeout) {
+        log.notice(`Bridge ${this.cfg.name}: idle for ${this.cfg.idleTimeout} s, disconnecting (start_type lazy).`);
+        this.hangUp();
+        this.down(sock);
+        sock.end();
+      }
+    } else if (this.state === 'idle' && this.cfg.startType === 'lazy' && ms >= this.retryAt && this.session.queued >= this.cfg.threshold) {
+      this.connect();
+    }
+  }
+
+  /**
+   * round_robin false: while on a secondary address, check every restart_timeout (base) seconds
+   * whether the first one accepts TCP connections again, and move back to it if so.
+   */
+  private probePrimary(sock: net.Socket): void {
+    const a = this.cfg.addresses[0];
+    this.nextProbe = Infinity; // one probe at a time
+    const probe = net.connect({ host: a.host, port: a.port, localAddress: this.cfg.bindAddress });
+    const timer = setTimeout(() => probe.destroy(), CONNECT_TIMEOUT * 1000).unref();
+    probe.once('connect', () => {
+      probe.destroy();
+      if (sock !== this.socket || this.state !== 'connected') return;
+      log.notice(`Bridge ${this.cfg.name}: ${a.host}:${a.port} is reachable again; moving back to it.`);
+      this.hangUp();
+      this.down(sock);
+      sock.end();
+      this.addr = 0;
+      this.connect();
+    });
+    probe.once('close', () => {
+      clearTimeout(timer);
+      this.nextProbe = Date.now() + this.cfg.restartBase * 1000;
+    });
+    probe.on('error', () => undefined);
+  }
+
+  // ---- the remote connection ----
+
+  private connect(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const a = this.cfg.addresses[this.addr];
+    this.state = 'connecting';
+    this.startedAt = this.lastRx = this.lastTx = Date.now();
+    log.debug(`Bridge ${this.cfg.name}: connecting to ${a.host}:${a.port}.`);
+    const opts = { host: a.host, port: a.port, localAddress: this.cfg.bindAddress };
+    const sock = this.tlsOptions
+      ? tls.connect({ ...this.tlsOptions, ...opts, servername: net.isIP(a.host) ? undefined : a.host })
+      : net.connect(opts);
+    this.socket = sock;
+    sock.setNoDelay(true);
+    const decoder = new Decoder(
+      (p) => this.onPacket(sock, p),
+      (e) => this.lost(sock, `protocol error from the remote: ${e.message}`),
+      this.maxPacket,
+    );
+    sock.once(this.tlsOptions ? 'secureConnect' : 'connect', () => this.sendConnect());
+    sock.on('data', (chunk: Buffer) => {
+      this.lastRx = Date.now();
+      this.broker.stats.bytesReceived += chunk.length;
+      decoder.push(chunk);
+    });
+    sock.on('drain', () => this.session.pump());
+    sock.on('error', (err: NodeJS.ErrnoException) => this.lost(sock, describe(err, a.host)));
+    sock.on('close', () => this.lost(sock, 'connection closed by the remote'));
+  }
+
+  private sendConnect(): void {
+    const c = this.cfg;
+    const priv = c.tryPrivate && !this.privateRefused ? 0x80 : 0;
+    this.write(
+      encode({
+        type: 1,
+        protocolName: c.protocolLevel === 3 ? 'MQIsdp' : 'MQTT',
+        protocolLevel: c.protocolLevel | priv,
+        clean: c.cleanSession,
+        keepalive: c.keepalive,
+        clientId: this.remoteId,
+        will: this.will,
+        username: c.remoteUsername,
+        password: c.remotePassword === undefined ? undefined : Buffer.from(c.remotePassword),
+      }),
+    );
+  }
+
+  private onPacket(sock: net.Socket, p: Packet): void {
+    if (sock !== this.socket) return;
+    if (this.state === 'connecting') {
+      if (p.type !== 2) return this.lost(sock, `packet type ${p.type} before CONNACK`);
+      return this.onConnack(sock, p.returnCode);
+    }
+    const s = this.session;
+    switch (p.type) {
+      case 3: {
+        this.lastTraffic = this.broker.now;
+        this.broker.stats.messagesReceived++;
+        if (p.qos === 2 && this.inQos2.has(p.packetId)) return this.write(encodeAck(5, p.packetId));
+        const topic = remap(this.cfg.topics, p.topic, true);
+        if (topic !== undefined) {
+          const msg = makeMessage(topic, p.payload, p.qos, p.retain);
+          msg.origin = this; // never sent back out through this link
+          this.broker.publish(msg);
+        } else {
+          log.debug(`Bridge ${this.cfg.name}: dropped message on ${p.topic} (no matching 'in' topic).`);
+        }
+        if (p.qos === 1) this.write(encodeAck(4, p.packetId));
+        else if (p.qos === 2) {
+          this.inQos2.add(p.packetId);
+          this.write(encodeAck(5, p.packetId));
+        }
+        return;
+      }
+      case 4: s.complete(p.packetId, 1); return;
+      case 5: if (!s.received(p.packetId)) this.write(encodeAck(6, p.packetId)); return;
+      case 6:
+        this.inQos2.delete(p.packetId);
+        this.write(encodeAck(7, p.packetId));
+        return;
+      case 7: s.complete(p.packetId, 2); return;
+      case 9:
+        if (p.packetId !== this.subId) return;
+        p.granted.forEach((g, i) => {
+          if (g === 0x80) log.warning(`Bridge ${this.cfg.name}: the remote refused subscription ${this.remoteFilters()[i]}.`);
+        });
+        return this.goReady();
+      case 11:
+      case 13:
+        return;
+      default:
+        return this.lost(sock, `unexpected packet type ${p.type} from the remote`);
+    }
+  }
+
+  private onConnack(sock: net.Socket, rc: number): void {
+    if (rc !== 0) {
+      const priv = this.cfg.tryPrivate && !this.privateRefused;
+      if (rc === 1 && priv) {
+        // The remote does not know Mosquitto's bridge marker: ask again as a plain client.
+        log.notice(`Bridge ${this.cfg.name}: ${this.where} refused try_private; connecting as a plain client.`);
+        this.privateRefused = true;
+        this.down(sock);
+        sock.destroy();
+        this.connect();
+        return;
+      }
+      return this.lost(sock, `connection refused: CONNACK ${rc} (${CONNACK_REASONS[rc] ?? 'unknown code'})`);
+    }
+    this.state = 'connected';
+    this.nextProbe = Date.now() + this.cfg.restartBase * 1000;
+    this.lastProblem = '';
+    this.delay = 0;
+    this.lastTraffic = this.broker.now;
+    if (this.cfg.cleanSession) this.inQos2.clear();
+    log.notice(`Bridge ${this.cfg.name} connected to ${this.where} as ${this.remoteId}.`);
+    this.notifyLocal('1');
+    if (this.cfg.attemptUnsubscribe) {
+      // Drop what an earlier configuration may have left in a persistent remote session.
+      const outOnly = this.cfg.topics.filter((t) => t.direction === 'out').map((t) => t.remotePrefix + t.pattern);
+      if (outOnly.length) this.write(encode({ type: 10, packetId: this.session.allocateId(), topics: outOnly }));
+    }
+    const filters = this.remoteFilters();
+    if (filters.length === 0) return this.goReady();
+    this.subId = this.session.allocateId();
+    const subscriptions = this.cfg.topics.filter((t) => t.direction !== 'out').map((t) => ({ topic: t.remotePrefix + t.pattern, qos: t.qos }));
+    this.write(encode({ type: 8, packetId: this.subId, subscriptions }));
+  }
+
+  private remoteFilters(): string[] {
+    return this.cfg.topics.filter((t) => t.direction !== 'out').map((t) => t.remotePrefix + t.pattern);
+  }
+
+  /** Subscribed: resend what is unacknowledged, then the queue, then the "1" notification. */
+  private goReady(): void {
+    this.subId = 0;
+    this.ready = true;
+    this.session.resume(this);
+    if (this.notifyUp) this.session.deliver(this.notifyUp, 1, true);
+  }
+
+  /** Marks the link down (once per socket); the caller closes the socket. */
+  private down(sock: net.Socket): boolean {
+    if (sock !== this.socket) return false;
+    this.socket = undefined;
+    this.ready = false;
+    const was = this.state;
+    this.state = 'idle';
+    if (was === 'connected') this.notifyLocal('0');
+    return was === 'connected';
+  }
+
+  /** The connection failed or broke: log once per change, then retry after a backoff delay. */
+  private lost(sock: net.Socket, reason: string): void {
+    sock.destroy();
+    // A socket already given up (stop, idle disconnect, an earlier error) reports nothing more.
+    if (sock !== this.socket) return;
+    const wasConnected = this.down(sock);
+    const n = this.cfg.addresses.length;
+    if (wasConnected) {
+      log.notice(`Bridge ${this.cfg.name}: connection to ${this.where} lost: ${reason}.`);
+      this.addr = this.cfg.roundRobin ? (this.addr + 1) % n : 0;
+      this.delay = 0;
+    } else {
+      const line = `Bridge ${this.cfg.name}: cannot connect to ${this.where}: ${reason}; retrying.`;
+      if (reason !== this.lastProblem) log.warning(line);
+      else log.debug(line);
+      this.lastProblem = reason;
+      this.addr = (this.addr + 1) % n;
+    }
+    if (this.cfg.startType === 'once') {
+      log.notice(`Bridge ${this.cfg.name}: start_type once, not reconnecting.`);
+      return;
+    }
+    this.delay = nextDelay(this.delay, this.cfg.restartBase, this.cfg.restartCap);
+    this.retryAt = Date.now() + this.delay * 1000;
+    if (this.cfg.startType === 'automatic') {
+      this.retryTimer = setTimeout(() => this.connect(), this.delay * 1000);
+      this.retryTimer.unref();
+    }
+  }
+
+  /** A clean DISCONNECT suppresses the will, so say "0" on the remote first. */
+  private hangUp(): void {
+    if (this.notifyUp) this.write(encodePublish(this.stateTopic, Buffer.from('0'), 0, true, false, 0));
+    this.write(DISCONNECT_BYTES);
+  }
+
+  private notifyLocal(v: '0' | '1'): void {
+    if (this.cfg.notifications) this.broker.publish(makeMessage(this.stateTopic, Buffer.from(v), 1, true));
+  }
+
+  private write(buf: Buffer): void {
+    const sock = this.socket;
+    if (!sock) return;
+    this.broker.stats.bytesSent += buf.length;
+    this.sent = true;
+    // As in Connection: one writev per event-loop turn.
+    if (!this.corked) {
+      this.corked = true;
+      sock.cork();
+      process.nextTick(this.uncork);
+    }
+    sock.write(buf);
+  }
+}
+
+function describe(err: NodeJS.ErrnoException, host: string): string {
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return `DNS lookup of ${host} failed (${err.code})`;
+  if (err.code === 'ECONNREFUSED') return 'connection refused';
+  if (err.code === 'ETIMEDOUT' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') return `unreachable (${err.code})`;
+  return err.message;
+}
