@@ -4,22 +4,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigText, refuseUnimplemented } from '../../src/config/parse.ts';
+import { ConfigError, parseConfigText, refuseUnimplemented } from '../../src/config/parse.ts';
+import { persistenceOptions } from '../../src/features/persist/index.ts';
 import { importWithFlags } from '../helpers/bundled.ts';
 
 type ParseModule = typeof import('../../src/config/parse.ts');
-import { persistenceOptions } from '../../src/features/persist/index.ts';
 
 const F = '/etc/midge.conf';
 const parse = (text: string) => parseConfigText(text, F);
-function err(text: string): string {
-  try {
-    parse(text);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('expected an error');
-}
+/** The message of the ConfigError that parsing `text` throws. */
+const err = (text: string): string => {
+  const e = (() => {
+    try {
+      parse(text);
+    } catch (x) {
+      return x;
+    }
+  })();
+  expect(e).toBeInstanceOf(ConfigError);
+  return (e as Error).message;
+};
 
 describe('persistence options', () => {
   it('defaults: persistence false, midge.db in the current directory, autosave every 1800 s, sync interval', () => {
