@@ -7,6 +7,7 @@ import { startSys } from './broker/sys.ts';
 import type { BrokerConfig } from './config/types.ts';
 import { startBridges } from './features/bridge/index.ts';
 import type { Connection } from './transport/connection.ts';
+import { startPersistence } from './features/persist/index.ts';
 import { listenTcp } from './transport/tcp.ts';
 import { listenSn } from './features/sn/udp.ts';
 import { listenTls } from './features/tls/listen.ts';
@@ -55,6 +56,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     for (const fn of reloaders) await fn();
   };
   broker.start();
+  if (PERSIST && cfg.persistence) startPersistence(broker, cfg);
   // A packet may carry a topic and header besides the payload the limit counts.
   let maxPacket = cfg.messageSizeLimit > 0 ? Math.min(SPEC_MAX_PACKET, cfg.messageSizeLimit + 65546) : SPEC_MAX_PACKET;
   // max_packet_size counts the whole packet; the decoder limits the remaining length.
@@ -75,6 +77,8 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     for (const c of conns) c.end('broker shutting down', false);
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     await Promise.all(others.map((o) => o.close()));
+    // After the connections: their sessions are detached, and the last snapshot has it all.
+    if (PERSIST) await broker.store?.close();
   };
 
   try {

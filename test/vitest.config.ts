@@ -11,7 +11,7 @@ export default defineConfig({
     SN: 'true',
     SERIAL: 'false',
     GPIO: 'false',
-    PERSIST: 'false',
+    PERSIST: 'true',
     WS: 'true',
     SYS: 'true',
   },

@@ -8,6 +8,7 @@ import type { Outlet } from './outlet.ts';
 import { RetainedStore } from './retained.ts';
 import { Session, type Limits } from './session.ts';
 import { Stats } from './stats.ts';
+import type { Store } from './store.ts';
 import { TopicTree } from './topic-tree.ts';
 
 export interface BrokerOptions extends Limits {
@@ -35,9 +36,12 @@ export class Broker {
   gate: Gate | undefined = undefined;
   /** Coarse clock in seconds, advanced by tick(): the hot path never calls Date.now(). */
   now = Math.floor(Date.now() / 1000);
+  /** Persistence hooks (feature PERSIST); undefined when persistence is off. */
+  declare store: Store | undefined;
   private readonly ticking = new Set<Ticking>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly onDrop = (s: Session, msg: Message): void => {
+  /** Counts and logs a dropped message (sessions call it; persistence passes it to restored ones). */
+  readonly onDrop = (s: Session, msg: Message): void => {
     this.stats.messagesDropped++;
     // One line per 1000 drops per session keeps a flood from flooding the log too.
     if (s.dropped % 1000 === 1) {
@@ -45,7 +49,9 @@ export class Broker {
     }
   };
 
-  constructor(readonly options: BrokerOptions) {}
+  constructor(readonly options: BrokerOptions) {
+    if (PERSIST) this.store = undefined;
+  }
 
   start(): void {
     this.timer = setInterval(() => this.tick(), 1000);
@@ -104,6 +110,10 @@ export class Broker {
       session = new Session(clientId, clean, (BRIDGE && outlet.limits) || this.options, this.onDrop);
       this.sessions.set(clientId, session);
       this.stats.clientsTotal++;
+      if (PERSIST && !clean && this.store) {
+        session.store = this.store;
+        this.store.sessionAdded(session);
+      }
     }
     session.will = will;
     session.outlet = outlet;
@@ -130,6 +140,10 @@ export class Broker {
   }
 
   private removeSession(session: Session): void {
+    if (PERSIST && session.store) {
+      session.store.sessionRemoved(session);
+      session.store = undefined;
+    }
     for (const filter of session.subscriptions.keys()) this.tree.remove(filter, session);
     session.reset();
     if (this.sessions.get(session.clientId) === session) {
@@ -140,7 +154,10 @@ export class Broker {
 
   /** The publish path: retained store, then one delivery per matching session. */
   publish(msg: Message): void {
-    if (msg.retain && this.options.retainAvailable) this.retained.set(msg);
+    if (msg.retain && this.options.retainAvailable) {
+      this.retained.set(msg);
+      if (PERSIST) this.store?.retained(msg);
+    }
     const targets = this.tree.match(msg.topic);
     for (let i = 0; i < targets.length; i++) {
       const s = targets[i];
@@ -157,6 +174,7 @@ export class Broker {
   subscribe(session: Session, filter: string, qos: QoS): void {
     session.subscriptions.set(filter, qos);
     this.tree.add(filter, session, qos);
+    if (PERSIST) session.store?.subscribed(session, filter, qos);
   }
 
   /** Sends the retained messages matching a new subscription [MQTT-3.3.1-6]. */
@@ -170,6 +188,7 @@ export class Broker {
   unsubscribe(session: Session, filter: string): boolean {
     if (!session.subscriptions.delete(filter)) return false;
     this.tree.remove(filter, session);
+    if (PERSIST) session.store?.unsubscribed(session, filter);
     return true;
   }
 }

@@ -9,6 +9,7 @@ import type { QoS, Will } from '../codec/packets.ts';
 import type { Access } from './access.ts';
 import { ownPayload, type Message } from './message.ts';
 import type { Outlet } from './outlet.ts';
+import type { Store } from './store.ts';
 import type { Subscriber } from './topic-tree.ts';
 
 export interface Limits {
@@ -17,7 +18,7 @@ export interface Limits {
 }
 
 /** An outbound message waiting for, or in, the in-flight window. */
-interface Outbound {
+export interface Outbound {
   msg: Message;
   qos: QoS;
   retain: boolean;
@@ -51,12 +52,15 @@ export class Session implements Subscriber {
   /** Seconds (broker clock) when the session was last disconnected; for expiry. */
   disconnectedAt = 0;
   dropped = 0;
+  /** Persistence hooks (feature PERSIST), set by the broker for non-clean sessions. */
+  declare store: Store | undefined;
 
-  private get inflight(): Map<number, Outbound> {
+  // In flight and queued messages; persistence reads and restores them.
+  get inflight(): Map<number, Outbound> {
     return (this.inflightMap ??= new Map());
   }
-  private queue: Outbound[] = [];
-  private queueHead = 0;
+  queue: Outbound[] = [];
+  queueHead = 0;
   private nextId = 1;
 
   constructor(
@@ -65,7 +69,9 @@ export class Session implements Subscriber {
     private readonly limits: Limits,
     /** Called when a message is dropped: the broker counts and logs. */
     private readonly onDrop: (s: Session, msg: Message) => void,
-  ) {}
+  ) {
+    if (PERSIST) this.store = undefined; // one shape for every session
+  }
 
   get queued(): number {
     return this.queue.length - this.queueHead;
@@ -90,8 +96,10 @@ export class Session implements Subscriber {
       return;
     }
     const ob: Outbound = { msg, qos, retain, packetId: 0, released: false };
-    if (outlet && outlet.writable && this.queued === 0 && this.windowOpen()) this.sendNew(outlet, ob);
-    else this.enqueue(ob, retain);
+    if (outlet && outlet.writable && this.queued === 0 && this.windowOpen()) {
+      if (PERSIST) this.store?.stored(this, ob);
+      this.sendNew(outlet, ob);
+    } else this.enqueue(ob, retain);
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) arrived: the message is done. */
@@ -99,6 +107,7 @@ export class Session implements Subscriber {
     const ob = this.inflight.get(packetId);
     if (!ob || ob.qos !== qos || (qos === 2 && !ob.released)) return false;
     this.inflight.delete(packetId);
+    if (PERSIST) this.store?.completed(this, packetId);
     this.pump();
     return true;
   }
@@ -108,6 +117,7 @@ export class Session implements Subscriber {
     const ob = this.inflight.get(packetId);
     if (!ob || ob.qos !== 2) return false;
     ob.released = true;
+    if (PERSIST) this.store?.released(this, packetId);
     this.outlet?.sendPubrel(packetId);
     return true;
   }
@@ -173,6 +183,7 @@ export class Session implements Subscriber {
   private sendNew(outlet: Outlet, ob: Outbound): void {
     ob.packetId = this.allocateId();
     this.inflight.set(ob.packetId, ob);
+    if (PERSIST) this.store?.sent(this, ob);
     outlet.sendPublish(ob.msg, ob.qos, ob.packetId, false, ob.retain);
   }
 
@@ -184,6 +195,7 @@ export class Session implements Subscriber {
     }
     ownPayload(ob.msg);
     this.queue.push(ob);
+    if (PERSIST && ob.qos !== 0) this.store?.stored(this, ob);
   }
 
   /** A packet id not in flight (a bridge link also takes its SUBSCRIBE ids from here). */

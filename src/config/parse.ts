@@ -48,6 +48,19 @@
 //   persistent_client_expiration DURATION      N followed by h (hours), d (days), w (weeks),
 //                                  m (months of 30 days) or y (years of 365 days); N > 0.
 //                                  Default: never expire.
+//   persistence true|false         (PERSIST) Keep retained messages and persistent sessions on
+//                                  disk. Default false. retained_persistence is a synonym.
+//   persistence_location DIR       (PERSIST) Directory of the files; rest of the line. Default ''
+//                                  = the current directory. Created if missing.
+//   persistence_file NAME          (PERSIST) Snapshot file name, default midge.db; the journal is
+//                                  NAME.journal. Rest of the line; relative to persistence_location.
+//   autosave_interval N            (PERSIST) Seconds between snapshots (only if something changed),
+//                                  or with autosave_on_changes the number of changes; 0 = only
+//                                  at exit. 0..2147483647, default 1800.
+//   autosave_on_changes true|false (PERSIST) Default false.
+//   persistence_sync never|interval|always     (PERSIST, Midge's own) never: snapshots only;
+//                                  interval (default): journal written at once, fsynced every
+//                                  second; always: journal fsynced before PUBACK/PUBREC/PUBCOMP.
 //   include_dir DIR                Reads every `*.conf` file in DIR (Mosquitto's sort: case-
 //                                  insensitive, then upper case first), after the lines above it.
 //                                  DIR is the rest of the line; relative to the config file's
@@ -566,6 +579,7 @@ function parseLine(st: State, line: string, w: Where): void {
     default:
       break;
   }
+  if (PERSIST && persistenceOption(cfg, w, name, args, line)) return;
   // Without AUTH, the feature table below says the option is compiled out.
   if (AUTH && authOption(st, w, name, args, line)) return;
 
@@ -639,6 +653,38 @@ function snSetting(st: State, w: Where, name: string, args: string[], line: stri
     if (!snWhere.has(t)) snWhere.set(t, w);
     set((t.sn ??= snDefaults()));
   }, true);
+}
+
+/** The options of feature PERSIST (README "Persistence"); false if `name` is not one of them. */
+function persistenceOption(cfg: BrokerConfig, w: Where, name: string, args: string[], line: string): boolean {
+  switch (name) {
+    case 'persistence':
+    case 'retained_persistence': // Mosquitto's old synonym
+      cfg.persistence = parseBool(w, name, single(w, name, args));
+      return true;
+    case 'persistence_location':
+    case 'persistence_file': {
+      const v = restOfLine(line, 1);
+      if (!v) fail(w, `option '${name}' needs a value`);
+      if (name === 'persistence_location') cfg.persistenceLocation = v;
+      else cfg.persistenceFile = v; // relative to persistence_location
+      return true;
+    }
+    case 'autosave_interval':
+      cfg.autosaveInterval = parseInteger(w, name, single(w, name, args), 0, MAX_INT);
+      return true;
+    case 'autosave_on_changes':
+      cfg.autosaveOnChanges = parseBool(w, name, single(w, name, args));
+      return true;
+    case 'persistence_sync': {
+      const v = single(w, name, args);
+      if (v !== 'never' && v !== 'interval' && v !== 'always') fail(w, `option '${name}' needs never, interval or always, got '${v}'`);
+      cfg.persistenceSync = v;
+      return true;
+    }
+    default:
+      return false;
+  }
 }
 
 const TLS_VERSIONS = ['tlsv1.1', 'tlsv1.2', 'tlsv1.3'];

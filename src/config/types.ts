@@ -123,6 +123,14 @@ export interface BrokerConfig {
   aclFile?: string;
   /** AUTH: password_file, acl_file and allow_anonymous are per listener (Mosquitto semantics). */
   perListenerSettings?: boolean;
+  // Feature PERSIST (README "Persistence"): set only when the file gives them; the defaults are
+  // applied by src/features/persist/index.ts.
+  persistence?: boolean; // default false
+  persistenceLocation?: string; // directory, default '' = current directory
+  persistenceFile?: string; // default 'midge.db'
+  autosaveInterval?: number; // seconds (or changes with autosaveOnChanges), default 1800, 0 = at exit only
+  autosaveOnChanges?: boolean; // default false
+  persistenceSync?: 'never' | 'interval' | 'always'; // default 'interval'
   /** True when no config file was given: the embedded defaults (loopback only). */
   defaults: boolean;
   /** Files read, for log lines. */

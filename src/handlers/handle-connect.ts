@@ -47,6 +47,7 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
   const { session, present } = broker.attach(id, p.clean, will, conn);
   conn.session = session;
   if (AUTH) session.access = access;
+  if (PERSIST) session.store?.connected(session, username);
   // [MQTT-3.2.2-1] session present is 0 for a clean session; [MQTT-3.2.2-2] 1 when state was kept.
   conn.write(Buffer.from([0x20, 2, present ? 1 : 0, 0]));
   log.info(

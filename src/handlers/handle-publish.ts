@@ -6,7 +6,7 @@ import type { Broker } from '../broker/broker.ts';
 import { makeMessage, type Message } from '../broker/message.ts';
 import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
 import type { Session } from '../broker/session.ts';
-import type { Connection } from '../transport/connection.ts';
+import { type Connection, writeDurable } from '../transport/connection.ts';
 import { log } from '../util/log.ts';
 
 export function handlePublish(conn: Connection, session: Session, p: PublishPacket): void {
@@ -16,17 +16,18 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
   if (qos === 2 && session.inboundQos2.has(p.packetId)) {
     // A resend (DUP) of a message already passed on: acknowledge again, deliver nothing
     // [MQTT-4.3.3-2], exactly once.
-    conn.write(encodeAck(5, p.packetId));
+    writeDurable(conn, encodeAck(5, p.packetId));
     return;
   }
   if (acceptPublish(broker, conn, AUTH ? session.access : undefined, p.topic, p.payload, p.retain)) {
     if (BRIDGE && conn.bridge) broker.publish(fromBridge(p, conn));
     else broker.publish(makeMessage(p.topic, p.payload, qos, p.retain));
   }
-  if (qos === 1) conn.write(encodeAck(4, p.packetId));
+  if (qos === 1) writeDurable(conn, encodeAck(4, p.packetId));
   else if (qos === 2) {
     session.inboundQos2.add(p.packetId);
-    conn.write(encodeAck(5, p.packetId));
+    if (PERSIST) session.store?.inbound(session, p.packetId, true);
+    writeDurable(conn, encodeAck(5, p.packetId));
   }
 }
 
@@ -77,6 +78,6 @@ export function acceptPublish(
 }
 
 export function handlePubrel(conn: Connection, session: Session, packetId: number): void {
-  session.inboundQos2.delete(packetId);
-  conn.write(encodeAck(7, packetId));
+  if (session.inboundQos2.delete(packetId) && PERSIST) session.store?.inbound(session, packetId, false);
+  writeDurable(conn, encodeAck(7, packetId));
 }

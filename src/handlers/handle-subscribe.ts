@@ -3,7 +3,7 @@ import { encode } from '../codec/encoder.ts';
 import { type QoS, SUBACK_FAILURE, type SubscribePacket, type UnsubscribePacket } from '../codec/packets.ts';
 import type { Session } from '../broker/session.ts';
 import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
-import type { Connection } from '../transport/connection.ts';
+import { type Connection, writeDurable } from '../transport/connection.ts';
 import { log } from '../util/log.ts';
 
 export function handleSubscribe(conn: Connection, session: Session, p: SubscribePacket): void {
@@ -24,7 +24,7 @@ export function handleSubscribe(conn: Connection, session: Session, p: Subscribe
     granted.push(qos);
     if (log.enabled('subscribe')) log.write('subscribe', `${conn.clientId} ${qos} ${topic}`);
   }
-  conn.write(encode({ type: 9, packetId: p.packetId, granted }));
+  writeDurable(conn, encode({ type: 9, packetId: p.packetId, granted }));
   for (let i = 0; i < p.subscriptions.length; i++) {
     if (granted[i] === SUBACK_FAILURE) continue;
     broker.sendRetained(session, p.subscriptions[i].topic, granted[i] as QoS);

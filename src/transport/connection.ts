@@ -101,11 +101,14 @@ export class Connection implements Outlet, Ticking {
         ? (msg.enc0 ??= encodePublish(msg.topic, msg.payload, 0, false, false, 0))
         : encodePublish(msg.topic, msg.payload, qos, retain, dup, packetId);
     this.broker.stats.messagesSent++;
-    this.write(buf);
+    // A persistent session's QoS 1/2 message goes out only once it is on disk (persistence_sync
+    // always), so a crash cannot make a publisher's resend reach the subscriber twice.
+    if (PERSIST && qos !== 0 && this.session?.store) writeDurable(this, buf);
+    else this.write(buf);
   }
 
   sendPubrel(packetId: number): void {
-    this.write(encodeAck(6, packetId));
+    writeDurable(this, encodeAck(6, packetId));
   }
 
   close(reason: string): void {
@@ -186,4 +189,13 @@ export class Connection implements Outlet, Ticking {
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }
+}
+
+/**
+ * Writes a packet that vouches for stored state (PUBACK, PUBREC, PUBCOMP, SUBACK, PUBREL): with
+ * persistence_sync always it waits until the state is on disk; such packets keep their order.
+ */
+export function writeDurable(conn: Connection, buf: Buffer): void {
+  if (PERSIST && conn.broker.store?.defer(conn, buf)) return;
+  conn.write(buf);
 }

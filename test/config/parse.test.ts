@@ -1,5 +1,5 @@
-// The mosquitto.conf parser. These tests run with every feature flag false except SYS and AUTH
-// (test/vitest.config.ts); the "every feature built" block bundles the parser with all flags true.
+// The mosquitto.conf parser. These tests run with the flags of test/vitest.config.ts (SYS, AUTH, TLS,
+// WS and PERSIST on); the "every feature built" block bundles the parser with all flags true.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +35,7 @@ const ALL_TYPES = ['error', 'warning', 'notice', 'information', 'debug', 'subscr
 /** Every log type of the build under test (test/vitest.config.ts turns WS on). */
 const BUILT_TYPES = WS ? [...ALL_TYPES, 'websockets'] : ALL_TYPES;
 /** The features test/vitest.config.ts builds in. */
-const BUILT: FeatureName[] = ['SYS', 'AUTH', 'TLS', 'WS', 'BRIDGE', 'SN'];
+const BUILT: FeatureName[] = ['SYS', 'AUTH', 'TLS', 'WS', 'BRIDGE', 'SN', 'PERSIST'];
 
 function compiledOut(subject: string, feature: string, profile: string): string {
   const profiles = profile === 'full' ? `'full'` : `'${profile}' or 'full'`;
@@ -404,7 +404,7 @@ describe('logging', () => {
 });
 
 describe('options of optional features', () => {
-  it('featureBuilt reads the flags (tests: SYS, AUTH, TLS, WS, BRIDGE, SN)', () => {
+  it('featureBuilt reads the flags (tests: SYS, AUTH, TLS, WS, BRIDGE, SN, PERSIST)', () => {
     for (const f of FEATURE_NAMES) expect(featureBuilt(f)).toBe(BUILT.includes(f));
   });
 

@@ -1,0 +1,185 @@
+// The persisted state as records: applying them rebuilds an Image (plain maps), which is then put
+// into the broker; dump() writes a running broker's durable state as a snapshot's records.
+import type { Access } from '../../broker/access.ts';
+import type { Broker } from '../../broker/broker.ts';
+import { makeMessage, type Message } from '../../broker/message.ts';
+import { type Outbound, Session } from '../../broker/session.ts';
+import type { QoS } from '../../codec/packets.ts';
+import {
+  type BodyReader, R_DONE, R_DROP, R_IN, R_INREL, R_MSG, R_REL, R_RETAIN, R_SENT, R_SESSION, R_STORE, R_SUB,
+  R_UNSUB, R_USER, type RecordWriter,
+} from './format.ts';
+
+interface SessionImage {
+  subs: Map<string, QoS>;
+  queue: Outbound[];
+  inflight: Map<number, Outbound>;
+  inbound: Set<number>;
+  /** The username of the last connection; undefined = none known or anonymous. */
+  user?: string;
+}
+
+function qosOf(v: number): QoS {
+  if (v > 2) throw new Error(`QoS ${v}`);
+  return v as QoS;
+}
+
+export class Image {
+  readonly retained = new Map<string, Message>();
+  readonly sessions = new Map<string, SessionImage>();
+  private readonly messages = new Map<number, Message>();
+  /** The largest message id read: new ones must not reuse ids the files still mention. */
+  maxId = 0;
+
+  apply(r: BodyReader): void {
+    const type = r.type;
+    if (type === R_MSG) {
+      const id = r.u32();
+      if (id > this.maxId) this.maxId = id;
+      const qos = qosOf(r.u8());
+      const retain = r.u8() === 1;
+      const topic = r.str();
+      this.messages.set(id, makeMessage(topic, r.bin(), qos, retain));
+      return;
+    }
+    if (type === R_RETAIN) {
+      const topic = r.str();
+      const qos = qosOf(r.u8());
+      const payload = r.bin(true); // RetainedStore.set copies it
+      if (payload.length === 0) this.retained.delete(topic);
+      else this.retained.set(topic, makeMessage(topic, payload, qos, true));
+      return;
+    }
+    const client = r.str();
+    if (type === R_SESSION) {
+      this.sessions.set(client, { subs: new Map(), queue: [], inflight: new Map(), inbound: new Set() });
+      return;
+    }
+    const s = this.sessions.get(client);
+    if (type === R_DROP) {
+      this.sessions.delete(client);
+      return;
+    }
+    // Records about state lost with a damaged file (an unknown session, message or packet id) are
+    // skipped; an unknown record type is damage.
+    if (!s) {
+      if (type < R_SUB || type > R_USER) throw new Error(`unknown record type ${type}`);
+      return;
+    }
+    switch (type) {
+      case R_SUB: {
+        const filter = r.str();
+        s.subs.set(filter, qosOf(r.u8()));
+        return;
+      }
+      case R_UNSUB:
+        s.subs.delete(r.str());
+        return;
+      case R_STORE: {
+        const msg = this.messages.get(r.u32());
+        const qos = qosOf(r.u8());
+        const retain = r.u8() === 1;
+        if (msg) s.queue.push({ msg, qos, retain, packetId: 0, released: false });
+        return;
+      }
+      case R_SENT: {
+        const id = r.u16();
+        const ob = s.queue.shift();
+        if (ob) s.inflight.set((ob.packetId = id), ob);
+        return;
+      }
+      case R_REL: {
+        const ob = s.inflight.get(r.u16());
+        if (ob) ob.released = true;
+        return;
+      }
+      case R_DONE:
+        s.inflight.delete(r.u16());
+        return;
+      case R_IN:
+        s.inbound.add(r.u16());
+        return;
+      case R_INREL:
+        s.inbound.delete(r.u16());
+        return;
+      case R_USER:
+        s.user = r.u8() === 1 ? r.str() : undefined;
+        return;
+      default:
+        throw new Error(`unknown record type ${type}`);
+    }
+  }
+
+  /**
+   * Puts the state into a broker that has none yet; returns how many messages sessions hold.
+   * `users` gets each session's username, for the store to write into later snapshots.
+   */
+  install(broker: Broker, users: Map<string, string | undefined>): number {
+    let held = 0;
+    for (const m of this.retained.values()) broker.retained.set(m);
+    for (const [client, img] of this.sessions) {
+      // A disconnected persistent session, as the broker would have kept it.
+      const s = new Session(client, false, broker.options, broker.onDrop);
+      s.disconnectedAt = broker.now;
+      broker.sessions.set(client, s);
+      broker.stats.clientsTotal++;
+      for (const [filter, qos] of img.subs) broker.subscribe(s, filter, qos);
+      for (const [id, ob] of img.inflight) s.inflight.set(id, ob);
+      s.queue.push(...img.queue);
+      for (const id of img.inbound) s.inboundQos2.add(id);
+      users.set(client, img.user);
+      if (AUTH && broker.gate) {
+        // Until the client connects again, its ACL is the one of the username it last used (no
+        // password check: it was checked then); a username the gate no longer admits reads nothing.
+        const a = broker.gate.admit({ clientId: client, username: img.user, password: undefined, listener: undefined, verified: true });
+        s.access = a.ok ? a.access : NOTHING;
+      }
+      held += img.inflight.size + img.queue.length;
+    }
+    return held;
+  }
+}
+
+const NOTHING: Access = { mayRead: () => false, mayWrite: () => false, maySubscribe: () => false };
+
+/** A session's QoS 1/2 messages: in flight first, then queued, each group oldest first. */
+function held(s: Session): Outbound[] {
+  const all = [...s.inflight.values()];
+  for (let i = s.queueHead; i < s.queue.length; i++) if (s.queue[i].qos > 0) all.push(s.queue[i]);
+  return all;
+}
+
+/**
+ * Writes the broker's durable state as records: retained messages (not $SYS ones, which the
+ * broker makes again) and every persistent session. `ids` gets the id of each message written.
+ */
+export function dump(broker: Broker, w: RecordWriter, ids: WeakMap<Message, number>, users: Map<string, string | undefined>): number {
+  let next = 1;
+  // '#' does not match topics starting with '$' [MQTT-4.7.2-1]: $SYS is left out.
+  for (const m of broker.retained.matching('#')) {
+    w.begin(R_RETAIN).str(m.topic).u8(m.qos).bin(m.payload).end();
+  }
+  for (const s of broker.sessions.values()) {
+    if (s.clean) continue;
+    const c = s.clientId;
+    w.begin(R_SESSION).str(c).end();
+    const user = users.get(c);
+    if (user !== undefined) w.begin(R_USER).str(c).u8(1).str(user).end();
+    for (const [filter, qos] of s.subscriptions) w.begin(R_SUB).str(c).str(filter).u8(qos).end();
+    for (const ob of held(s)) {
+      let id = ids.get(ob.msg);
+      if (id === undefined) {
+        ids.set(ob.msg, (id = next++));
+        const m = ob.msg;
+        w.begin(R_MSG).u32(id).u8(m.qos).u8(m.retain ? 1 : 0).str(m.topic).bin(m.payload).end();
+      }
+      w.begin(R_STORE).str(c).u32(id).u8(ob.qos).u8(ob.retain ? 1 : 0).end();
+      if (ob.packetId) {
+        w.begin(R_SENT).str(c).u16(ob.packetId).end();
+        if (ob.released) w.begin(R_REL).str(c).u16(ob.packetId).end();
+      }
+    }
+    for (const id of s.inboundQos2) w.begin(R_IN).str(c).u16(id).end();
+  }
+  return next;
+}
