@@ -115,7 +115,14 @@ async function qos0({ pubs, subs, topic, filter, payloadSize, fanout, cap }) {
       const p = publishers[idx];
       sent += per;
       if (!p.socket.write(batches[idx])) {
-        p.socket.once('drain', wake);
+        // One drain listener per blocked socket, however often pump() runs meanwhile.
+        if (!p.draining) {
+          p.draining = true;
+          p.socket.once('drain', () => {
+            p.draining = false;
+            wake();
+          });
+        }
         return;
       }
     }
