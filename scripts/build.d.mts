@@ -39,6 +39,8 @@ export interface BuildBundleOptions {
   /** esbuild target, default 'node20'. */
   target?: string;
   metafile?: boolean;
+  /** esbuild's log level; default 'warning'. */
+  logLevel?: 'silent' | 'error' | 'warning' | 'info';
 }
 
 export declare function buildBundle(options?: BuildBundleOptions): Promise<BuildResult>;

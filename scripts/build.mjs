@@ -31,7 +31,7 @@ export function loadBoard(name) {
   return readJson(join(root, 'boards', `${name}.json`));
 }
 
-export async function buildBundle({ outfile = join(root, 'dist/broker.min.js'), flags = loadProfile('full').flags, target = 'node20', metafile = false } = {}) {
+export async function buildBundle({ outfile = join(root, 'dist/broker.min.js'), flags = loadProfile('full').flags, target = 'node20', metafile = false, logLevel = 'warning' } = {}) {
   const pkg = readJson(join(root, 'package.json'));
   const define = { MIDGE_VERSION: JSON.stringify(pkg.version) };
   for (const f of ALL_FLAGS) define[f] = flags.includes(f) ? 'true' : 'false';
@@ -53,7 +53,7 @@ export async function buildBundle({ outfile = join(root, 'dist/broker.min.js'), 
     banner: { js: '#!/usr/bin/env node' },
     legalComments: 'none',
     metafile,
-    logLevel: 'warning',
+    logLevel,
   });
 }
 
