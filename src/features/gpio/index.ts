@@ -25,7 +25,7 @@ interface Open {
 
 export interface GpioRunning {
   /** Drives failsafe levels, releases the pins and ends the outputs' session. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Opens the configured pins. Pins that fail to open are logged and skipped; never throws. */
@@ -34,7 +34,7 @@ export async function startGpio(broker: Broker, pins: GpioPinConfig[], driver?: 
     const onoff = await loadOnoff();
     if ('why' in onoff) {
       log.error(`GPIO pins not available: ${onoff.why}. The broker runs without its ${pins.length} configured pin(s).`);
-      return { close() {} };
+      return { close: async () => {} };
     }
     driver = onoffDriver(onoff.Gpio, (spec, err) => log.warning(`GPIO watch error on number ${spec.number}: ${err.message}`));
   }
@@ -76,7 +76,7 @@ export async function startGpio(broker: Broker, pins: GpioPinConfig[], driver?: 
     }
   }
   return {
-    close() {
+    async close() {
       if (session?.outlet) broker.detach(session, false);
       for (const o of open) {
         clearTimeout(o.timer);
