@@ -2,7 +2,7 @@
 // real /sys/class/gpio and its epoll add-on refuses the regular files of a fake sysfs tree.
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/parse.ts';
-import { onoffDriver, type GpioClass, type GpioLike } from '../../src/features/gpio/onoff.ts';
+import { loadOnoff, onoffDriver, type GpioClass, type GpioLike } from '../../src/features/gpio/onoff.ts';
 import type { Level } from '../../src/features/gpio/pin.ts';
 
 class Recorder implements GpioLike {
@@ -65,5 +65,17 @@ describe('onoff driver', () => {
     expect(gout.writes).toEqual([1]);
     input.close();
     expect(gin.calls).toEqual(['unwatchAll', 'unexport']);
+  });
+});
+
+describe('loading onoff', () => {
+  it('without /sys/class/gpio: says why, does not throw', async () => {
+    expect(await loadOnoff('/nonexistent/gpio')).toEqual({ why: expect.stringContaining('has no /nonexistent/gpio') });
+  });
+
+  it('with a sysfs directory: imports the installed onoff (optional dependency) and finds its Gpio class', async () => {
+    // Any existing directory passes the check; onoff itself touches sysfs only when a pin opens.
+    const r = await loadOnoff('/tmp');
+    expect('Gpio' in r && typeof r.Gpio).toBe('function');
   });
 });

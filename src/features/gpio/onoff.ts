@@ -39,9 +39,9 @@ export function onoffDriver(Gpio: GpioClass, onError: (spec: PinSpec, err: Error
 /**
  * Loads onoff, or says why it cannot be used (the broker then runs without its pins). Never throws.
  */
-export async function loadOnoff(): Promise<{ Gpio: GpioClass } | { why: string }> {
-  if (!existsSync('/sys/class/gpio')) {
-    return { why: 'this system has no /sys/class/gpio (a kernel without the sysfs GPIO interface, or not a board with GPIO)' };
+export async function loadOnoff(sysfs = '/sys/class/gpio'): Promise<{ Gpio: GpioClass } | { why: string }> {
+  if (!existsSync(sysfs)) {
+    return { why: `this system has no ${sysfs} (a kernel without the sysfs GPIO interface, or not a board with GPIO)` };
   }
   try {
     const m = (await import('onoff')) as { Gpio?: GpioClass; default?: { Gpio: GpioClass } };
