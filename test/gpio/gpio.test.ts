@@ -177,6 +177,19 @@ describe('GPIO outputs', () => {
     expect(driver.pin(18).closed).toBe(true);
   });
 
+  it('a client taking over the outputs\' session id detaches it cleanly; the broker keeps running', async () => {
+    const { b, driver } = await gpioBroker('gpio 17 out topic=r\n');
+    const intruder = await mqtt.connectAsync({ port: b.port, host: '127.0.0.1', reconnectPeriod: 0, clientId: 'midge-gpio' });
+    cleanup.push(() => intruder.endAsync());
+    const s = await subscriber(b.port, ['r', 'x']);
+    await s.c.publishAsync('r/set', '1');
+    await s.c.publishAsync('x', 'after');
+    expect(await s.next()).toMatchObject({ topic: 'x', payload: 'after' });
+    expect(driver.pin(17).writes).toEqual([]);
+    await b.close();
+    expect(driver.pin(17).closed).toBe(true);
+  });
+
   it('a pin that cannot be opened is skipped; the others and the broker keep working', async () => {
     const { b, driver } = await gpioBroker('gpio 17 out topic=a\ngpio 18 out topic=b\n', new FakeDriver({}, [17]));
     const s = await subscriber(b.port, 'b');
