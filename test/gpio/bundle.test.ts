@@ -41,6 +41,23 @@ describe('gpio in the gateway bundle', () => {
     expect((await p.waitExit(10_000)).code).toBe(0);
   });
 
+  it('a build for board pi-zero takes pin names and the chip base from its board file by default', async () => {
+    const { buildTarget } = await import('../../scripts/build.mjs');
+    const out = join(dir, 'pi-zero-gateway');
+    await buildTarget({ profile: 'gateway', board: 'pi-zero', outDir: out });
+    const port = await freePort();
+    const conf = join(dir, 'board.conf');
+    writeFileSync(conf, `listener ${port} 127.0.0.1\ngpio GPIO17 in topic=b\ngpio 23 out topic=r\ngpio PIN12 out topic=s base=0\n`);
+    const p = spawnProc(process.execPath, [join(out, 'broker.min.js'), '-c', conf], { cwd: dir });
+    await p.waitFor(/GPIO pins not available/, 10_000, 'stderr');
+    const pins = p.stderr.filter((l) => l.includes('GPIO pin ')).map((l) => l.replace(/^\d+: /, ''));
+    expect(pins).toEqual([
+      'GPIO pin GPIO17: in, number 529, topic b.',
+      'GPIO pin 23: out, number 535, topic r, set topic r/set.',
+      'GPIO pin PIN12: out, number 18, topic s, set topic s/set.',
+    ]);
+  });
+
   it('a bad gpio line stops start-up with file:line: reason', async () => {
     const conf = join(dir, 'bad.conf');
     writeFileSync(conf, 'listener 0 127.0.0.1\ngpio GPIO17 in topic=b\n');

@@ -39,6 +39,10 @@ interface BoardGpio {
   pins: Record<string, number>;
 }
 const BOARDS: Record<string, BoardGpio> = { 'pi-zero': piZero.gpio, 'pi-zero-2': piZero2.gpio };
+/** The board this bundle was built for (`npm run build -- --board B`), if any. */
+declare const MIDGE_BOARD: string | undefined;
+/** Its name when its file maps GPIO pins: the default of board=. */
+const BUILD_BOARD = typeof MIDGE_BOARD === 'string' && MIDGE_BOARD in BOARDS ? MIDGE_BOARD : undefined;
 
 const KEYS = ['topic', 'set_topic', 'edge', 'debounce', 'active_low', 'retain', 'qos', 'format', 'initial', 'failsafe', 'board', 'base'];
 const FORMATS = ['01', 'onoff', 'bool', 'json'];
@@ -86,7 +90,7 @@ export function parseGpio(args: string[], fail: (reason: string) => never, other
 
   const cfg: GpioPinConfig = {
     name: pin,
-    number: pinNumber(pin, kv.get('board'), int('base', 65535), fail),
+    number: pinNumber(pin, kv.get('board') ?? BUILD_BOARD, int('base', 65535), fail),
     direction,
     topic: topic('topic') ?? fail(`gpio ${pin}: topic=TOPIC is required`),
     edge: 'both',

@@ -30,6 +30,8 @@ export interface GpioRunning {
 
 /** Opens the configured pins. Pins that fail to open are logged and skipped; never throws. */
 export async function startGpio(broker: Broker, pins: GpioPinConfig[], driver?: PinDriver): Promise<GpioRunning> {
+  // The numbers the driver will use, so a wrong chip base can be spotted in the log.
+  for (const p of pins) log.info(`GPIO pin ${p.name}: ${p.direction}, number ${p.number}, topic ${p.topic}${p.setTopic ? `, set topic ${p.setTopic}` : ''}.`);
   if (!driver) {
     const onoff = await loadOnoff();
     if ('why' in onoff) {
