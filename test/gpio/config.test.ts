@@ -49,6 +49,18 @@ describe('gpio config lines', () => {
     expect(() => parse(`# pins\n${line}\n`)).toThrow(`g.conf:2: ${reason}`);
   });
 
+  it("README's Pi Zero example: a button and a relay", () => {
+    const pins = parse(
+      'listener 1883\nallow_anonymous true\n' +
+        'gpio GPIO17 in topic=home/hall/button board=pi-zero active_low=true debounce=20 format=onoff initial=publish retain=true\n' +
+        'gpio PIN16 out topic=home/hall/light board=pi-zero active_low=true failsafe=0 format=onoff retain=true\n',
+    )!;
+    expect(pins.map((p) => [p.number, p.direction, p.setTopic])).toEqual([
+      [529, 'in', undefined],
+      [535, 'out', 'home/hall/light/set'],
+    ]);
+  });
+
   it('the same line or set topic twice is an error', () => {
     expect(() => parse('gpio 529 in topic=a\ngpio GPIO17 out topic=b board=pi-zero\n')).toThrow('g.conf:2: gpio GPIO17: the same line as gpio 529 (number 529)');
     expect(() => parse('gpio 5 out topic=a set_topic=s\ngpio 6 out topic=b set_topic=s\n')).toThrow('g.conf:2: gpio 6: set_topic s is already used by gpio 5');
