@@ -162,10 +162,11 @@ describe('GPIO outputs', () => {
   });
 
   it('failsafe: outputs start at it and return to it on shutdown', async () => {
-    const { b, driver } = await gpioBroker('gpio 17 out topic=pump failsafe=1 active_low=true\ngpio 18 out topic=lamp\n');
+    const { b, driver } = await gpioBroker('gpio 17 out topic=pump failsafe=1 active_low=true initial=publish retain=true\ngpio 18 out topic=lamp\n');
     const s = await subscriber(b.port, 'pump');
     const pump = driver.pin(17);
     expect(pump.level).toBe(0); // logical 1, active-low
+    expect(await s.next()).toMatchObject({ payload: '1', retain: true }); // initial=publish
     await s.c.publishAsync('pump/set', '0');
     expect(await s.next()).toMatchObject({ payload: '0' });
     expect(pump.level).toBe(1);
