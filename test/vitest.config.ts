@@ -10,7 +10,7 @@ export default defineConfig({
     AUTH: 'true',
     SN: 'true',
     SERIAL: 'false',
-    GPIO: 'false',
+    GPIO: 'true',
     PERSIST: 'true',
     WS: 'true',
     SYS: 'true',
