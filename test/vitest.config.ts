@@ -14,6 +14,7 @@ export default defineConfig({
     PERSIST: 'true',
     WS: 'true',
     SYS: 'true',
+    MQTT5: 'true',
   },
   test: {
     root: fileURLToPath(new URL('..', import.meta.url)),
