@@ -171,5 +171,7 @@ export function encode(p: Packet): Buffer {
       return PINGRESP_BYTES;
     case 14:
       return DISCONNECT_BYTES;
+    case 15:
+      throw new RangeError('AUTH is MQTT 5 only');
   }
 }
