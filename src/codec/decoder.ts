@@ -15,10 +15,20 @@
 // - CONNACK reserved ack flags [MQTT-3.2.2-1]; SUBACK return codes [MQTT-3.9.3-2];
 // - SUBSCRIBE: at least one filter [MQTT-3.8.3-3], requested QoS byte [MQTT-3-8.3-4];
 //   UNSUBSCRIBE: at least one filter [MQTT-3.10.3-2]; filter syntax [MQTT-4.7.1-2, 4.7.1-3].
+//
+// MQTT 5 (flag MQTT5): a level 5 CONNECT switches the decoder to MQTT 5 for the rest of the
+// stream (`v5`). Properties are checked by src/features/mqtt5/properties.ts; the variable
+// headers gain reason codes (a short ack or DISCONNECT means reason 0), SUBSCRIBE gains
+// subscription options (reserved bits [MQTT-3.8.3-5], retain handling 3 [MQTT-3.8.3-6]), AUTH
+// (type 15) exists, and a password without a username is allowed. Errors carry the reason code
+// for the server's DISCONNECT (0x81 malformed, 0x82 protocol error).
 
-import { CONNACK_BAD_PROTOCOL, ProtocolError } from './packets.ts';
+import { CONNACK_BAD_PROTOCOL, ProtocolError, RC_PROTOCOL_ERROR, RC_TOPIC_NAME_INVALID } from './packets.ts';
 import type {
   AckPacket,
+  AuthPacket,
+  DisconnectPacket,
+  Properties,
   ConnackPacket,
   ConnectPacket,
   Packet,
@@ -27,10 +37,12 @@ import type {
   SubackPacket,
   SubscribePacket,
   Subscription,
+  UnsubackPacket,
   UnsubscribePacket,
   Will,
 } from './packets.ts';
 import { checkUtf8, topicFilterError, topicNameError } from './validate.ts';
+import { decodeProps, readVbi, vbiValue } from '../features/mqtt5/properties.ts';
 
 /** Largest value a 4-byte remaining length can hold (MQTT 3.1.1 §2.2.3). */
 export const MAX_REMAINING_LENGTH = 268435455;
@@ -77,6 +89,17 @@ function readString(buf: Buffer, end: number, what: string): string {
 
 /** A copy, not a view: will payloads and passwords live as long as the session, and a view
  *  would pin the whole receive chunk in memory. */
+/** MQTT 5: a property length and the properties of a packet of `type` (0: the Will's). */
+function readProps(buf: Buffer, end: number, type: number): Properties {
+  const n = readVbi(buf, pos, end);
+  if (n === 0) throw malformed('property length is truncated');
+  const s = pos + n;
+  const e = s + vbiValue;
+  if (e > end) throw malformed('properties run past the packet');
+  pos = e;
+  return decodeProps(buf, s, e, type);
+}
+
 function readBinaryCopy(buf: Buffer, end: number, what: string): Buffer {
   const len = readU16(buf, end, what);
   const s = pos;
@@ -104,6 +127,7 @@ function checkFirstByte(b1: number): void {
 }
 
 function parseConnect(buf: Buffer, start: number, end: number): ConnectPacket {
+  let v5 = false;
   pos = start;
   const protocolName = readString(buf, end, 'protocol name');
   const v31 = protocolName === 'MQIsdp';
@@ -116,7 +140,8 @@ function parseConnect(buf: Buffer, start: number, end: number): ConnectPacket {
   const protocolLevel = buf[pos++];
   // Bit 0x80 is Mosquitto's bridge marker (try_private): 0x83 or 0x84 is a bridge speaking 3.1 or
   // 3.1.1, accepted in builds with BRIDGE. The level is passed on as received.
-  if ((BRIDGE ? protocolLevel & 0x7f : protocolLevel) !== (v31 ? 3 : 4)) {
+  if (MQTT5 && protocolLevel === 5 && !v31) v5 = true;
+  else if ((BRIDGE ? protocolLevel & 0x7f : protocolLevel) !== (v31 ? 3 : 4)) {
     throw new ProtocolError('MQTT-3.1.2-2', `unsupported protocol level ${protocolLevel} for ${protocolName}`, CONNACK_BAD_PROTOCOL);
   }
   if (pos >= end) throw malformed('CONNECT is truncated');
@@ -130,16 +155,21 @@ function parseConnect(buf: Buffer, start: number, end: number): ConnectPacket {
   } else if (willQos === 3) {
     throw new ProtocolError('MQTT-3.1.2-14', 'will QoS 3');
   }
-  if ((flags & 0xc0) === 0x40) throw new ProtocolError('MQTT-3.1.2-22', 'password flag set without username flag');
+  // MQTT 5 allows a password without a username.
+  if ((flags & 0xc0) === 0x40 && !(MQTT5 && v5)) throw new ProtocolError('MQTT-3.1.2-22', 'password flag set without username flag');
+  const props = MQTT5 && v5 ? readProps(buf, end, 1) : undefined;
 
   const clientId = readString(buf, end, 'client identifier');
   const p: ConnectPacket = { type: 1, protocolName, protocolLevel, clean: (flags & 0x02) !== 0, keepalive, clientId };
+  if (MQTT5 && v5) p.properties = props;
   if (flags & 0x04) {
+    const wp = MQTT5 && v5 ? readProps(buf, end, 0) : undefined;
     const topic = readString(buf, end, 'will topic');
     const bad = topicNameError(topic);
     if (bad !== null) throw new ProtocolError(bad, `invalid will topic ${JSON.stringify(topic)}`);
     const payload = readBinaryCopy(buf, end, 'will message');
     const will: Will = { topic, payload, qos: willQos as QoS, retain: (flags & 0x20) !== 0 };
+    if (MQTT5 && v5) will.properties = wp;
     p.will = will;
   }
   // MQTT 3.1 §3.1: "the Remaining Length field from the fixed header takes precedence over the
@@ -150,27 +180,41 @@ function parseConnect(buf: Buffer, start: number, end: number): ConnectPacket {
   return p;
 }
 
-function parseConnack(buf: Buffer, start: number): ConnackPacket {
+function parseConnack(buf: Buffer, start: number, end: number, v5: boolean): ConnackPacket {
+  if (end - start < 2) throw malformed('CONNACK is truncated');
   const ackFlags = buf[start];
   if (ackFlags & 0xfe) throw new ProtocolError('MQTT-3.2.2-1', 'reserved CONNACK acknowledge flags are set');
-  return { type: 2, sessionPresent: ackFlags === 1, returnCode: buf[start + 1] };
+  const p: ConnackPacket = { type: 2, sessionPresent: ackFlags === 1, returnCode: buf[start + 1] };
+  if (MQTT5 && v5) {
+    pos = start + 2;
+    p.properties = readProps(buf, end, 2);
+    if (pos !== end) throw malformed('unexpected bytes after CONNACK properties');
+  }
+  return p;
 }
 
-function parsePublish(b1: number, buf: Buffer, start: number, end: number): PublishPacket {
+function parsePublish(b1: number, buf: Buffer, start: number, end: number, v5: boolean): PublishPacket {
   pos = start;
   const topic = readString(buf, end, 'topic name');
   const bad = topicNameError(topic);
-  if (bad !== null) throw new ProtocolError(bad, `invalid topic name ${JSON.stringify(topic)}`);
   const qos = ((b1 >> 1) & 3) as QoS;
   const packetId = qos === 0 ? 0 : readId(buf, end);
+  if (MQTT5 && v5) {
+    const properties = readProps(buf, end, 3);
+    // An empty topic name is allowed with a topic alias [MQTT-3.3.2-1 (5.0)].
+    if (bad !== null && !(topic === '' && properties.topicAlias !== undefined)) throw new ProtocolError(bad, `invalid topic name ${JSON.stringify(topic)}`, undefined, RC_TOPIC_NAME_INVALID);
+    return { type: 3, dup: (b1 & 0x08) !== 0, qos, retain: (b1 & 0x01) !== 0, topic, packetId, payload: buf.subarray(pos, end), properties };
+  }
+  if (bad !== null) throw new ProtocolError(bad, `invalid topic name ${JSON.stringify(topic)}`);
   // A view, not a copy: the broker fans this out without touching the bytes.
   return { type: 3, dup: (b1 & 0x08) !== 0, qos, retain: (b1 & 0x01) !== 0, topic, packetId, payload: buf.subarray(pos, end) };
 }
 
-function parseSubscribe(buf: Buffer, start: number, end: number): SubscribePacket {
+function parseSubscribe(buf: Buffer, start: number, end: number, v5: boolean): SubscribePacket {
   pos = start;
   const packetId = readId(buf, end);
-  if (pos === end) throw new ProtocolError('MQTT-3.8.3-3', 'SUBSCRIBE without topic filters');
+  const properties = MQTT5 && v5 ? readProps(buf, end, 8) : undefined;
+  if (pos === end) throw new ProtocolError('MQTT-3.8.3-3', 'SUBSCRIBE without topic filters', undefined, RC_PROTOCOL_ERROR);
   const subscriptions: Subscription[] = [];
   while (pos < end) {
     const topic = readString(buf, end, 'topic filter');
@@ -178,29 +222,42 @@ function parseSubscribe(buf: Buffer, start: number, end: number): SubscribePacke
     if (bad !== null) throw new ProtocolError(bad, `invalid topic filter ${JSON.stringify(topic)}`);
     if (pos >= end) throw malformed('SUBSCRIBE topic filter without requested QoS');
     const q = buf[pos++];
+    if (MQTT5 && v5) {
+      // Options: QoS (bits 0-1), No Local, Retain As Published, Retain Handling (bits 4-5).
+      if (q & 0xc0) throw new ProtocolError('MQTT-3.8.3-5', 'reserved subscription option bits are set');
+      if ((q & 3) === 3 || (q & 0x30) === 0x30) throw new ProtocolError('MQTT5-3.8.3.1', `invalid subscription options 0x${q.toString(16)}`, undefined, RC_PROTOCOL_ERROR);
+      subscriptions.push({ topic, qos: (q & 3) as QoS, noLocal: (q & 4) !== 0, retainAsPublished: (q & 8) !== 0, retainHandling: (q >> 4) as 0 | 1 | 2 });
+      continue;
+    }
     if (q > 2) throw new ProtocolError('MQTT-3-8.3-4', `invalid requested QoS byte 0x${q.toString(16)}`);
     subscriptions.push({ topic, qos: q as QoS });
   }
-  return { type: 8, packetId, subscriptions };
+  const p: SubscribePacket = { type: 8, packetId, subscriptions };
+  if (MQTT5 && v5) p.properties = properties;
+  return p;
 }
 
-function parseSuback(buf: Buffer, start: number, end: number): SubackPacket {
+function parseSuback(buf: Buffer, start: number, end: number, v5: boolean): SubackPacket {
   pos = start;
   const packetId = readId(buf, end);
+  const properties = MQTT5 && v5 ? readProps(buf, end, 9) : undefined;
   // Not numbered in the spec, but a SUBACK answers a SUBSCRIBE, which has at least one filter.
   if (pos === end) throw malformed('SUBACK without return codes');
   const granted: number[] = [];
   for (; pos < end; pos++) {
     const c = buf[pos];
-    if (c > 2 && c !== 0x80) throw new ProtocolError('MQTT-3.9.3-2', `invalid SUBACK return code 0x${c.toString(16)}`);
+    if (c > 2 && c !== 0x80 && !(MQTT5 && v5 && c > 0x80)) throw new ProtocolError('MQTT-3.9.3-2', `invalid SUBACK return code 0x${c.toString(16)}`);
     granted.push(c);
   }
-  return { type: 9, packetId, granted };
+  const p: SubackPacket = { type: 9, packetId, granted };
+  if (MQTT5 && v5) p.properties = properties;
+  return p;
 }
 
-function parseUnsubscribe(buf: Buffer, start: number, end: number): UnsubscribePacket {
+function parseUnsubscribe(buf: Buffer, start: number, end: number, v5: boolean): UnsubscribePacket {
   pos = start;
   const packetId = readId(buf, end);
+  const properties = MQTT5 && v5 ? readProps(buf, end, 10) : undefined;
   if (pos === end) throw new ProtocolError('MQTT-3.10.3-2', 'UNSUBSCRIBE without topic filters');
   const topics: string[] = [];
   while (pos < end) {
@@ -209,18 +266,40 @@ function parseUnsubscribe(buf: Buffer, start: number, end: number): UnsubscribeP
     if (bad !== null) throw new ProtocolError(bad, `invalid topic filter ${JSON.stringify(topic)}`);
     topics.push(topic);
   }
-  return { type: 10, packetId, topics };
+  const p: UnsubscribePacket = { type: 10, packetId, topics };
+  if (MQTT5 && v5) p.properties = properties;
+  return p;
+}
+
+/** MQTT 5 packets after the fixed part: PUBACK..PUBCOMP, UNSUBACK, DISCONNECT, AUTH. */
+function parse5(type: number, buf: Buffer, start: number, end: number): Packet {
+  pos = start;
+  if (type === 11) {
+    const packetId = readId(buf, end);
+    const properties = readProps(buf, end, 11);
+    if (pos === end) throw malformed('UNSUBACK without reason codes');
+    const p: UnsubackPacket = { type: 11, packetId, reasonCodes: [...buf.subarray(pos, end)], properties };
+    return p;
+  }
+  const p = (type < 8 ? { type, packetId: readId(buf, end) } : { type }) as AckPacket | DisconnectPacket | AuthPacket;
+  // A missing reason code means 0 (success), missing properties none [MQTT-3.4.2-1 (5.0)].
+  p.reasonCode = pos < end ? buf[pos++] : 0;
+  if (pos < end) p.properties = readProps(buf, end, type);
+  if (pos !== end) throw malformed(`unexpected bytes after packet type ${type}`);
+  return p;
 }
 
 /** Decodes the body [start, end) of a packet whose fixed header was already validated. */
-function parseBody(b1: number, buf: Buffer, start: number, end: number): Packet {
-  switch (b1 >> 4) {
+function parseBody(b1: number, buf: Buffer, start: number, end: number, v5: boolean): Packet {
+  const type = b1 >> 4;
+  if (MQTT5 && v5 && ((type >= 4 && type <= 7) || type === 11 || type >= 14)) return parse5(type, buf, start, end);
+  switch (type) {
     case 1:
       return parseConnect(buf, start, end);
     case 2:
-      return parseConnack(buf, start);
+      return parseConnack(buf, start, end, v5);
     case 3:
-      return parsePublish(b1, buf, start, end);
+      return parsePublish(b1, buf, start, end, v5);
     case 4:
     case 5:
     case 6:
@@ -231,11 +310,11 @@ function parseBody(b1: number, buf: Buffer, start: number, end: number): Packet 
       return ack;
     }
     case 8:
-      return parseSubscribe(buf, start, end);
+      return parseSubscribe(buf, start, end, v5);
     case 9:
-      return parseSuback(buf, start, end);
+      return parseSuback(buf, start, end, v5);
     case 10:
-      return parseUnsubscribe(buf, start, end);
+      return parseUnsubscribe(buf, start, end, v5);
     default:
       // 12, 13, 14: length already checked to be 0.
       return { type: (b1 >> 4) as 12 | 13 | 14 };
@@ -255,6 +334,8 @@ function parseBody(b1: number, buf: Buffer, start: number, end: number): Packet 
 export class Decoder {
   /** Set after the first error; further input is ignored. */
   failed = false;
+  /** MQTT 5 stream: set by a level 5 CONNECT (server side), or by the owner (a v5 client). */
+  v5 = false;
 
   // Fixed header split across chunks (at most 4 bytes are ever pending here).
   // Allocated on first use: most connections never see a split header, and an idle connection
@@ -298,6 +379,7 @@ export class Decoder {
   }
 
   private emit(p: Packet): void {
+    if (MQTT5 && p.type === 1 && p.protocolLevel === 5) this.v5 = true;
     this.inCallback = true;
     this.onPacket(p);
     this.inCallback = false;
@@ -309,7 +391,12 @@ export class Decoder {
    */
   private header(buf: Buffer, off: number, end: number): number {
     const b1 = buf[off];
-    checkFirstByte(b1);
+    const type = b1 >> 4;
+    // MQTT 5: AUTH (15) exists; acks, CONNACK and DISCONNECT may carry reasons and properties.
+    const v5 = MQTT5 && this.v5;
+    if (v5 && type === 15) {
+      if (b1 & 0x0f) throw new ProtocolError('MQTT-2.1.3-1', 'invalid fixed header flags for AUTH');
+    } else checkFirstByte(b1);
     let i = off + 1;
     let rem = 0;
     let mul = 1;
@@ -324,7 +411,7 @@ export class Decoder {
     if (rem > this.maxPacketSize) {
       throw new ProtocolError('packet-too-large', `remaining length ${rem} exceeds the maximum packet size ${this.maxPacketSize}`);
     }
-    const fixed = FIXED_LEN[b1 >> 4];
+    const fixed = v5 && type !== 12 && type !== 13 ? -1 : FIXED_LEN[type];
     if (fixed >= 0 && rem !== fixed) throw malformed(`packet type ${b1 >> 4} with remaining length ${rem}, expected ${fixed}`);
     this.rem = rem;
     return i;
@@ -363,11 +450,11 @@ export class Decoder {
       let p: Packet;
       if (this.got === 0) {
         // Only the header was split: the body is contiguous in this chunk.
-        p = parseBody(b1, chunk, off, off + need);
+        p = parseBody(b1, chunk, off, off + need, this.v5);
       } else {
         this.parts.push(chunk.subarray(off, off + need));
         const body = Buffer.concat(this.parts, len);
-        p = parseBody(b1, body, 0, len);
+        p = parseBody(b1, body, 0, len, this.v5);
       }
       this.parts = [];
       this.got = 0;
@@ -393,7 +480,7 @@ export class Decoder {
         this.got = end - bodyStart;
         return;
       }
-      const p = parseBody(chunk[off], chunk, bodyStart, bodyEnd);
+      const p = parseBody(chunk[off], chunk, bodyStart, bodyEnd, this.v5);
       off = bodyEnd;
       this.emit(p);
       if (this.failed) return;
