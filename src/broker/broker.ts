@@ -10,6 +10,7 @@ import { Session, type Limits } from './session.ts';
 import { Stats } from './stats.ts';
 import type { Store } from './store.ts';
 import { TopicTree } from './topic-tree.ts';
+import { Lifetimes } from '../features/mqtt5/lifetime.ts';
 
 export interface BrokerOptions extends Limits {
   allowAnonymous: boolean;
@@ -38,6 +39,8 @@ export class Broker {
   now = Math.floor(Date.now() / 1000);
   /** Persistence hooks (feature PERSIST); undefined when persistence is off. */
   declare store: Store | undefined;
+  /** MQTT5: disconnected sessions with an expiry or a will delay running. */
+  declare lifetimes: Lifetimes;
   private readonly ticking = new Set<Ticking>();
   private timer: NodeJS.Timeout | undefined;
   /** Counts and logs a dropped message (sessions call it; persistence passes it to restored ones). */
@@ -51,6 +54,7 @@ export class Broker {
 
   constructor(readonly options: BrokerOptions) {
     if (PERSIST) this.store = undefined;
+    if (MQTT5) this.lifetimes = new Lifetimes(this);
   }
 
   start(): void {
@@ -73,10 +77,12 @@ export class Broker {
   tick(): void {
     const now = (this.now = Math.floor(Date.now() / 1000));
     for (const t of this.ticking) t.tick(now);
+    if (MQTT5) this.lifetimes.tick(now);
     const ttl = this.options.persistentClientExpiration;
     if (ttl > 0) {
       for (const s of this.sessions.values()) {
-        if (!s.outlet && now - s.disconnectedAt > ttl) {
+        // MQTT 5 sessions have their own expiry interval (as in Mosquitto).
+        if (!s.outlet && now - s.disconnectedAt > ttl && !(MQTT5 && s.expiry !== undefined)) {
           log.notice(`Expiring client ${s.clientId} after ${ttl} s disconnected.`);
           this.removeSession(s);
         }
@@ -88,8 +94,9 @@ export class Broker {
    * Attach a connection to the session of `clientId`, taking it over from an older connection
    * [MQTT-3.1.4-2]. Returns the session and whether state was kept (CONNACK session present).
    * The caller sends CONNACK, then calls session.resume() so redelivery follows the CONNACK.
+   * `ends`: the session ends with the connection (MQTT 5 separates it from Clean Start).
    */
-  attach(clientId: string, clean: boolean, will: Will | undefined, outlet: Outlet): { session: Session; present: boolean } {
+  attach(clientId: string, clean: boolean, will: Will | undefined, outlet: Outlet, ends = clean): { session: Session; present: boolean } {
     let session = this.sessions.get(clientId);
     if (session?.outlet) {
       log.notice(`Client ${clientId} already connected, closing old connection.`);
@@ -98,6 +105,7 @@ export class Broker {
       // session is gone from the map by now.
       session = this.sessions.get(clientId);
     }
+    if (MQTT5 && session) this.lifetimes.attached(session, clean);
     let present = false;
     if (session && clean) {
       this.removeSession(session);
@@ -105,12 +113,12 @@ export class Broker {
     }
     if (session) {
       present = true;
-      session.clean = false;
+      session.clean = ends;
     } else {
-      session = new Session(clientId, clean, (BRIDGE && outlet.limits) || this.options, this.onDrop);
+      session = new Session(clientId, ends, (BRIDGE && outlet.limits) || this.options, this.onDrop);
       this.sessions.set(clientId, session);
       this.stats.clientsTotal++;
-      if (PERSIST && !clean && this.store) {
+      if (PERSIST && !ends && this.store) {
         session.store = this.store;
         this.store.sessionAdded(session);
       }
@@ -127,19 +135,22 @@ export class Broker {
    */
   detach(session: Session, sendWill: boolean): void {
     this.stats.clientsConnected--;
-    const will = session.will;
+    let will = sendWill ? session.will : undefined;
     session.will = undefined;
     session.detach(this.now);
     if (session.clean) this.removeSession(session);
-    if (will && sendWill) {
-      // A will is a publish by its client: it needs write access to its topic.
-      if (AUTH && session.access && !session.access.mayWrite(will.topic)) {
-        log.notice(`Will of client ${session.clientId} on ${will.topic} not published: denied by ACL.`);
-      } else this.publish(makeMessage(will.topic, will.payload, will.qos, will.retain));
-    }
+    else if (MQTT5 && session.expiry !== undefined) will = this.lifetimes.detached(session, will, this.now);
+    if (will) this.publishWill(session, will);
   }
 
-  private removeSession(session: Session): void {
+  publishWill(session: Session, will: Will): void {
+    // A will is a publish by its client: it needs write access to its topic.
+    if (AUTH && session.access && !session.access.mayWrite(will.topic)) {
+      log.notice(`Will of client ${session.clientId} on ${will.topic} not published: denied by ACL.`);
+    } else this.publish(makeMessage(will.topic, will.payload, will.qos, will.retain));
+  }
+
+  removeSession(session: Session): void {
     if (PERSIST && session.store) {
       session.store.sessionRemoved(session);
       session.store = undefined;

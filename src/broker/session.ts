@@ -54,6 +54,8 @@ export class Session implements Subscriber {
   dropped = 0;
   /** Persistence hooks (feature PERSIST), set by the broker for non-clean sessions. */
   declare store: Store | undefined;
+  /** MQTT5: Session Expiry Interval in seconds; undefined for 3.1/3.1.1 (persistent_client_expiration). */
+  declare expiry: number | undefined;
 
   // In flight and queued messages; persistence reads and restores them.
   get inflight(): Map<number, Outbound> {
@@ -71,6 +73,7 @@ export class Session implements Subscriber {
     private readonly onDrop: (s: Session, msg: Message) => void,
   ) {
     if (PERSIST) this.store = undefined; // one shape for every session
+    if (MQTT5) this.expiry = undefined;
   }
 
   get queued(): number {

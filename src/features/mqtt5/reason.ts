@@ -22,6 +22,8 @@ const REASONS: Record<string, number> = {
   'MQTT-2.3.1-1': RC_PROTOCOL_ERROR,
   'MQTT-3.8.3-3': RC_PROTOCOL_ERROR,
   'MQTT-3.10.3-2': RC_PROTOCOL_ERROR,
+  // DISCONNECT with a session expiry after CONNECT's 0.
+  'MQTT5-3.14.2.2.2': RC_PROTOCOL_ERROR,
   // A topic alias while Topic Alias Maximum is 0.
   'MQTT-3.3.2-9': 0x94,
 };
