@@ -75,7 +75,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     if (BRIDGE) stopBridges?.();
     stopSys?.();
     broker.stop();
-    for (const c of conns) c.end('broker shutting down', false);
+    for (const c of conns) c.end('broker shutting down', false, 0x8b);
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     await Promise.all(others.map((o) => o.close()));
     // After the connections: their sessions are detached, and the last snapshot has it all.

@@ -100,7 +100,7 @@ export class Broker {
     let session = this.sessions.get(clientId);
     if (session?.outlet) {
       log.notice(`Client ${clientId} already connected, closing old connection.`);
-      session.outlet.close('session taken over');
+      session.outlet.close('session taken over', 0x8e); // [MQTT-3.1.4-3] (MQTT 5)
       // close() detaches synchronously (and publishes the old connection's will); a clean
       // session is gone from the map by now.
       session = this.sessions.get(clientId);

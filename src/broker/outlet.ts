@@ -13,6 +13,9 @@ export interface Outlet {
   readonly limits?: Limits;
   sendPublish(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean): void;
   sendPubrel(packetId: number): void;
-  /** Close the transport (takeover, shutdown). `reason` goes to the log. */
-  close(reason: string): void;
+  /**
+   * Close the transport (takeover, shutdown). `reason` goes to the log; `code` is the MQTT 5
+   * reason code of the server's DISCONNECT, for outlets that can send one.
+   */
+  close(reason: string, code?: number): void;
 }

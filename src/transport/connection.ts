@@ -2,7 +2,7 @@
 // Duplex). It decodes packets, hands each to its handler, and is the session's Outlet.
 import type { Duplex } from 'node:stream';
 import { Decoder } from '../codec/decoder.ts';
-import { encodeAck, encodePublish } from '../codec/encoder.ts';
+import { encodeAck, encodePublish, encodeReason } from '../codec/encoder.ts';
 import { type Packet, type QoS, ProtocolError } from '../codec/packets.ts';
 import type { Broker, Ticking } from '../broker/broker.ts';
 import type { Message } from '../broker/message.ts';
@@ -111,8 +111,8 @@ export class Connection implements Outlet, Ticking {
     writeDurable(this, encodeAck(6, packetId));
   }
 
-  close(reason: string): void {
-    this.end(reason, true);
+  close(reason: string, code?: number): void {
+    this.end(reason, true, code);
   }
 
   // ---- internals ----
@@ -139,7 +139,7 @@ export class Connection implements Outlet, Ticking {
       }
     } else if (this.keepalive > 0 && ms > this.keepalive * 1500) {
       // [MQTT-3.1.2-24] 1.5 times the keep-alive without a packet.
-      this.end(`keep-alive timeout (${this.keepalive} s)`, true);
+      this.end(`keep-alive timeout (${this.keepalive} s)`, true, 0x8d); // MQTT 5: Keep Alive timeout
     }
     void now;
   }
@@ -173,10 +173,12 @@ export class Connection implements Outlet, Ticking {
 
   /**
    * Ends the connection once. `sendWill` is false after DISCONNECT and at shutdown. Detaching the
-   * session happens synchronously so a takeover sees a free session at once.
+   * session happens synchronously so a takeover sees a free session at once. `code`: an MQTT 5
+   * client past CONNACK is first sent a DISCONNECT with this reason code.
    */
-  end(reason: string, sendWill: boolean): void {
+  end(reason: string, sendWill: boolean, code?: number): void {
     if (this.closed) return;
+    if (MQTT5 && code !== undefined && this.protocolLevel === 5 && this.session) this.write(encodeReason(14, 0, code));
     this.closed = true;
     this.broker.unwatch(this);
     const session = this.session;
