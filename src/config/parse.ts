@@ -31,10 +31,12 @@
 //   max_queued_messages N          >= 0, default 1000, 0 = unlimited.
 //   message_size_limit N           Payload bytes, 0..268435455, default 0 = no limit.
 //   max_packet_size N              Whole packets (header included) larger than N bytes close the
-//                                  connection. 0 (default) = no limit, else 20..268435460.
+//                                  connection. 0 (default) = no limit, else 20..268435460. MQTT 5
+//                                  clients are told N (CONNACK Maximum Packet Size).
 //   max_keepalive N                0..65535, default unset. When set, a 3.1/3.1.1 client whose
 //                                  keep-alive is 0 or above N is refused with CONNACK 2 (as
-//                                  Mosquitto 2 does for clients that cannot be told a server keep-alive).
+//                                  Mosquitto 2 does for clients that cannot be told a server keep-alive);
+//                                  an MQTT 5 client gets N as Server Keep Alive instead.
 //   retain_available true|false    Default true.
 //   sys_interval N                 Seconds between $SYS updates, 0..65535, default 10, 0 = off.
 //   log_type TYPE                  Repeatable: error warning notice information debug subscribe
@@ -47,7 +49,8 @@
 //                                  topic and dlt are not supported by Midge. Default: stderr.
 //   persistent_client_expiration DURATION      N followed by h (hours), d (days), w (weeks),
 //                                  m (months of 30 days) or y (years of 365 days); N > 0.
-//                                  Default: never expire.
+//                                  Default: never expire. MQTT 3.1/3.1.1 sessions only: MQTT 5
+//                                  clients set their own Session Expiry Interval (as in Mosquitto).
 //   persistence true|false         (PERSIST) Keep retained messages and persistent sessions on
 //                                  disk. Default false. retained_persistence is a synonym.
 //   persistence_location DIR       (PERSIST) Directory of the files; rest of the line. Default ''
