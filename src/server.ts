@@ -44,6 +44,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     messageSizeLimit: cfg.messageSizeLimit,
     persistentClientExpiration: cfg.persistentClientExpiration,
     maxKeepalive: cfg.maxKeepalive ?? 0,
+    maxPacketSize: cfg.maxPacketSize ?? 0,
   });
   const reloaders: Reloader[] = [];
   if (AUTH) {

@@ -22,6 +22,8 @@ export interface BrokerOptions extends Limits {
   persistentClientExpiration: number;
   /** Largest keep-alive a client may ask for, in seconds; 0 = no limit (max_keepalive). */
   maxKeepalive: number;
+  /** Largest packet from a client, in bytes; 0 = no limit (max_packet_size; MQTT 5 clients are told). */
+  maxPacketSize: number;
 }
 
 /** Something the broker checks once a second (keep-alive of a connection, for example). */

@@ -7,6 +7,7 @@ import { handleConnect } from './handle-connect.ts';
 import { handlePublish, handlePubrel } from './handle-publish.ts';
 import { handlePuback, handlePubcomp, handlePubrec } from './handle-ack.ts';
 import { handleSubscribe, handleUnsubscribe } from './handle-subscribe.ts';
+import { setExpiry } from '../features/mqtt5/lifetime.ts';
 
 export function handlePacket(conn: Connection, p: Packet): void {
   const session = conn.session;
@@ -25,7 +26,10 @@ export function handlePacket(conn: Connection, p: Packet): void {
     case 10: return handleUnsubscribe(conn, session, p);
     case 12: return conn.write(PINGRESP_BYTES);
     // [MQTT-3.14.4-3] no will after DISCONNECT, unless MQTT 5 reason 0x04 asks for it
-    case 14: return conn.end('', MQTT5 && (p as DisconnectPacket).reasonCode === RC_DISCONNECT_WITH_WILL);
+    case 14:
+      // MQTT 5: the Session Expiry Interval may change on the way out.
+      if (MQTT5) setExpiry(session, (p as DisconnectPacket).properties?.sessionExpiryInterval);
+      return conn.end('', MQTT5 && (p as DisconnectPacket).reasonCode === RC_DISCONNECT_WITH_WILL);
     case 1: throw new ProtocolError('MQTT-3.1.0-2', 'second CONNECT on one connection');
     default: throw new ProtocolError('MQTT-4.8.0-1', `packet type ${p.type} is not sent by clients`);
   }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Access } from '../broker/access.ts';
 import type { ConnectPacket } from '../codec/packets.ts';
 import { connack5 } from '../features/mqtt5/session.ts';
+import { connackProps } from '../features/mqtt5/connect.ts';
 import type { Connection } from '../transport/connection.ts';
 import { log } from '../util/log.ts';
 
@@ -21,14 +22,19 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
     // MQTT 3.1 allows client ids of 1 to 23 characters only.
     return refuse(conn, 2, `MQTT 3.1 client id of ${id.length} characters`);
   }
+  const v5 = MQTT5 && conn.protocolLevel === 5;
   if (id.length === 0) {
-    if (!p.clean) return refuse(conn, 2, '[MQTT-3.1.3-8] empty client id with clean session 0');
+    // MQTT 5 allows it with Clean Start 0 too, and says which id it got [MQTT-3.2.2-16].
+    if (!p.clean && !(MQTT5 && v5)) return refuse(conn, 2, '[MQTT-3.1.3-8] empty client id with clean session 0');
     id = `auto-${randomUUID()}`; // [MQTT-3.1.3-6]
   }
+  let keepalive = p.keepalive;
   const maxKeepalive = broker.options.maxKeepalive;
-  if (maxKeepalive > 0 && (p.keepalive === 0 || p.keepalive > maxKeepalive)) {
-    // A 3.1.1 client cannot be told a server keep-alive, so Mosquitto 2 refuses it instead.
-    return refuse(conn, 2, `keep-alive ${p.keepalive} of client ${id} outside 1..${maxKeepalive} (max_keepalive)`);
+  if (maxKeepalive > 0 && (keepalive === 0 || keepalive > maxKeepalive)) {
+    // A 3.1.1 client cannot be told a server keep-alive, so Mosquitto 2 refuses it instead; an
+    // MQTT 5 client is told to use max_keepalive [MQTT-3.2.2-21].
+    if (MQTT5 && v5) keepalive = maxKeepalive;
+    else return refuse(conn, 2, `keep-alive ${p.keepalive} of client ${id} outside 1..${maxKeepalive} (max_keepalive)`);
   }
   // use_identity_as_username: the transport vouches for the username (the TLS certificate's CN).
   const username = conn.identity ?? p.username;
@@ -44,15 +50,19 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
   conn.clientId = id;
   conn.protocolLevel = BRIDGE ? p.protocolLevel & 0x7f : p.protocolLevel;
   if (BRIDGE) conn.bridge = p.protocolLevel > 0x7f;
-  conn.keepalive = p.keepalive;
+  conn.keepalive = keepalive;
   if (MQTT5) conn.props5 = p.properties;
   const will = p.will && { ...p.will, payload: Buffer.from(p.will.payload) };
-  const { session, present } = broker.attach(id, p.clean, will, conn);
+  // MQTT 5: Clean Start only discards state; the Session Expiry Interval (absent = 0) says how
+  // long the session outlives the connection [MQTT-3.1.2-23].
+  const expiry = MQTT5 && v5 ? (p.properties?.sessionExpiryInterval ?? 0) : undefined;
+  const { session, present } = broker.attach(id, p.clean, will, conn, MQTT5 && v5 ? expiry === 0 : p.clean);
+  if (MQTT5) session.expiry = expiry;
   conn.session = session;
   if (AUTH) session.access = access;
   if (PERSIST) session.store?.connected(session, username);
   // [MQTT-3.2.2-1] session present is 0 for a clean session; [MQTT-3.2.2-2] 1 when state was kept.
-  conn.write(MQTT5 && conn.protocolLevel === 5 ? connack5(broker.options, present, 0) : Buffer.from([0x20, 2, present ? 1 : 0, 0]));
+  conn.write(MQTT5 && v5 ? connack5(broker.options, present, 0, connackProps(p, id, keepalive)) : Buffer.from([0x20, 2, present ? 1 : 0, 0]));
   log.info(
     `New ${BRIDGE && conn.bridge ? 'bridge' : 'client'} connected from ${conn.remote} as ${id} (p${conn.protocolLevel}, c${p.clean ? 1 : 0}, k${p.keepalive}${username !== undefined ? `, u'${username}'` : ''}).`,
   );

@@ -2,7 +2,7 @@
 // Duplex). It decodes packets, hands each to its handler, and is the session's Outlet.
 import type { Duplex } from 'node:stream';
 import { Decoder } from '../codec/decoder.ts';
-import { encode5, encodeAck, encodePublish, encodeReason } from '../codec/encoder.ts';
+import { encodeAck, encodePublish, encodeReason } from '../codec/encoder.ts';
 import { type Packet, type Properties, type QoS, ProtocolError } from '../codec/packets.ts';
 import { reasonFor } from '../features/mqtt5/reason.ts';
 import { publish5 } from '../features/mqtt5/session.ts';
@@ -173,10 +173,9 @@ export class Connection implements Outlet, Ticking {
     if (e.connackCode !== undefined && !this.session) {
       this.write(Buffer.from([0x20, 2, 0, e.connackCode]));
     }
-    // MQTT 5: tell the client why [MQTT-4.13.1-1] (a bad CONNECT is just closed).
-    if (MQTT5 && this.protocolLevel === 5 && this.session) this.write(encode5({ type: 14, reasonCode: reasonFor(e) }));
     log.notice(`Client ${this.name} disconnected: protocol violation ${e.message}`);
-    this.end('', true);
+    // MQTT 5: tell the client why [MQTT-4.13.1-1] (a bad CONNECT is just closed).
+    this.end('', true, MQTT5 ? reasonFor(e) : undefined);
   }
 
   /**
