@@ -12,6 +12,7 @@ import type { Store } from './store.ts';
 import { TopicTree } from './topic-tree.ts';
 import { Lifetimes } from '../features/mqtt5/lifetime.ts';
 import { willMessage } from '../features/mqtt5/session.ts';
+import { retainedExpired } from '../features/mqtt5/expiry.ts';
 
 export interface BrokerOptions extends Limits {
   allowAnonymous: boolean;
@@ -150,7 +151,7 @@ export class Broker {
     // A will is a publish by its client: it needs write access to its topic.
     if (AUTH && session.access && !session.access.mayWrite(will.topic)) {
       log.notice(`Will of client ${session.clientId} on ${will.topic} not published: denied by ACL.`);
-    } else this.publish(MQTT5 && will.properties ? willMessage(will) : makeMessage(will.topic, will.payload, will.qos, will.retain));
+    } else this.publish(MQTT5 && will.properties ? willMessage(will, this.now) : makeMessage(will.topic, will.payload, will.qos, will.retain));
   }
 
   removeSession(session: Session): void {
@@ -194,6 +195,7 @@ export class Broker {
   /** Sends the retained messages matching a new subscription [MQTT-3.3.1-6]. */
   sendRetained(session: Session, filter: string, qos: QoS): void {
     for (const m of this.retained.matching(filter)) {
+      if (MQTT5 && m.expiresAt !== undefined && retainedExpired(this, m)) continue;
       if (AUTH && session.access !== undefined && !session.access.mayRead(m.topic)) continue;
       session.deliver(m, m.qos < qos ? m.qos : qos, true); // [MQTT-3.3.1-8]
     }

@@ -5,7 +5,7 @@ import { Decoder } from '../codec/decoder.ts';
 import { encodeAck, encodePublish, encodeReason } from '../codec/encoder.ts';
 import { type Packet, type Properties, type QoS, ProtocolError } from '../codec/packets.ts';
 import { reasonFor } from '../features/mqtt5/reason.ts';
-import { publish5 } from '../features/mqtt5/session.ts';
+import { outbound5 } from '../features/mqtt5/outbound.ts';
 import type { Broker, Ticking } from '../broker/broker.ts';
 import type { Message } from '../broker/message.ts';
 import type { Outlet } from '../broker/outlet.ts';
@@ -100,12 +100,16 @@ export class Connection implements Outlet, Ticking {
   sendPublish(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean): void {
     if (BRIDGE && this.bridge && msg.retain) retain = true;
     // QoS 0 forwards share one encoding per message; others differ by packet id.
-    const buf =
-      MQTT5 && this.protocolLevel === 5
-        ? publish5(msg, qos, packetId, dup, retain)
-        : qos === 0 && !retain
+    let buf: Buffer | undefined;
+    if (MQTT5 && this.protocolLevel === 5) {
+      // Nothing to send (expired, too large for the client): done as if delivered.
+      if (!(buf = outbound5(this, msg, qos, packetId, dup, retain))) return;
+    } else {
+      buf =
+        qos === 0 && !retain
           ? (msg.enc0 ??= encodePublish(msg.topic, msg.payload, 0, false, false, 0))
           : encodePublish(msg.topic, msg.payload, qos, retain, dup, packetId);
+    }
     this.broker.stats.messagesSent++;
     // A persistent session's QoS 1/2 message goes out only once it is on disk (persistence_sync
     // always), so a crash cannot make a publisher's resend reach the subscriber twice.

@@ -4,6 +4,7 @@ import { encode5, encodePublish5 } from '../../codec/encoder.ts';
 import { ProtocolError, type Properties, type PublishPacket, type QoS, type Will } from '../../codec/packets.ts';
 import type { BrokerOptions } from '../../broker/broker.ts';
 import { makeMessage, type Message } from '../../broker/message.ts';
+import { stamp } from './expiry.ts';
 import { encodeProps } from './properties.ts';
 
 /** 3.1.1 CONNACK return code → MQTT 5 reason code (bad protocol, id, unavailable, credentials, auth). */
@@ -45,18 +46,23 @@ export function forwarded(props: Properties | undefined, p?: PublishPacket): Pro
 }
 
 /** The message of a Will, with the Will's message properties (not the will delay). */
-export function willMessage(will: Will): Message {
+export function willMessage(will: Will, now: number): Message {
   const msg = makeMessage(will.topic, will.payload, will.qos, will.retain);
   const props = forwarded(will.properties);
   if (props) msg.properties = props;
-  return msg;
+  return stamp(msg, now);
 }
 
 /**
  * The PUBLISH for an MQTT 5 subscriber. The forwarded properties are encoded once per message
  * (props5), and the QoS 0 form is shared by every MQTT 5 subscriber (enc5), as enc0 is for 3.1.1.
+ * A message that expires carries the seconds left at `now` [MQTT-3.3.2-6], encoded per send.
  */
-export function publish5(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean): Buffer {
+export function publish5(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean, now: number): Buffer {
+  if (msg.expiresAt !== undefined) {
+    const left = msg.expiresAt > now ? msg.expiresAt - now : 0;
+    return encodePublish5(msg.topic, msg.payload, qos, retain, dup, packetId, encodeProps({ ...msg.properties, messageExpiryInterval: left }));
+  }
   const props = msg.properties ? (msg.props5 ??= encodeProps(msg.properties)) : encodeProps(undefined);
   if (qos === 0 && !retain) return (msg.enc5 ??= encodePublish5(msg.topic, msg.payload, 0, false, false, 0, props));
   return encodePublish5(msg.topic, msg.payload, qos, retain, dup, packetId, props);

@@ -1,0 +1,28 @@
+// What an MQTT 5 client is sent of a message: nothing once its Message Expiry Interval has passed
+// [MQTT-3.3.2-5], nor a packet larger than the client's Maximum Packet Size [MQTT-3.1.2-24]. A
+// message not sent counts as delivered [MQTT-3.1.2-25]: the session forgets its packet id.
+import type { QoS } from '../../codec/packets.ts';
+import type { Message } from '../../broker/message.ts';
+import type { Connection } from '../../transport/connection.ts';
+import { log } from '../../util/log.ts';
+import { publish5 } from './session.ts';
+
+export function outbound5(conn: Connection, msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean): Buffer | undefined {
+  const now = conn.broker.now;
+  // A resend is not dropped: its delivery has begun, and an unacknowledged PUBLISH must be resent
+  // [MQTT-4.4.0-1]; it goes with an interval of 0.
+  if (msg.expiresAt !== undefined && msg.expiresAt < now && !dup) return skip(conn, qos, packetId);
+  const buf = publish5(msg, qos, packetId, dup, retain, now);
+  const max = conn.props5?.maximumPacketSize;
+  if (max === undefined || buf.length <= max) return buf;
+  const s = conn.session!;
+  conn.broker.stats.messagesDropped++;
+  // One line per 1000 per session, as for a full queue.
+  if (++s.dropped % 1000 === 1) log.warning(`Client ${conn.name}: dropped message on ${msg.topic} of ${buf.length} bytes (its maximum packet size ${max}).`);
+  return skip(conn, qos, packetId);
+}
+
+function skip(conn: Connection, qos: QoS, packetId: number): undefined {
+  if (qos > 0) conn.session!.drop(packetId);
+  return undefined;
+}
