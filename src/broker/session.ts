@@ -115,14 +115,6 @@ export class Session implements Subscriber {
     return true;
   }
 
-  /**
-   * MQTT5: an in-flight message the outlet did not send (expired, or too large for the client):
-   * done as if acknowledged [MQTT-3.1.2-25]. The caller is inside pump() or resume(), which go on.
-   */
-  drop(packetId: number): void {
-    if (this.inflightMap?.delete(packetId) && PERSIST) this.store?.completed(this, packetId);
-  }
-
   /** PUBREC arrived for a QoS 2 message: answer with PUBREL. */
   received(packetId: number): boolean {
     const ob = this.inflight.get(packetId);

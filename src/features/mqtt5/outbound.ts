@@ -22,7 +22,9 @@ export function outbound5(conn: Connection, msg: Message, qos: QoS, packetId: nu
   return skip(conn, qos, packetId);
 }
 
+/** Done as if acknowledged: the packet id is free again, and the session goes on with its queue. */
 function skip(conn: Connection, qos: QoS, packetId: number): undefined {
-  if (qos > 0) conn.session!.drop(packetId);
+  const s = conn.session!;
+  if (qos > 0 && s.inflight.delete(packetId) && PERSIST) s.store?.completed(s, packetId);
   return undefined;
 }
