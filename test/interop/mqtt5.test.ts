@@ -135,6 +135,21 @@ describe('MQTT 5 with MQTT.js', () => {
   });
 });
 
+describe('MQTT 5 refusals', () => {
+  it('[MQTT-3.2.2-6] a refused v5 client gets a v5 CONNACK with reason 0x87 (not authorized), then a close', async () => {
+    const closed = await startBroker({ allowAnonymous: false });
+    try {
+      const { c, connack } = await RawClient.session(closed.port, 'anon5', { protocolVersion: 5 });
+      raws.push(c);
+      expect(connack.cmd).toBe('connack');
+      expect(connack.reasonCode).toBe(0x87);
+      expect(await c.closesWithin()).toBe(true);
+    } finally {
+      await closed.close();
+    }
+  });
+});
+
 describe('MQTT 3.1.1 <-> 5', () => {
   it('a 3.1.1 subscriber gets a 5.0 publisher\'s message without properties', async () => {
     const sub = mqtt.connect({ host: '127.0.0.1', port: broker.port, clientId: 'v4-sub', protocolVersion: 4, reconnectPeriod: 0 });
