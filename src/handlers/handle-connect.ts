@@ -30,7 +30,7 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
   }
   let keepalive = p.keepalive;
   const maxKeepalive = broker.options.maxKeepalive;
-  if (maxKeepalive > 0 && (keepalive === 0 || keepalive > maxKeepalive)) {
+  if (maxKeepalive > 0 && (p.keepalive === 0 || p.keepalive > maxKeepalive)) {
     // A 3.1.1 client cannot be told a server keep-alive, so Mosquitto 2 refuses it instead; an
     // MQTT 5 client is told to use max_keepalive [MQTT-3.2.2-21].
     if (MQTT5 && v5) keepalive = maxKeepalive;
