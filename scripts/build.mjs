@@ -9,6 +9,7 @@ import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { mangleable } from './mangle.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Every compile-time flag (src/flags.d.ts). */
@@ -54,6 +55,8 @@ export async function buildBundle({ outfile = join(root, 'dist/broker.min.js'), 
     plugins: [absentOptionals],
     banner: { js: '#!/usr/bin/env node' },
     legalComments: 'none',
+    // Midge's own internal property names, shortened (scripts/mangle.mjs says which and why).
+    mangleProps: mangleable(root),
     metafile,
     logLevel,
   });
