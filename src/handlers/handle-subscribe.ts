@@ -1,6 +1,14 @@
 // SUBSCRIBE and UNSUBSCRIBE. SUBACK goes out before the retained messages of the new filters.
 import { encode } from '../codec/encoder.ts';
-import { type QoS, SUBACK_FAILURE, type SubscribePacket, type UnsubscribePacket } from '../codec/packets.ts';
+import {
+  type QoS,
+  RC_NOT_AUTHORIZED,
+  RC_TOPIC_FILTER_INVALID,
+  SUBACK_FAILURE,
+  type SubscribePacket,
+  type UnsubscribePacket,
+} from '../codec/packets.ts';
+import { idProps, optionsOf } from '../features/mqtt5/sub-options.ts';
 import type { Session } from '../broker/session.ts';
 import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
 import { type Connection, writeDurable } from '../transport/connection.ts';
@@ -8,26 +16,38 @@ import { log } from '../util/log.ts';
 
 export function handleSubscribe(conn: Connection, session: Session, p: SubscribePacket): void {
   const broker = conn.broker;
+  const v5 = MQTT5 && conn.protocolLevel === 5;
   const granted: number[] = [];
-  for (const { topic, qos } of p.subscriptions) {
+  // MQTT5: each filter's options number (sub-options.ts), or -1 when no retained are to be sent.
+  const opts: number[] = [];
+  for (const sub of p.subscriptions) {
+    const { topic, qos } = sub;
     if (tooDeep(topic)) {
       log.notice(`Client ${conn.name}: refused subscription to a filter of more than ${MAX_TOPIC_LEVELS} levels.`);
-      granted.push(SUBACK_FAILURE);
+      granted.push(v5 ? RC_TOPIC_FILTER_INVALID : SUBACK_FAILURE);
       continue;
     }
     if (AUTH && session.access && !session.access.maySubscribe(topic)) {
-      granted.push(SUBACK_FAILURE);
+      granted.push(v5 ? RC_NOT_AUTHORIZED : SUBACK_FAILURE);
       log.notice(`Client ${conn.clientId}: subscription to ${topic} denied by ACL.`);
       continue;
     }
-    broker.subscribe(session, topic, qos);
+    if (MQTT5 && v5) {
+      const o = optionsOf(sub, p.properties?.subscriptionIdentifier as number | undefined);
+      const existed = broker.subscribe(session, topic, qos, o);
+      // Retain Handling: 1 sends retained messages only for a new subscription, 2 never
+      // [MQTT-3.3.1-10, 3.3.1-11].
+      opts[granted.length] = sub.retainHandling === 2 || (sub.retainHandling === 1 && existed) ? -1 : o;
+    } else broker.subscribe(session, topic, qos);
     granted.push(qos);
     if (log.enabled('subscribe')) log.write('subscribe', `${conn.clientId} ${qos} ${topic}`);
   }
-  writeDurable(conn, encode({ type: 9, packetId: p.packetId, granted }));
+  writeDurable(conn, encode({ type: 9, packetId: p.packetId, granted }, v5));
   for (let i = 0; i < p.subscriptions.length; i++) {
-    if (granted[i] === SUBACK_FAILURE) continue;
-    broker.sendRetained(session, p.subscriptions[i].topic, granted[i] as QoS);
+    if (granted[i] > 2) continue;
+    if (MQTT5 && v5) {
+      if (opts[i] >= 0) broker.sendRetained(session, p.subscriptions[i].topic, granted[i] as QoS, idProps(opts[i]));
+    } else broker.sendRetained(session, p.subscriptions[i].topic, granted[i] as QoS);
   }
 }
 
