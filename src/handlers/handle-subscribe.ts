@@ -1,5 +1,5 @@
 // SUBSCRIBE and UNSUBSCRIBE. SUBACK goes out before the retained messages of the new filters.
-import { encode } from '../codec/encoder.ts';
+import { encode, encode5 } from '../codec/encoder.ts';
 import {
   type QoS,
   RC_NOT_AUTHORIZED,
@@ -42,7 +42,8 @@ export function handleSubscribe(conn: Connection, session: Session, p: Subscribe
     granted.push(qos);
     if (log.enabled('subscribe')) log.write('subscribe', `${conn.clientId} ${qos} ${topic}`);
   }
-  writeDurable(conn, encode({ type: 9, packetId: p.packetId, granted }, v5));
+  const suback = { type: 9 as const, packetId: p.packetId, granted };
+  writeDurable(conn, MQTT5 && v5 ? encode5(suback) : encode(suback));
   for (let i = 0; i < p.subscriptions.length; i++) {
     if (granted[i] > 2) continue;
     if (MQTT5 && v5) {
