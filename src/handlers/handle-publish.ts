@@ -1,10 +1,12 @@
 // Inbound PUBLISH and PUBREL: the start of the publish path.
-import { encodeAck } from '../codec/encoder.ts';
-import type { PublishPacket } from '../codec/packets.ts';
+import { encodeAck, encodeReason } from '../codec/encoder.ts';
+import { type PublishPacket, RC_NOT_AUTHORIZED } from '../codec/packets.ts';
 import type { Access } from '../broker/access.ts';
 import type { Broker } from '../broker/broker.ts';
 import { makeMessage, type Message } from '../broker/message.ts';
 import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
+import { forwarded } from '../features/mqtt5/session.ts';
+import { inbound5, RC_NO_MATCHING_SUBSCRIBERS } from '../features/mqtt5/publish-in.ts';
 import type { Session } from '../broker/session.ts';
 import { type Connection, writeDurable } from '../transport/connection.ts';
 import { log } from '../util/log.ts';
@@ -19,16 +21,33 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
     writeDurable(conn, encodeAck(5, p.packetId));
     return;
   }
+  // MQTT 5 (p.properties is set): topic alias and Receive Maximum; rc is the ack's reason code.
+  if (MQTT5 && p.properties) inbound5(conn, session, p);
+  let rc = 0;
   if (acceptPublish(broker, conn, AUTH ? session.access : undefined, p.topic, p.payload, p.retain)) {
     if (BRIDGE && conn.bridge) broker.publish(fromBridge(p, conn));
-    else broker.publish(makeMessage(p.topic, p.payload, qos, p.retain));
+    else if (MQTT5 && p.properties) rc = broker.publish(withProps(p), session) ? 0 : RC_NO_MATCHING_SUBSCRIBERS;
+    else broker.publish(makeMessage(p.topic, p.payload, qos, p.retain), session);
+  } else if (MQTT5 && AUTH && p.properties && session.access && !session.access.mayWrite(p.topic)) {
+    rc = RC_NOT_AUTHORIZED; // [MQTT-3.4.2-1] MQTT 5 can say "denied"
   }
-  if (qos === 1) writeDurable(conn, encodeAck(4, p.packetId));
+  if (qos === 1) writeDurable(conn, MQTT5 && p.properties ? encodeReason(4, p.packetId, rc) : encodeAck(4, p.packetId));
   else if (qos === 2) {
-    session.inboundQos2.add(p.packetId);
-    if (PERSIST) session.store?.inbound(session, p.packetId, true);
-    writeDurable(conn, encodeAck(5, p.packetId));
+    // A PUBREC of 0x80 or more ends the exchange: no PUBREL follows.
+    if (!(MQTT5 && rc >= 0x80)) {
+      session.inboundQos2.add(p.packetId);
+      if (PERSIST) session.store?.inbound(session, p.packetId, true);
+    }
+    writeDurable(conn, MQTT5 && p.properties ? encodeReason(5, p.packetId, rc) : encodeAck(5, p.packetId));
   }
+}
+
+/** MQTT 5: a message with the properties it carries on. */
+function withProps(p: PublishPacket): Message {
+  const msg = makeMessage(p.topic, p.payload, p.qos, p.retain);
+  const props = forwarded(p.properties, p);
+  if (props) msg.properties = props;
+  return msg;
 }
 
 /** A message from a bridge: the broker must not send it back to that bridge. */
@@ -66,7 +85,8 @@ export function acceptPublish(
     log.debug(`Client ${from.name}: dropped publish to reserved topic ${topic}.`);
     return false;
   }
-  // MQTT 3.1.1 has no way to say "denied": the message is acknowledged and dropped (as Mosquitto).
+  // MQTT 3.1.1 has no way to say "denied": the message is acknowledged and dropped (as Mosquitto);
+  // MQTT 5 acknowledges it with 0x87 (handlePublish).
   if (AUTH && access && !access.mayWrite(topic)) {
     log.debug(`Client ${from.name}: publish to ${topic} denied by ACL.`);
     return false;

@@ -4,6 +4,7 @@ import {
   type QoS,
   RC_NOT_AUTHORIZED,
   RC_TOPIC_FILTER_INVALID,
+  RC_NO_SUBSCRIPTION_EXISTED,
   SUBACK_FAILURE,
   type SubscribePacket,
   type UnsubscribePacket,
@@ -22,6 +23,8 @@ export function handleSubscribe(conn: Connection, session: Session, p: Subscribe
   const opts: number[] = [];
   for (const sub of p.subscriptions) {
     const { topic, qos } = sub;
+    // MQTT5: the options number (sub-options.ts), whose protocol errors come first.
+    const o = MQTT5 && v5 ? optionsOf(sub, p.properties!.subscriptionIdentifier as number | undefined) : qos;
     if (tooDeep(topic)) {
       log.notice(`Client ${conn.name}: refused subscription to a filter of more than ${MAX_TOPIC_LEVELS} levels.`);
       granted.push(v5 ? RC_TOPIC_FILTER_INVALID : SUBACK_FAILURE);
@@ -32,30 +35,28 @@ export function handleSubscribe(conn: Connection, session: Session, p: Subscribe
       log.notice(`Client ${conn.clientId}: subscription to ${topic} denied by ACL.`);
       continue;
     }
-    if (MQTT5 && v5) {
-      const o = optionsOf(sub, p.properties?.subscriptionIdentifier as number | undefined);
-      const existed = broker.subscribe(session, topic, qos, o);
-      // Retain Handling: 1 sends retained messages only for a new subscription, 2 never
-      // [MQTT-3.3.1-10, 3.3.1-11].
-      opts[granted.length] = sub.retainHandling === 2 || (sub.retainHandling === 1 && existed) ? -1 : o;
-    } else broker.subscribe(session, topic, qos);
+    const existed = broker.subscribe(session, topic, qos, o);
+    // Retain Handling: 1 sends retained messages only for a new subscription, 2 never
+    // [MQTT-3.3.1-10, 3.3.1-11].
+    if (MQTT5 && v5) opts[granted.length] = sub.retainHandling === 2 || (sub.retainHandling === 1 && existed) ? -1 : o;
     granted.push(qos);
     if (log.enabled('subscribe')) log.write('subscribe', `${conn.clientId} ${qos} ${topic}`);
   }
-  const suback = { type: 9 as const, packetId: p.packetId, granted };
-  writeDurable(conn, MQTT5 && v5 ? encode5(suback) : encode(suback));
+  writeDurable(conn, (MQTT5 && v5 ? encode5 : encode)({ type: 9, packetId: p.packetId, granted }));
   for (let i = 0; i < p.subscriptions.length; i++) {
-    if (granted[i] > 2) continue;
-    if (MQTT5 && v5) {
-      if (opts[i] >= 0) broker.sendRetained(session, p.subscriptions[i].topic, granted[i] as QoS, idProps(opts[i]));
-    } else broker.sendRetained(session, p.subscriptions[i].topic, granted[i] as QoS);
+    if (granted[i] > 2 || (MQTT5 && v5 && opts[i] < 0)) continue;
+    broker.sendRetained(session, p.subscriptions[i].topic, granted[i] as QoS, MQTT5 && v5 ? idProps(opts[i]) : undefined);
   }
 }
 
 export function handleUnsubscribe(conn: Connection, session: Session, p: UnsubscribePacket): void {
+  // MQTT 5: a reason code per filter, 0x11 where there was no such subscription.
+  const reasonCodes: number[] | undefined = MQTT5 && conn.protocolLevel === 5 ? [] : undefined;
   for (const topic of p.topics) {
-    conn.broker.unsubscribe(session, topic);
+    if (MQTT5 && reasonCodes) reasonCodes.push(conn.broker.unsubscribe(session, topic) ? 0 : RC_NO_SUBSCRIPTION_EXISTED);
+    else conn.broker.unsubscribe(session, topic);
     if (log.enabled('unsubscribe')) log.write('unsubscribe', `${conn.clientId} ${topic}`);
   }
-  conn.write(encode({ type: 11, packetId: p.packetId }));
+  if (MQTT5 && reasonCodes) conn.write(encode5({ type: 11, packetId: p.packetId, reasonCodes }));
+  else conn.write(encode({ type: 11, packetId: p.packetId }));
 }

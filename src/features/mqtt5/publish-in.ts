@@ -1,5 +1,5 @@
-// Checks of an MQTT 5 PUBLISH from a client before it enters the publish path: properties a
-// client may not send, its Topic Alias, and the server's Receive Maximum.
+// Checks of an MQTT 5 PUBLISH from a client before it enters the publish path: its Topic Alias
+// and the server's Receive Maximum.
 import { ProtocolError, type PublishPacket } from '../../codec/packets.ts';
 import type { Session } from '../../broker/session.ts';
 import type { Connection } from '../../transport/connection.ts';
@@ -9,10 +9,7 @@ import { aliasIn } from './topic-alias.ts';
 export const RC_NO_MATCHING_SUBSCRIBERS = 0x10;
 
 export function inbound5(conn: Connection, session: Session, p: PublishPacket): void {
-  const props = p.properties!;
-  // [MQTT-3.3.4-6] Subscription Identifiers go from server to client only.
-  if (props.subscriptionIdentifier !== undefined) throw new ProtocolError('MQTT-3.3.4-6', 'subscription identifier in PUBLISH');
-  if (props.topicAlias !== undefined) aliasIn(conn.aliases, p);
+  if (p.properties!.topicAlias !== undefined) aliasIn(conn.aliases, p);
   // [MQTT-3.3.4-7] no more unacknowledged QoS 1/2 messages than the Receive Maximum of our
   // CONNACK (max_inflight_messages). QoS 1 ones are acknowledged at once: only QoS 2 ones wait,
   // from PUBREC to PUBREL.

@@ -2,7 +2,8 @@
 // the client maps aliases 1..max_topic_alias (sent in CONNACK) to topics. Outbound: the broker
 // gives aliases to the first topics it sends, up to the client's Topic Alias Maximum, and then
 // sends those topics as an empty name and the alias.
-import { ProtocolError, type PublishPacket } from '../../codec/packets.ts';
+import { ProtocolError, type Properties, type PublishPacket } from '../../codec/packets.ts';
+import type { ListenerConfig } from '../../config/types.ts';
 
 export class Aliases {
   /** Inbound: alias → topic. */
@@ -15,6 +16,13 @@ export class Aliases {
     /** The client's Topic Alias Maximum: the largest alias we may send [MQTT-3.1.2-26]. */
     readonly outMax: number,
   ) {}
+}
+
+/** A connection's aliases, if it takes or gives any: max_topic_alias (default 10), the CONNECT's Topic Alias Maximum. */
+export function aliasesFor(l: ListenerConfig | undefined, p: Properties): Aliases | undefined {
+  const inMax = l?.maxTopicAlias ?? 10;
+  const outMax = p.topicAliasMaximum ?? 0;
+  return inMax || outMax ? new Aliases(inMax, outMax) : undefined;
 }
 
 /**
