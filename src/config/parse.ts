@@ -471,6 +471,11 @@ function parseLine(st: State, line: string, w: Where): void {
   const args = line.split(/\s+/);
   const name = args.shift() as string;
   const cfg = st.cfg;
+  // MQTT5, per listener as in Mosquitto. Without MQTT5: unsupported (UNSUPPORTED).
+  if (MQTT5 && name === 'max_topic_alias') {
+    const n = parseInteger(w, name, single(w, name, args), 0, 65535);
+    return listenerSetting(st, w, name, (t) => { t.maxTopicAlias = n; }, n !== 10);
+  }
   switch (name) {
     case 'listener': {
       countArgs(w, name, args, 1, 2, 'a port');
@@ -509,13 +514,6 @@ function parseLine(st: State, line: string, w: Where): void {
     case 'max_connections': {
       const n = parseInteger(w, name, single(w, name, args), -1, MAX_INT);
       listenerSetting(st, w, name, (t) => { t.maxConnections = n; }, n !== -1);
-      return;
-    }
-    case 'max_topic_alias': {
-      // MQTT5, per listener as in Mosquitto. Without MQTT5: unsupported (below).
-      if (!MQTT5) break;
-      const n = parseInteger(w, name, single(w, name, args), 0, 65535);
-      listenerSetting(st, w, name, (t) => { t.maxTopicAlias = n; }, n !== 10);
       return;
     }
     case 'allow_anonymous': {

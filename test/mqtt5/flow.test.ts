@@ -7,6 +7,7 @@
 // subscriber keep their order, so once a later "mark" message has arrived an earlier one that
 // should not be delivered would already have been.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../src/config/parse.ts';
 import { listener, startBroker, type TestBroker } from '../helpers/broker.ts';
 import type { RawClient } from '../helpers/raw.ts';
 import { endAll, expectDisconnect, expectNext, Js5, raw5, send5 } from './v5-clients.ts';
@@ -99,6 +100,15 @@ describe('Receive Maximum', () => {
     await expectNext(c, 'suback');
     send5(c, { cmd: 'puback', messageId: sent.messageId });
     expect((await expectNext(c, 'publish')).payload.toString()).toBe('waits');
+  });
+});
+
+describe('max_topic_alias', () => {
+  it('is a listener option, 0..65535, default 10', () => {
+    const cfg = parseConfigText('listener 1883\nlistener 1884\nmax_topic_alias 0\nlistener 1885\nmax_topic_alias 65535\n', 'm.conf');
+    expect(cfg.listeners.map((l) => l.maxTopicAlias)).toEqual([undefined, 0, 65535]);
+    expect(() => parseConfigText('listener 1883\nmax_topic_alias 65536\n', 'm.conf')).toThrow(/^m\.conf:2: .*out of range/);
+    expect(() => parseConfigText('listener 1883\nmax_topic_alias\n', 'm.conf')).toThrow(/^m\.conf:2: /);
   });
 });
 
