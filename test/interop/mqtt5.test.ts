@@ -50,9 +50,9 @@ describe('MQTT 5 with MQTT.js', () => {
     const { connack } = await client('v5-connack');
     expect(connack.reasonCode).toBe(0);
     expect(connack.properties?.receiveMaximum).toBe(20); // max_inflight_messages
-    expect(connack.properties?.subscriptionIdentifiersAvailable).toBe(false);
+    expect(connack.properties?.subscriptionIdentifiersAvailable).toBe(true);
     expect(connack.properties?.sharedSubscriptionAvailable).toBe(false);
-    expect(connack.properties?.topicAliasMaximum ?? 0).toBe(0);
+    expect(connack.properties?.topicAliasMaximum).toBe(10); // max_topic_alias
     expect(broker.running.broker.sessions.get('v5-connack')).toBeDefined();
   });
 
@@ -221,9 +221,9 @@ describe('MQTT 5 protocol violations (raw socket)', () => {
     expect(await c.closesWithin()).toBe(true);
   });
 
-  it('[MQTT-3.3.2-9] a topic alias while Topic Alias Maximum is 0 gets DISCONNECT 0x94', async () => {
+  it('[MQTT-3.3.2-9] a topic alias above Topic Alias Maximum gets DISCONNECT 0x94', async () => {
     const c = await v5Session('bad-alias');
-    c.write(Buffer.from('3008000174' + '03230001' + '78', 'hex'));
+    c.write(Buffer.from('3008000174' + '0323000b' + '78', 'hex'));
     const d = await c.next();
     expect(d.reasonCode).toBe(0x94);
     expect(await c.closesWithin()).toBe(true);
