@@ -1,6 +1,6 @@
 // Inbound PUBLISH and PUBREL: the start of the publish path.
 import { encodeAck, encodeReason } from '../codec/encoder.ts';
-import { type PublishPacket, RC_NOT_AUTHORIZED } from '../codec/packets.ts';
+import { type Properties, type PublishPacket, RC_NOT_AUTHORIZED } from '../codec/packets.ts';
 import type { Access } from '../broker/access.ts';
 import type { Broker } from '../broker/broker.ts';
 import { makeMessage, type Message } from '../broker/message.ts';
@@ -21,32 +21,38 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
     writeDurable(conn, encodeAck(5, p.packetId));
     return;
   }
-  // MQTT 5 (p.properties is set): topic alias and Receive Maximum; rc is the ack's reason code.
-  if (MQTT5 && p.properties) inbound5(conn, session, p);
+  // MQTT 5 (the decoder sets p.properties): topic alias and Receive Maximum, then keep what
+  // travels on (checking subscription ids) before any drop. rc: the ack's reason code.
+  const v5 = MQTT5 && p.properties !== undefined;
   let rc = 0;
+  if (MQTT5 && v5) {
+    inbound5(conn, session, p);
+    p.properties = forwarded(p.properties, p);
+  }
   if (acceptPublish(broker, conn, AUTH ? session.access : undefined, p.topic, p.payload, p.retain)) {
     if (BRIDGE && conn.bridge) broker.publish(fromBridge(p, conn));
-    else if (MQTT5 && p.properties) rc = broker.publish(withProps(p), session) ? 0 : RC_NO_MATCHING_SUBSCRIBERS;
-    else broker.publish(makeMessage(p.topic, p.payload, qos, p.retain), session);
-  } else if (MQTT5 && AUTH && p.properties && session.access && !session.access.mayWrite(p.topic)) {
+    else if (MQTT5 && v5) {
+      const msg = p.properties ? withProps(p, p.properties) : makeMessage(p.topic, p.payload, qos, p.retain);
+      rc = broker.publish(msg, session) ? 0 : RC_NO_MATCHING_SUBSCRIBERS;
+    } else broker.publish(makeMessage(p.topic, p.payload, qos, p.retain), session);
+  } else if (MQTT5 && AUTH && v5 && session.access && !session.access.mayWrite(p.topic)) {
     rc = RC_NOT_AUTHORIZED; // [MQTT-3.4.2-1] MQTT 5 can say "denied"
   }
-  if (qos === 1) writeDurable(conn, MQTT5 && p.properties ? encodeReason(4, p.packetId, rc) : encodeAck(4, p.packetId));
+  if (qos === 1) writeDurable(conn, MQTT5 && v5 ? encodeReason(4, p.packetId, rc) : encodeAck(4, p.packetId));
   else if (qos === 2) {
     // A PUBREC of 0x80 or more ends the exchange: no PUBREL follows.
     if (!(MQTT5 && rc >= 0x80)) {
       session.inboundQos2.add(p.packetId);
       if (PERSIST) session.store?.inbound(session, p.packetId, true);
     }
-    writeDurable(conn, MQTT5 && p.properties ? encodeReason(5, p.packetId, rc) : encodeAck(5, p.packetId));
+    writeDurable(conn, MQTT5 && v5 ? encodeReason(5, p.packetId, rc) : encodeAck(5, p.packetId));
   }
 }
 
 /** MQTT 5: a message with the properties it carries on. */
-function withProps(p: PublishPacket): Message {
+function withProps(p: PublishPacket, props: Properties): Message {
   const msg = makeMessage(p.topic, p.payload, p.qos, p.retain);
-  const props = forwarded(p.properties, p);
-  if (props) msg.properties = props;
+  msg.properties = props;
   return msg;
 }
 
