@@ -11,6 +11,7 @@ import { Stats } from './stats.ts';
 import type { Store } from './store.ts';
 import { TopicTree } from './topic-tree.ts';
 import { Lifetimes } from '../features/mqtt5/lifetime.ts';
+import { deliver5 } from '../features/mqtt5/sub-options.ts';
 import { willMessage } from '../features/mqtt5/session.ts';
 import { retainedExpired } from '../features/mqtt5/expiry.ts';
 
@@ -167,37 +168,47 @@ export class Broker {
     }
   }
 
-  /** The publish path: retained store, then one delivery per matching session. */
-  publish(msg: Message): void {
+  /**
+   * The publish path: retained store, then one delivery per matching session. `from`: the
+   * publishing session (MQTT 5 No Local). Returns the number of matching sessions.
+   */
+  publish(msg: Message, from?: Session): number {
     if (msg.retain && this.options.retainAvailable) {
       this.retained.set(msg);
       if (PERSIST) this.store?.retained(msg);
     }
-    const targets = this.tree.match(msg.topic);
+    const targets = this.tree.match(msg.topic, from);
     for (let i = 0; i < targets.length; i++) {
       const s = targets[i];
       if (AUTH && s.access !== undefined && !s.access.mayRead(msg.topic)) continue;
       // No echo to the bridge link a message came in through (loop prevention).
       if (BRIDGE && msg.origin !== undefined && s.outlet === msg.origin) continue;
+      const q = msg.qos < s.matchQos ? msg.qos : s.matchQos;
+      // MQTT5: subscriptions with options add subscription ids and Retain As Published.
+      if (MQTT5 && s.m5?.gen === this.tree.gen) deliver5(s, msg, q);
       // Downgrade to the subscription's QoS [MQTT-3.8.4-6]; forwarded messages carry RETAIN 0
       // [MQTT-3.3.1-9].
-      s.deliver(msg, msg.qos < s.matchQos ? msg.qos : s.matchQos, false);
+      else s.deliver(msg, q, false);
     }
+    return targets.length;
   }
 
-  /** Adds or replaces a subscription. */
-  subscribe(session: Session, filter: string, qos: QoS): void {
+  /**
+   * Adds or replaces a subscription; `o`: its MQTT 5 options (features/mqtt5/sub-options.ts).
+   * Returns true when the session already had this filter.
+   */
+  subscribe(session: Session, filter: string, qos: QoS, o: number = qos): boolean {
     session.subscriptions.set(filter, qos);
-    this.tree.add(filter, session, qos);
     if (PERSIST) session.store?.subscribed(session, filter, qos);
+    return this.tree.add(filter, session, o);
   }
 
-  /** Sends the retained messages matching a new subscription [MQTT-3.3.1-6]. */
-  sendRetained(session: Session, filter: string, qos: QoS): void {
+  /** Sends the retained messages matching a new subscription [MQTT-3.3.1-6]; `x` as for deliver. */
+  sendRetained(session: Session, filter: string, qos: QoS, x?: Buffer): void {
     for (const m of this.retained.matching(filter)) {
       if (MQTT5 && m.expiresAt !== undefined && retainedExpired(this, m)) continue;
       if (AUTH && session.access !== undefined && !session.access.mayRead(m.topic)) continue;
-      session.deliver(m, m.qos < qos ? m.qos : qos, true); // [MQTT-3.3.1-8]
+      session.deliver(m, m.qos < qos ? m.qos : qos, true, x); // [MQTT-3.3.1-8]
     }
   }
 

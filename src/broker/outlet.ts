@@ -11,7 +11,8 @@ export interface Outlet {
   readonly writable: boolean;
   /** BRIDGE: the outlet's own queue and window limits (a bridge's max_queued_messages). */
   readonly limits?: Limits;
-  sendPublish(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean): void;
+  /** MQTT5: `x` are the subscriber's own PUBLISH properties (Session.deliver). */
+  sendPublish(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean, x?: Buffer): void;
   sendPubrel(packetId: number): void;
   /**
    * Close the transport (takeover, shutdown). `reason` goes to the log; `code` is the MQTT 5

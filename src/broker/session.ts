@@ -11,6 +11,7 @@ import { ownPayload, type Message } from './message.ts';
 import type { Outlet } from './outlet.ts';
 import type { Store } from './store.ts';
 import type { Subscriber } from './topic-tree.ts';
+import type { Match5 } from '../features/mqtt5/sub-options.ts';
 
 export interface Limits {
   maxInflight: number; // 0 = unlimited
@@ -25,11 +26,19 @@ export interface Outbound {
   packetId: number;
   /** QoS 2 after PUBREC: PUBREL sent, waiting for PUBCOMP. */
   released: boolean;
+  /** MQTT5: this subscriber's own PUBLISH properties (subscription identifiers). */
+  x?: Buffer;
 }
 
 export class Session implements Subscriber {
   matchGen = 0;
   matchQos: QoS = 0;
+  declare m5: Match5 | undefined;
+  /**
+   * Most QoS 1/2 messages in flight: max_inflight_messages (0 = unlimited, but packet ids cap it
+   * at 65535), lowered by an MQTT 5 client's Receive Maximum [MQTT-3.3.4-9].
+   */
+  window: number;
 
   outlet: Outlet | null = null;
   // The collections below are created on first use: an idle connection's session should cost
@@ -73,7 +82,11 @@ export class Session implements Subscriber {
     private readonly onDrop: (s: Session, msg: Message) => void,
   ) {
     if (PERSIST) this.store = undefined; // one shape for every session
-    if (MQTT5) this.expiry = undefined;
+    if (MQTT5) {
+      this.expiry = undefined;
+      this.m5 = undefined;
+    }
+    this.window = limits.maxInflight || 65535;
   }
 
   get queued(): number {
@@ -87,18 +100,20 @@ export class Session implements Subscriber {
   /**
    * Deliver `msg` at the given (already downgraded) QoS. `retain` marks a retained message sent
    * for a new subscription: those may exceed the queue limit, since they already sit in the
-   * retained store and a subscriber to '#' must get all of them.
+   * retained store and a subscriber to '#' must get all of them. MQTT5: `x` are this subscriber's
+   * PUBLISH properties; `rap` (Retain As Published) sends the message's own RETAIN flag.
    */
-  deliver(msg: Message, qos: QoS, retain: boolean): void {
+  deliver(msg: Message, qos: QoS, retain: boolean, x?: Buffer, rap?: boolean): void {
     const outlet = this.outlet;
+    const flag = MQTT5 && rap ? msg.retain : retain;
     if (qos === 0) {
       if (outlet) {
-        if (outlet.writable && this.queued === 0) outlet.sendPublish(msg, 0, 0, false, retain);
-        else this.enqueue({ msg, qos, retain, packetId: 0, released: false }, retain);
+        if (outlet.writable && this.queued === 0) outlet.sendPublish(msg, 0, 0, false, flag, x);
+        else this.enqueue({ msg, qos, retain: flag, packetId: 0, released: false, x }, retain);
       }
       return;
     }
-    const ob: Outbound = { msg, qos, retain, packetId: 0, released: false };
+    const ob: Outbound = { msg, qos, retain: flag, packetId: 0, released: false, x };
     if (outlet && outlet.writable && this.queued === 0 && this.windowOpen()) {
       if (PERSIST) this.store?.stored(this, ob);
       this.sendNew(outlet, ob);
@@ -133,7 +148,7 @@ export class Session implements Subscriber {
     this.outlet = outlet;
     if (this.inflightMap) for (const ob of this.inflightMap.values()) {
       if (ob.released) outlet.sendPubrel(ob.packetId);
-      else outlet.sendPublish(ob.msg, ob.qos, ob.packetId, true, ob.retain);
+      else outlet.sendPublish(ob.msg, ob.qos, ob.packetId, true, ob.retain, ob.x);
     }
     this.pump();
   }
@@ -146,7 +161,7 @@ export class Session implements Subscriber {
       const ob = this.queue[this.queueHead];
       if (ob.qos > 0 && !this.windowOpen()) break;
       this.queue[this.queueHead++] = undefined as unknown as Outbound;
-      if (ob.qos === 0) outlet.sendPublish(ob.msg, 0, 0, false, ob.retain);
+      if (ob.qos === 0) outlet.sendPublish(ob.msg, 0, 0, false, ob.retain, ob.x);
       else this.sendNew(outlet, ob);
     }
     if (this.queueHead === this.queue.length) {
@@ -179,15 +194,14 @@ export class Session implements Subscriber {
   }
 
   private windowOpen(): boolean {
-    // 0 means unlimited, but packet ids cap the window at 65535.
-    return (this.inflightMap?.size ?? 0) < (this.limits.maxInflight || 65535);
+    return (this.inflightMap?.size ?? 0) < this.window;
   }
 
   private sendNew(outlet: Outlet, ob: Outbound): void {
     ob.packetId = this.allocateId();
     this.inflight.set(ob.packetId, ob);
     if (PERSIST) this.store?.sent(this, ob);
-    outlet.sendPublish(ob.msg, ob.qos, ob.packetId, false, ob.retain);
+    outlet.sendPublish(ob.msg, ob.qos, ob.packetId, false, ob.retain, ob.x);
   }
 
   private enqueue(ob: Outbound, unbounded: boolean): void {

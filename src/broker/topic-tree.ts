@@ -2,26 +2,33 @@
 // visiting only the branches that can match ('+', '#', the literal level), so its cost grows with
 // topic depth, not with the number of subscriptions.
 import type { QoS } from '../codec/packets.ts';
+import { collect5, type Match5 } from '../features/mqtt5/sub-options.ts';
 
 export interface Subscriber {
   /** Scratch fields used by match() to collapse overlapping subscriptions into one delivery. */
   matchGen: number;
   matchQos: QoS;
+  /** MQTT5: what subscriptions with options add to the match (features/mqtt5/sub-options.ts). */
+  m5?: Match5;
 }
 
 class Node<S> {
   children = new Map<string, Node<S>>();
-  subs: Map<S, QoS> | null = null;
+  /** Subscriber → options: the QoS, or with MQTT 5 options a larger number (sub-options.ts). */
+  subs: Map<S, number> | null = null;
 }
 
 export class TopicTree<S extends Subscriber> {
   private root = new Node<S>();
-  private gen = 0;
+  /** Generation of the last match(); a Match5 of this generation belongs to it. */
+  gen = 0;
+  /** MQTT5: the publishing session of the current match (No Local). */
+  private declare self: unknown;
   /** Number of (subscriber, filter) pairs. */
   count = 0;
 
   /** Adds or replaces; returns true when the subscriber already had this filter. */
-  add(filter: string, sub: S, qos: QoS): boolean {
+  add(filter: string, sub: S, qos: number): boolean {
     let node = this.root;
     for (const level of filter.split('/')) {
       let next = node.children.get(level);
@@ -59,11 +66,12 @@ export class TopicTree<S extends Subscriber> {
 
   /**
    * Every subscriber whose filters match `topic`, each once, with `matchQos` set to the highest
-   * QoS among its matching subscriptions.
+   * QoS among its matching subscriptions. `self`: the publisher's session (No Local).
    */
-  match(topic: string): S[] {
+  match(topic: string, self?: S): S[] {
     const out: S[] = [];
     const gen = ++this.gen;
+    if (MQTT5) this.self = self;
     const levels = topic.split('/');
     // [MQTT-4.7.2-1] a filter starting with a wildcard does not match a topic starting with '$'.
     this.walk(this.root, levels, 0, gen, out, topic.charCodeAt(0) === 36);
@@ -90,12 +98,13 @@ export class TopicTree<S extends Subscriber> {
   private collect(node: Node<S>, gen: number, out: S[]): void {
     if (!node.subs) return;
     for (const [s, qos] of node.subs) {
-      if (s.matchGen !== gen) {
+      if (MQTT5 && qos > 2) collect5(s, qos, gen, out, this.self);
+      else if (s.matchGen !== gen) {
         s.matchGen = gen;
-        s.matchQos = qos;
+        s.matchQos = qos as QoS;
         out.push(s);
       } else if (qos > s.matchQos) {
-        s.matchQos = qos;
+        s.matchQos = qos as QoS;
       }
     }
   }

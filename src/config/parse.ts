@@ -16,6 +16,8 @@
 //   bind_address ADDR              Legacy default listener: its bind address (once only).
 //   protocol mqtt|websockets|mqttsn            (listener) websockets needs WS, mqttsn needs SN.
 //   max_connections N              (listener) -1 = unlimited (default).
+//   max_topic_alias N              (listener, MQTT5) Topic aliases an MQTT 5 client may set up,
+//                                  0..65535, default 10; 0 = none.
 //
 // OPTIONS OF AN MQTT-SN LISTENER (feature SN; per listener, only with `protocol mqttsn`)
 //   advertise_interval N           Seconds between ADVERTISE datagrams, 0..65535, default 900, 0 = none.
@@ -223,6 +225,7 @@ export interface Where {
 interface DefaultScope {
   protocol?: string;
   maxConnections?: number;
+  maxTopicAlias?: number;
   tls?: TlsSettings;
   extra: Map<string, string[]>;
   sn?: SnListenerConfig;
@@ -289,6 +292,7 @@ function newListener(port: number, host: string | undefined, scope?: DefaultScop
     extra: new Map(scope?.extra ?? []),
   };
   if (SN && scope?.sn) l.sn = { ...scope.sn };
+  if (MQTT5 && scope?.maxTopicAlias !== undefined) l.maxTopicAlias = scope.maxTopicAlias;
   if (AUTH && scope) {
     l.passwordFile = scope.passwordFile;
     l.aclFile = scope.aclFile;
@@ -470,6 +474,11 @@ function parseLine(st: State, line: string, w: Where): void {
   const args = line.split(/\s+/);
   const name = args.shift() as string;
   const cfg = st.cfg;
+  // MQTT5, per listener as in Mosquitto. Without MQTT5: unsupported (UNSUPPORTED).
+  if (MQTT5 && name === 'max_topic_alias') {
+    const n = parseInteger(w, name, single(w, name, args), 0, 65535);
+    return listenerSetting(st, w, name, (t) => { t.maxTopicAlias = n; }, n !== 10);
+  }
   switch (name) {
     case 'listener': {
       countArgs(w, name, args, 1, 2, 'a port');

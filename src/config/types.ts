@@ -10,6 +10,7 @@ export interface ListenerConfig {
   host?: string; // bind address; undefined = all interfaces
   protocol: string; // 'mqtt', 'websockets' (WS) or 'mqttsn' (SN)
   maxConnections: number; // -1 = unlimited
+  maxTopicAlias?: number; // MQTT5: max_topic_alias, 0..65535; undefined = 10
   /** TLS settings (TLS feature); the listener speaks TLS when `certfile` is set. */
   tls?: TlsSettings;
   /** Raw per-listener options of features not implemented yet (kept for later issues). */

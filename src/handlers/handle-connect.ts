@@ -4,6 +4,7 @@ import type { Access } from '../broker/access.ts';
 import type { ConnectPacket } from '../codec/packets.ts';
 import { connack5 } from '../features/mqtt5/session.ts';
 import { connackProps } from '../features/mqtt5/connect.ts';
+import { aliasesFor } from '../features/mqtt5/topic-alias.ts';
 import type { Connection } from '../transport/connection.ts';
 import { log } from '../util/log.ts';
 
@@ -51,7 +52,10 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
   conn.protocolLevel = BRIDGE ? p.protocolLevel & 0x7f : p.protocolLevel;
   if (BRIDGE) conn.bridge = p.protocolLevel > 0x7f;
   conn.keepalive = keepalive;
-  if (MQTT5) conn.props5 = p.properties;
+  if (MQTT5) {
+    conn.props5 = p.properties;
+    conn.aliases = p.properties && aliasesFor(conn.listener, p.properties);
+  }
   const will = p.will && { ...p.will, payload: Buffer.from(p.will.payload) };
   // MQTT 5: Clean Start only discards state; the Session Expiry Interval (absent = 0) says how
   // long the session outlives the connection [MQTT-3.1.2-23].
@@ -61,8 +65,11 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
   conn.session = session;
   if (AUTH) session.access = access;
   if (PERSIST) session.store?.connected(session, username);
+  // The client's Receive Maximum lowers the in-flight window [MQTT-3.3.4-9] (this connection's
+  // only: a 3.1.1 client taking the session over gets max_inflight_messages again).
+  if (MQTT5) session.window = Math.min(broker.options.maxInflight || 65535, p.properties?.receiveMaximum ?? 65535);
   // [MQTT-3.2.2-1] session present is 0 for a clean session; [MQTT-3.2.2-2] 1 when state was kept.
-  conn.write(MQTT5 && v5 ? connack5(broker.options, present, 0, connackProps(p, id, keepalive)) : Buffer.from([0x20, 2, present ? 1 : 0, 0]));
+  conn.write(MQTT5 && v5 ? connack5(broker.options, present, 0, connackProps(p, id, keepalive), conn.aliases?.inMax) : Buffer.from([0x20, 2, present ? 1 : 0, 0]));
   log.info(
     `New ${BRIDGE && conn.bridge ? 'bridge' : 'client'} connected from ${conn.remote} as ${id} (p${conn.protocolLevel}, c${p.clean ? 1 : 0}, k${p.keepalive}${username !== undefined ? `, u'${username}'` : ''}).`,
   );

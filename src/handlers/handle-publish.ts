@@ -1,12 +1,13 @@
 // Inbound PUBLISH and PUBREL: the start of the publish path.
-import { encodeAck } from '../codec/encoder.ts';
-import type { Properties, PublishPacket } from '../codec/packets.ts';
+import { encodeAck, encodeReason } from '../codec/encoder.ts';
+import { type Properties, type PublishPacket, RC_NOT_AUTHORIZED } from '../codec/packets.ts';
 import type { Access } from '../broker/access.ts';
 import type { Broker } from '../broker/broker.ts';
 import { makeMessage, type Message } from '../broker/message.ts';
 import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
 import { forwarded } from '../features/mqtt5/session.ts';
 import { stamp } from '../features/mqtt5/expiry.ts';
+import { inbound5, RC_NO_MATCHING_SUBSCRIBERS } from '../features/mqtt5/publish-in.ts';
 import type { Session } from '../broker/session.ts';
 import { type Connection, writeDurable } from '../transport/connection.ts';
 import { log } from '../util/log.ts';
@@ -21,18 +22,31 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
     writeDurable(conn, encodeAck(5, p.packetId));
     return;
   }
-  // MQTT 5: keep what travels on (checking topic alias and subscription ids) before any drop.
-  if (MQTT5 && p.properties) p.properties = forwarded(p.properties, p);
+  // MQTT 5 (the decoder sets p.properties): topic alias and Receive Maximum, then keep what
+  // travels on (checking subscription ids) before any drop. rc: the ack's reason code.
+  const v5 = MQTT5 && p.properties !== undefined;
+  let rc = 0;
+  if (MQTT5 && v5) {
+    inbound5(conn, session, p);
+    p.properties = forwarded(p.properties, p);
+  }
   if (acceptPublish(broker, conn, AUTH ? session.access : undefined, p.topic, p.payload, p.retain)) {
     if (BRIDGE && conn.bridge) broker.publish(fromBridge(p, conn));
-    else if (MQTT5 && p.properties) broker.publish(withProps(p, p.properties, broker.now));
-    else broker.publish(makeMessage(p.topic, p.payload, qos, p.retain));
+    else if (MQTT5 && v5) {
+      const msg = p.properties ? withProps(p, p.properties, broker.now) : makeMessage(p.topic, p.payload, qos, p.retain);
+      rc = broker.publish(msg, session) ? 0 : RC_NO_MATCHING_SUBSCRIBERS;
+    } else broker.publish(makeMessage(p.topic, p.payload, qos, p.retain), session);
+  } else if (MQTT5 && AUTH && v5 && session.access && !session.access.mayWrite(p.topic)) {
+    rc = RC_NOT_AUTHORIZED; // [MQTT-3.4.2-1] MQTT 5 can say "denied"
   }
-  if (qos === 1) writeDurable(conn, encodeAck(4, p.packetId));
+  if (qos === 1) writeDurable(conn, MQTT5 && v5 ? encodeReason(4, p.packetId, rc) : encodeAck(4, p.packetId));
   else if (qos === 2) {
-    session.inboundQos2.add(p.packetId);
-    if (PERSIST) session.store?.inbound(session, p.packetId, true);
-    writeDurable(conn, encodeAck(5, p.packetId));
+    // A PUBREC of 0x80 or more ends the exchange: no PUBREL follows.
+    if (!(MQTT5 && rc >= 0x80)) {
+      session.inboundQos2.add(p.packetId);
+      if (PERSIST) session.store?.inbound(session, p.packetId, true);
+    }
+    writeDurable(conn, MQTT5 && v5 ? encodeReason(5, p.packetId, rc) : encodeAck(5, p.packetId));
   }
 }
 
@@ -78,7 +92,8 @@ export function acceptPublish(
     log.debug(`Client ${from.name}: dropped publish to reserved topic ${topic}.`);
     return false;
   }
-  // MQTT 3.1.1 has no way to say "denied": the message is acknowledged and dropped (as Mosquitto).
+  // MQTT 3.1.1 has no way to say "denied": the message is acknowledged and dropped (as Mosquitto);
+  // MQTT 5 acknowledges it with 0x87 (handlePublish).
   if (AUTH && access && !access.mayWrite(topic)) {
     log.debug(`Client ${from.name}: publish to ${topic} denied by ACL.`);
     return false;

@@ -2,11 +2,14 @@
 import { encode, encode5 } from '../codec/encoder.ts';
 import {
   type QoS,
+  RC_NOT_AUTHORIZED,
+  RC_TOPIC_FILTER_INVALID,
   RC_NO_SUBSCRIPTION_EXISTED,
   SUBACK_FAILURE,
   type SubscribePacket,
   type UnsubscribePacket,
 } from '../codec/packets.ts';
+import { idProps, optionsOf } from '../features/mqtt5/sub-options.ts';
 import type { Session } from '../broker/session.ts';
 import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
 import { type Connection, writeDurable } from '../transport/connection.ts';
@@ -14,27 +17,35 @@ import { log } from '../util/log.ts';
 
 export function handleSubscribe(conn: Connection, session: Session, p: SubscribePacket): void {
   const broker = conn.broker;
+  const v5 = MQTT5 && conn.protocolLevel === 5;
   const granted: number[] = [];
-  for (const { topic, qos } of p.subscriptions) {
+  // MQTT5: each filter's options number (sub-options.ts), or -1 when no retained are to be sent.
+  const opts: number[] = [];
+  for (const sub of p.subscriptions) {
+    const { topic, qos } = sub;
+    // MQTT5: the options number (sub-options.ts), whose protocol errors come first.
+    const o = MQTT5 && v5 ? optionsOf(sub, p.properties!.subscriptionIdentifier as number | undefined) : qos;
     if (tooDeep(topic)) {
       log.notice(`Client ${conn.name}: refused subscription to a filter of more than ${MAX_TOPIC_LEVELS} levels.`);
-      granted.push(SUBACK_FAILURE);
+      granted.push(v5 ? RC_TOPIC_FILTER_INVALID : SUBACK_FAILURE);
       continue;
     }
     if (AUTH && session.access && !session.access.maySubscribe(topic)) {
-      granted.push(SUBACK_FAILURE);
+      granted.push(v5 ? RC_NOT_AUTHORIZED : SUBACK_FAILURE);
       log.notice(`Client ${conn.clientId}: subscription to ${topic} denied by ACL.`);
       continue;
     }
-    broker.subscribe(session, topic, qos);
+    const existed = broker.subscribe(session, topic, qos, o);
+    // Retain Handling: 1 sends retained messages only for a new subscription, 2 never
+    // [MQTT-3.3.1-10, 3.3.1-11].
+    if (MQTT5 && v5) opts[granted.length] = sub.retainHandling === 2 || (sub.retainHandling === 1 && existed) ? -1 : o;
     granted.push(qos);
     if (log.enabled('subscribe')) log.write('subscribe', `${conn.clientId} ${qos} ${topic}`);
   }
-  // MQTT 5: the same bytes are reason codes (granted QoS or 0x80), after a property length.
-  writeDurable(conn, (MQTT5 && conn.protocolLevel === 5 ? encode5 : encode)({ type: 9, packetId: p.packetId, granted }));
+  writeDurable(conn, (MQTT5 && v5 ? encode5 : encode)({ type: 9, packetId: p.packetId, granted }));
   for (let i = 0; i < p.subscriptions.length; i++) {
-    if (granted[i] === SUBACK_FAILURE) continue;
-    broker.sendRetained(session, p.subscriptions[i].topic, granted[i] as QoS);
+    if (granted[i] > 2 || (MQTT5 && v5 && opts[i] < 0)) continue;
+    broker.sendRetained(session, p.subscriptions[i].topic, granted[i] as QoS, MQTT5 && v5 ? idProps(opts[i]) : undefined);
   }
 }
 

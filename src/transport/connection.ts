@@ -6,6 +6,7 @@ import { encodeAck, encodePublish, encodeReason } from '../codec/encoder.ts';
 import { type Packet, type Properties, type QoS, ProtocolError } from '../codec/packets.ts';
 import { reasonFor } from '../features/mqtt5/reason.ts';
 import { outbound5 } from '../features/mqtt5/outbound.ts';
+import type { Aliases } from '../features/mqtt5/topic-alias.ts';
 import type { Broker, Ticking } from '../broker/broker.ts';
 import type { Message } from '../broker/message.ts';
 import type { Outlet } from '../broker/outlet.ts';
@@ -49,6 +50,8 @@ export class Connection implements Outlet, Ticking {
   keepalive = 0;
   /** MQTT5: the CONNECT properties of an MQTT 5 client (session expiry, receive maximum, ...). */
   declare props5: Properties | undefined;
+  /** MQTT5: this connection's topic aliases, if it takes or gives any. */
+  declare aliases: Aliases | undefined;
   /**
    * A username vouched for by the transport (the TLS client certificate's CN with
    * use_identity_as_username); CONNECT then uses it instead of the packet's username.
@@ -97,13 +100,13 @@ export class Connection implements Outlet, Ticking {
     return !this.closed && !this.socket.writableNeedDrain;
   }
 
-  sendPublish(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean): void {
+  sendPublish(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean, x?: Buffer): void {
     if (BRIDGE && this.bridge && msg.retain) retain = true;
     // QoS 0 forwards share one encoding per message; others differ by packet id.
     let buf: Buffer | undefined;
     if (MQTT5 && this.protocolLevel === 5) {
       // Nothing to send (expired, too large for the client): done as if delivered.
-      if (!(buf = outbound5(this, msg, qos, packetId, dup, retain))) return;
+      if (!(buf = outbound5(this, msg, qos, packetId, dup, retain, x))) return;
     } else {
       buf =
         qos === 0 && !retain

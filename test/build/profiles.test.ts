@@ -34,11 +34,12 @@ const MARKERS: Record<string, string[]> = {
   // The GUID every WebSocket handshake hashes (RFC 6455) is in ws's code: ws is bundled with WS only.
   MQTT5: [
     'overlong variable byte integer',
-    'topic alias while Topic Alias Maximum is 0',
     'empty topic name without a topic alias',
     'expired (session expiry interval)',
     'DISCONNECT sets a session expiry after CONNECT set 0',
     'its maximum packet size',
+    'unknown topic alias',
+    'No Local on shared subscription',
   ],
   WS: ['MQTT over WebSocket endpoint', '258EAFA5-E914-47DA-95CA-C5AB0DC85B11', 'mqttv3.1'],
 };

@@ -50,9 +50,9 @@ describe('MQTT 5 with MQTT.js', () => {
     const { connack } = await client('v5-connack');
     expect(connack.reasonCode).toBe(0);
     expect(connack.properties?.receiveMaximum).toBe(20); // max_inflight_messages
-    expect(connack.properties?.subscriptionIdentifiersAvailable).toBe(false);
+    expect(connack.properties?.subscriptionIdentifiersAvailable).toBe(true);
     expect(connack.properties?.sharedSubscriptionAvailable).toBe(false);
-    expect(connack.properties?.topicAliasMaximum ?? 0).toBe(0);
+    expect(connack.properties?.topicAliasMaximum).toBe(10); // max_topic_alias
     expect(broker.running.broker.sessions.get('v5-connack')).toBeDefined();
   });
 
@@ -207,7 +207,7 @@ describe('MQTT 5 protocol violations (raw socket)', () => {
     ['[MQTT-4.13.1-1] a repeated property gets DISCONNECT 0x82 (protocol error)', '3009000174' + '0401000100' + '78', 0x82],
     ['[MQTT-1.5.4-1] bad UTF-8 in a user property gets DISCONNECT 0x81 (malformed)', '300c000174' + '07260001ff000161' + '78', 0x81],
     ['[MQTT-4.13.1-1] a property in the wrong packet (session expiry in PUBLISH) gets DISCONNECT 0x82', '300a000174' + '051100000001' + '78', 0x82],
-    ['[MQTT-3.3.2-9] a topic alias while Topic Alias Maximum is 0 gets DISCONNECT 0x94', '3008000174' + '03230001' + '78', 0x94],
+    ['[MQTT-3.3.2-9] a topic alias above Topic Alias Maximum (max_topic_alias 10) gets DISCONNECT 0x94', '3008000174' + '0323000b' + '78', 0x94],
   ];
   for (const [name, hex, reason] of cases) {
     it(`${name} and a close`, async () => {

@@ -27,7 +27,9 @@ afterAll(() => b.close());
 
 const sessions = () => b.running.broker.sessions;
 /** A message from "the broker" (no client), delivered before anything published later. */
-const mark = (topic: string): void => b.running.broker.publish(makeMessage(topic, Buffer.from('m'), 1, false));
+const mark = (topic: string): void => {
+  b.running.broker.publish(makeMessage(topic, Buffer.from('m'), 1, false));
+};
 
 describe('Session Expiry Interval', () => {
   it('[MQTT-3.1.2-23] absent = 0: the session ends with the connection, even with Clean Start 0', async () => {

@@ -7,12 +7,12 @@ import type { Connection } from '../../transport/connection.ts';
 import { log } from '../../util/log.ts';
 import { publish5 } from './session.ts';
 
-export function outbound5(conn: Connection, msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean): Buffer | undefined {
+export function outbound5(conn: Connection, msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean, x?: Buffer): Buffer | undefined {
   const now = conn.broker.now;
   // A resend is not dropped: its delivery has begun, and an unacknowledged PUBLISH must be resent
   // [MQTT-4.4.0-1]; it goes with an interval of 0.
   if (msg.expiresAt !== undefined && msg.expiresAt < now && !dup) return skip(conn, qos, packetId);
-  const buf = publish5(msg, qos, packetId, dup, retain, now);
+  const buf = publish5(msg, qos, packetId, dup, retain, now, x, conn.aliases);
   const max = conn.props5?.maximumPacketSize;
   if (max === undefined || buf.length <= max) return buf;
   const s = conn.session!;

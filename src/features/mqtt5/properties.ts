@@ -56,7 +56,7 @@ const DEFS: (Def | undefined)[] = [
   , // 0x20: none
   ['receiveMaximum', U16, CN | CA, 1], // 0x21
   ['topicAliasMaximum', U16, CN | CA], // 0x22
-  ['topicAlias', U16, PB, 1], // 0x23
+  ['topicAlias', U16, PB], // 0x23 (0 is checked with the alias: reason 0x94)
   ['maximumQoS', BYTE, CA], // 0x24
   ['retainAvailable', BYTE, CA], // 0x25
   ['userProperties', PAIR, 0xffff], // 0x26

@@ -24,8 +24,15 @@ const REASONS: Record<string, number> = {
   'MQTT-3.10.3-2': RC_PROTOCOL_ERROR,
   // DISCONNECT with a session expiry after CONNECT's 0.
   'MQTT5-3.14.2.2.2': RC_PROTOCOL_ERROR,
-  // A topic alias while Topic Alias Maximum is 0.
+  'MQTT-3.3.4-6': RC_PROTOCOL_ERROR,
+  // Topic aliases: 0, above the maximum, or while Topic Alias Maximum is 0 (Topic Alias invalid),
+  // or unknown (protocol error).
+  'MQTT-3.3.2-8': 0x94,
   'MQTT-3.3.2-9': 0x94,
+  'MQTT5-3.3.2.3.4': RC_PROTOCOL_ERROR,
+  // More unacknowledged QoS 2 messages than our Receive Maximum.
+  'MQTT-3.3.4-7': 0x93,
+  'MQTT-3.8.3-4': RC_PROTOCOL_ERROR,
 };
 
 export const reasonFor = (e: ProtocolError): number => REASONS[e.rule] ?? RC_MALFORMED;

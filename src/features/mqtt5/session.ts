@@ -6,22 +6,25 @@ import type { BrokerOptions } from '../../broker/broker.ts';
 import { makeMessage, type Message } from '../../broker/message.ts';
 import { stamp } from './expiry.ts';
 import { encodeProps } from './properties.ts';
+import { type Aliases, aliasOut, sendTopic } from './topic-alias.ts';
 
 /** 3.1.1 CONNACK return code → MQTT 5 reason code (bad protocol, id, unavailable, credentials, auth). */
 const CONNACK5 = [0, 0x84, 0x85, 0x88, 0x86, 0x87];
 
 /**
  * The MQTT 5 CONNACK. Properties only where they differ from the spec's defaults: Receive Maximum
- * is max_inflight_messages (as in Mosquitto); features not built yet are announced as absent
- * (Topic Alias Maximum is absent = 0). Later work adds to these. `properties`: the ones that
+ * is max_inflight_messages (as in Mosquitto), Topic Alias Maximum the listener's max_topic_alias
+ * (`aliasMax`); features not built yet are announced as absent. `properties`: the ones that
  * depend on the client (connect.ts).
  */
-export function connack5(o: BrokerOptions, present: boolean, code: number, properties: Properties = {}): Buffer {
+export function connack5(o: BrokerOptions, present: boolean, code: number, properties: Properties = {}, aliasMax?: number): Buffer {
   if (code === 0) {
     if (o.maxPacketSize) properties.maximumPacketSize = o.maxPacketSize;
     if (o.maxInflight > 0 && o.maxInflight < 65535) properties.receiveMaximum = o.maxInflight;
+    if (aliasMax) properties.topicAliasMaximum = aliasMax;
     if (!o.retainAvailable) properties.retainAvailable = 0;
-    properties.subscriptionIdentifiersAvailable = 0;
+    properties.wildcardSubscriptionAvailable = 1;
+    properties.subscriptionIdentifiersAvailable = 1;
     properties.sharedSubscriptionAvailable = 0;
   }
   return encode5({ type: 2, sessionPresent: present, returnCode: CONNACK5[code] ?? code, properties });
@@ -29,15 +32,14 @@ export function connack5(o: BrokerOptions, present: boolean, code: number, prope
 
 /**
  * The properties of a received PUBLISH (or a Will) that are forwarded with the message
- * [MQTT-3.3.2-15..20]: not the topic alias, subscription ids or will delay. Undefined if none, so
- * the message keeps the 3.1.1 shape. A client may not send a subscription id [MQTT-3.3.4-6], nor
- * a topic alias while the server's Topic Alias Maximum is 0 [MQTT-3.3.2-9].
+ * [MQTT-3.3.2-15..20]: not the topic alias (resolved by publish-in.ts), subscription ids or will
+ * delay. Undefined if none, so the message keeps the 3.1.1 shape. A client may not send a
+ * subscription id [MQTT-3.3.4-6].
  */
 export function forwarded(props: Properties | undefined, p?: PublishPacket): Properties | undefined {
   if (!props) return undefined;
   if (p) {
     if (props.subscriptionIdentifier !== undefined) throw new ProtocolError('MQTT-3.3.4-6', 'PUBLISH from a client with a subscription identifier');
-    if (props.topicAlias !== undefined) throw new ProtocolError('MQTT-3.3.2-9', 'topic alias while Topic Alias Maximum is 0');
   }
   // The decoder let only message properties and these three into a PUBLISH or a Will.
   const f = { ...props };
@@ -57,15 +59,21 @@ export function willMessage(will: Will, now: number): Message {
 
 /**
  * The PUBLISH for an MQTT 5 subscriber. The forwarded properties are encoded once per message
- * (props5), and the QoS 0 form is shared by every MQTT 5 subscriber (enc5), as enc0 is for 3.1.1.
- * A message that expires carries the seconds left at `now` [MQTT-3.3.2-6], encoded per send.
+ * (props5), and the QoS 0 form is shared by every MQTT 5 subscriber (enc5), as enc0 is for 3.1.1,
+ * unless the subscriber has properties of its own: `x` (subscription ids) or a topic alias from
+ * `a`, the connection's aliases. A message that expires carries the seconds left at `now`
+ * [MQTT-3.3.2-6], encoded per send.
  */
-export function publish5(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean, now: number): Buffer {
-  if (msg.expiresAt !== undefined) {
-    const left = msg.expiresAt > now ? msg.expiresAt - now : 0;
-    return encodePublish5(msg.topic, msg.payload, qos, retain, dup, packetId, encodeProps({ ...msg.properties, messageExpiryInterval: left }));
+export function publish5(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean, now: number, x?: Buffer, a?: Aliases): Buffer {
+  const expiring = msg.expiresAt !== undefined;
+  const props = expiring
+    ? encodeProps({ ...msg.properties, messageExpiryInterval: msg.expiresAt! > now ? msg.expiresAt! - now : 0 })
+    : msg.properties ? (msg.props5 ??= encodeProps(msg.properties)) : encodeProps(undefined);
+  let topic = msg.topic;
+  if (a) {
+    x = aliasOut(a, topic, x);
+    topic = sendTopic;
   }
-  const props = msg.properties ? (msg.props5 ??= encodeProps(msg.properties)) : encodeProps(undefined);
-  if (qos === 0 && !retain) return (msg.enc5 ??= encodePublish5(msg.topic, msg.payload, 0, false, false, 0, props));
-  return encodePublish5(msg.topic, msg.payload, qos, retain, dup, packetId, props);
+  if (qos === 0 && !retain && !x && !expiring) return (msg.enc5 ??= encodePublish5(topic, msg.payload, 0, false, false, 0, props));
+  return encodePublish5(topic, msg.payload, qos, retain, dup, packetId, props, x);
 }
