@@ -52,7 +52,7 @@ export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = {
   AUTH: {
     profile: 'router',
     options: [
-      'password_file', 'acl_file', 'per_listener_settings', 'plugin', 'auth_plugin',
+      'password_file', 'acl_file', 'scram_credentials_file', 'per_listener_settings', 'plugin', 'auth_plugin',
       'auth_plugin_deny_special_chars',
     ],
     listenerOptions: [],
