@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Access } from '../broker/access.ts';
 import type { ConnectPacket } from '../codec/packets.ts';
+import { type Authenticated, startAuth } from '../features/auth/auth-exchange.ts';
 import { connack5 } from '../features/mqtt5/session.ts';
 import type { Connection } from '../transport/connection.ts';
 import { log } from '../util/log.ts';
@@ -12,7 +13,8 @@ function refuse(conn: Connection, code: number, why: string): void {
   conn.end('', false);
 }
 
-export function handleConnect(conn: Connection, p: ConnectPacket): void {
+/** `auth`: MQTT 5 enhanced authentication succeeded and calls again with the proven username. */
+export function handleConnect(conn: Connection, p: ConnectPacket, auth?: Authenticated): void {
   const broker = conn.broker;
   let id = p.clientId;
   if (MQTT5) conn.protocolLevel = p.protocolLevel; // refusals answer an MQTT 5 client in MQTT 5
@@ -30,11 +32,13 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
     // A 3.1.1 client cannot be told a server keep-alive, so Mosquitto 2 refuses it instead.
     return refuse(conn, 2, `keep-alive ${p.keepalive} of client ${id} outside 1..${maxKeepalive} (max_keepalive)`);
   }
+  // MQTT 5 enhanced authentication: the exchange runs first and calls back with `auth`.
+  if (AUTH && MQTT5 && !auth && p.properties?.authenticationMethod !== undefined) return startAuth(conn, p);
   // use_identity_as_username: the transport vouches for the username (the TLS certificate's CN).
-  const username = conn.identity ?? p.username;
+  const username = auth?.username ?? conn.identity ?? p.username;
   let access: Access | undefined;
   if (AUTH && broker.gate) {
-    const verified = conn.identity !== undefined;
+    const verified = conn.identity !== undefined || auth !== undefined;
     const a = broker.gate.admit({ clientId: id, username, password: p.password, listener: conn.listener, verified });
     if (!a.ok) return refuse(conn, a.code, a.why);
     access = a.access;
@@ -52,7 +56,7 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
   if (AUTH) session.access = access;
   if (PERSIST) session.store?.connected(session, username);
   // [MQTT-3.2.2-1] session present is 0 for a clean session; [MQTT-3.2.2-2] 1 when state was kept.
-  conn.write(MQTT5 && conn.protocolLevel === 5 ? connack5(broker.options, present, 0) : Buffer.from([0x20, 2, present ? 1 : 0, 0]));
+  conn.write(MQTT5 && conn.protocolLevel === 5 ? connack5(broker.options, present, 0, auth?.props) : Buffer.from([0x20, 2, present ? 1 : 0, 0]));
   log.info(
     `New ${BRIDGE && conn.bridge ? 'bridge' : 'client'} connected from ${conn.remote} as ${id} (p${conn.protocolLevel}, c${p.clean ? 1 : 0}, k${p.keepalive}${username !== undefined ? `, u'${username}'` : ''}).`,
   );

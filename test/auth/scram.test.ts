@@ -5,13 +5,16 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
+import type { IAuthPacket } from 'mqtt-packet';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/parse.ts';
 import type { AuthExchange, AuthStep } from '../../src/features/auth/enhanced.ts';
 import { runPasswd } from '../../src/features/auth/passwd.ts';
 import { ScramExchange, type ScramDb } from '../../src/features/auth/scram.ts';
-import { parseScramFile, scramKeys } from '../../src/features/auth/scram-file.ts';
-import { startBroker } from '../helpers/broker.ts';
+import { parseScramFile, scramEntry, scramKeys } from '../../src/features/auth/scram-file.ts';
+import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { RawClient } from '../helpers/raw.ts';
 
 // ---- An independent SCRAM-SHA-256 client (RFC 5802 §3, §7), sharing no code with the broker ----
 
@@ -258,7 +261,7 @@ describe('scram_credentials_file option', () => {
   it('the broker loads it, offers SCRAM-SHA-256 from it, re-reads it on reload, and keeps it if broken', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'midge-scram-opt-'));
     const f = join(dir, 'scram');
-    writeFileSync(f, `alice:${(await import('../../src/features/auth/scram-file.ts')).scramEntry('wonderland')}\n`);
+    writeFileSync(f, `alice:${scramEntry('wonderland')}\n`);
     const b = await startBroker({ scramFile: f });
     try {
       const gate = b.running.broker.gate as unknown as { exchange(m: string, l: unknown): AuthExchange | undefined };
@@ -277,4 +280,223 @@ describe('scram_credentials_file option', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+// ---- On the wire: MQTT 5 CONNECT / AUTH / CONNACK (§4.12) ----
+
+describe('MQTT 5 enhanced authentication with SCRAM-SHA-256', () => {
+  let dir: string;
+  let b: TestBroker;
+  let noScram: TestBroker;
+  const M = 'SCRAM-SHA-256';
+  const raws: RawClient[] = [];
+  const clients: MqttClient[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'midge-scram-wire-'));
+    const scramFile = join(dir, 'scram');
+    writeFileSync(scramFile, `alice:${scramEntry('wonderland')}\nbob:${scramEntry('builder')}\n`);
+    const aclFile = join(dir, 'acl');
+    writeFileSync(aclFile, 'user alice\ntopic readwrite alice/#\n');
+    b = await startBroker({ allowAnonymous: false, scramFile, aclFile });
+    noScram = await startBroker({ allowAnonymous: true });
+  });
+  afterAll(async () => {
+    await Promise.all([b.close(), noScram.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.end(true);
+    for (const r of raws.splice(0)) r.end();
+  });
+
+  const v5 = { protocolVersion: 5 };
+  /** A raw MQTT 5 connection that has sent CONNECT with `props`. */
+  async function rawConnect(port: number, id: string, props: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<RawClient> {
+    const c = await RawClient.connect(port, 5);
+    raws.push(c);
+    c.send({ cmd: 'connect', clientId: id, clean: true, keepalive: 0, ...v5, properties: props, ...extra });
+    return c;
+  }
+  const auth = (rc: number, data: string, method = M): Record<string, unknown> => ({
+    cmd: 'auth',
+    reasonCode: rc,
+    ...v5,
+    properties: { authenticationMethod: method, authenticationData: Buffer.from(data) },
+  });
+  /** CONNECT with client-first, then the server's AUTH; returns the client, its SCRAM state and that AUTH. */
+  async function firstStep(id: string, user = 'alice', pw = 'wonderland') {
+    const s = new ScramClient(user, pw);
+    const c = await rawConnect(b.port, id, { authenticationMethod: M, authenticationData: Buffer.from(s.first()) });
+    const a = await c.next();
+    return { c, s, a };
+  }
+
+  it('MQTT.js logs in with a real SCRAM exchange; the CONNACK echoes the method [MQTT-4.12.0-5] and proves the server', async () => {
+    const s = new ScramClient('alice', 'wonderland');
+    const c = mqtt.connect({
+      host: '127.0.0.1',
+      port: b.port,
+      clientId: 'scram-mqttjs',
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+      properties: { authenticationMethod: M, authenticationData: Buffer.from(s.first()) },
+    });
+    clients.push(c);
+    const seen: number[] = [];
+    c.handleAuth = (packet: IAuthPacket, cb) => {
+      seen.push(packet.reasonCode as number);
+      const sf = (packet.properties?.authenticationData as Buffer).toString();
+      cb(undefined, { cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: M, authenticationData: Buffer.from(s.final(sf)) } });
+    };
+    const connack = await new Promise<IConnackPacket>((resolve, reject) => {
+      c.once('connect', resolve);
+      c.once('error', reject);
+    });
+    expect(connack.reasonCode).toBe(0);
+    expect(seen).toEqual([0x18]); // [MQTT-4.12.0-2] one AUTH 0x18 from the server
+    expect(connack.properties?.authenticationMethod).toBe(M);
+    expect(s.verify((connack.properties?.authenticationData as Buffer).toString())).toBe(true);
+    // The SCRAM username is the client's username for the ACL: alice may use alice/#.
+    await c.subscribeAsync('alice/#', { qos: 1 });
+    const got = new Promise<string>((resolve) => c.once('message', (t) => resolve(t)));
+    await c.publishAsync('alice/x', 'hi', { qos: 1 });
+    expect(await got).toBe('alice/x');
+    // Not bob/#: MQTT.js rejects on the SUBACK's failure code.
+    await expect(c.subscribeAsync('bob/#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
+  });
+
+  it('a wrong password: CONNACK 0x87 with the method and e=invalid-proof, then close [MQTT-4.12.0-4]', async () => {
+    const { c, s, a } = await firstStep('scram-wrong', 'alice', 'looking-glass');
+    // [MQTT-4.12.0-2] AUTH 0x18 [MQTT-4.12.0-5] with the CONNECT's method.
+    expect([a.cmd, a.reasonCode, a.properties?.authenticationMethod]).toEqual(['auth', 0x18, M]);
+    c.send(auth(0x18, s.final(a.properties.authenticationData.toString())));
+    const connack = await c.next();
+    expect([connack.cmd, connack.reasonCode, connack.properties?.authenticationData?.toString()]).toEqual(['connack', 0x87, 'e=invalid-proof']);
+    expect(await c.closesWithin()).toBe(true);
+  });
+
+  it('an unknown user gets an AUTH of the same shape and the same refusal', async () => {
+    const { c, s, a } = await firstStep('scram-nobody', 'mallory', 'x');
+    expect(a.properties.authenticationData.toString()).toMatch(/^r=[^,]+,s=[A-Za-z0-9+/]{22}==,i=4096$/);
+    c.send(auth(0x18, s.final(a.properties.authenticationData.toString())));
+    const connack = await c.next();
+    expect([connack.reasonCode, connack.properties?.authenticationData?.toString()]).toEqual([0x87, 'e=invalid-proof']);
+    expect(await c.closesWithin()).toBe(true);
+  });
+
+  it('an unknown method, or SCRAM where no scram_credentials_file applies: CONNACK 0x8C and close [MQTT-4.12.0-1]', async () => {
+    for (const [port, method] of [[b.port, 'SCRAM-SHA-1'], [noScram.port, M]] as const) {
+      const c = await rawConnect(port, 'scram-method', { authenticationMethod: method, authenticationData: Buffer.from('n,,n=alice,r=abc') });
+      const connack = await c.next();
+      expect([connack.cmd, connack.reasonCode], method).toEqual(['connack', 0x8c]);
+      expect(await c.closesWithin()).toBe(true);
+    }
+  });
+
+  it('a bad client-first-message is refused in the CONNACK with its e= value', async () => {
+    const c = await rawConnect(b.port, 'scram-p', { authenticationMethod: M, authenticationData: Buffer.from('p=tls-exporter,,n=alice,r=abc') });
+    const connack = await c.next();
+    expect([connack.reasonCode, connack.properties?.authenticationData?.toString()]).toEqual([0x87, 'e=channel-binding-not-supported']);
+    expect(await c.closesWithin()).toBe(true);
+  });
+
+  it('only AUTH or DISCONNECT before CONNACK [MQTT-3.1.2-30]: anything else gets CONNACK 0x82, no DISCONNECT [MQTT-3.14.0-1]', async () => {
+    const { c } = await firstStep('scram-early-publish');
+    c.send({ cmd: 'publish', topic: 'alice/x', payload: 'early', qos: 0, ...v5 });
+    const r = await c.next();
+    expect([r.cmd, r.reasonCode]).toEqual(['connack', 0x82]);
+    expect(await c.closesWithin()).toBe(true);
+    // A second CONNECT during the exchange is no way around it.
+    const { c: c2 } = await firstStep('scram-second-connect');
+    c2.send({ cmd: 'connect', clientId: 'scram-second-connect', clean: true, keepalive: 0, ...v5 });
+    expect((await c2.next()).reasonCode).toBe(0x82);
+    expect(await c2.closesWithin()).toBe(true);
+  });
+
+  it('an AUTH with another method [MQTT-4.12.0-5] or reason code [MQTT-4.12.0-3] during the exchange: CONNACK 0x82', async () => {
+    for (const [rc, method] of [[0x18, 'SCRAM-SHA-1'], [0x19, M], [0, M]] as const) {
+      const { c, s, a } = await firstStep(`scram-seq-${rc}`);
+      c.send(auth(rc, s.final(a.properties.authenticationData.toString()), method));
+      const r = await c.next();
+      expect([r.cmd, r.reasonCode], `${rc} ${method}`).toEqual(['connack', 0x82]);
+      expect(await c.closesWithin()).toBe(true);
+    }
+  });
+
+  it('DISCONNECT during the exchange just closes', async () => {
+    const { c } = await firstStep('scram-gives-up');
+    c.send({ cmd: 'disconnect', ...v5 });
+    expect(await c.closesWithin()).toBe(true);
+    expect(c.packets).toEqual([]);
+  });
+
+  it('AUTH from a client that did not CONNECT with a method: DISCONNECT 0x82 [MQTT-4.12.0-7]', async () => {
+    const { c, connack } = await RawClient.session(noScram.port, 'scram-no-method', v5);
+    raws.push(c);
+    expect(connack.reasonCode).toBe(0);
+    expect(connack.properties?.authenticationMethod).toBeUndefined(); // [MQTT-4.12.0-6]
+    c.send(auth(0x19, 'n,,n=alice,r=abc'));
+    const r = await c.next();
+    expect([r.cmd, r.reasonCode]).toEqual(['disconnect', 0x82]);
+    expect(await c.closesWithin()).toBe(true);
+  });
+
+  /** A client connected through SCRAM, over a raw socket. */
+  async function loggedIn(id: string): Promise<RawClient> {
+    const { c, s, a } = await firstStep(id);
+    c.send(auth(0x18, s.final(a.properties.authenticationData.toString())));
+    const connack = await c.next();
+    expect([connack.cmd, connack.reasonCode]).toEqual(['connack', 0]);
+    return c;
+  }
+
+  it('re-authentication: AUTH 0x19 after CONNACK [MQTT-4.12.1-1], the exchange, then AUTH 0x00 with the server signature', async () => {
+    const c = await loggedIn('scram-reauth');
+    for (let round = 0; round < 2; round++) {
+      const s = new ScramClient('alice', 'wonderland');
+      c.send(auth(0x19, s.first()));
+      const a = await c.next();
+      expect([a.cmd, a.reasonCode, a.properties?.authenticationMethod]).toEqual(['auth', 0x18, M]);
+      c.send(auth(0x18, s.final(a.properties.authenticationData.toString())));
+      const done = await c.next();
+      expect([done.cmd, done.reasonCode, done.properties?.authenticationMethod]).toEqual(['auth', 0, M]);
+      expect(s.verify(done.properties.authenticationData.toString())).toBe(true);
+    }
+    // Still connected and working.
+    c.send({ cmd: 'pingreq', ...v5 });
+    expect((await c.next()).cmd).toBe('pingresp');
+  });
+
+  it('a failed re-authentication, or one as another user, ends the connection with DISCONNECT [MQTT-4.12.1-2]', async () => {
+    const cases = [
+      ['alice', 'looking-glass', 0x87],
+      ['bob', 'builder', 0x87],
+    ] as const;
+    for (const [user, pw, rc] of cases) {
+      const c = await loggedIn(`scram-reauth-${user}`);
+      const s = new ScramClient(user, pw);
+      c.send(auth(0x19, s.first()));
+      const a = await c.next();
+      c.send(auth(0x18, s.final(a.properties.authenticationData.toString())));
+      const r = await c.next();
+      expect([r.cmd, r.reasonCode], user).toEqual(['disconnect', rc]);
+      expect(await c.closesWithin()).toBe(true);
+    }
+    // AUTH 0x18 when no re-authentication was started [MQTT-4.12.1-1].
+    const c = await loggedIn('scram-reauth-18');
+    c.send(auth(0x18, 'n,,n=alice,r=abc'));
+    expect((await c.next()).reasonCode).toBe(0x82);
+    expect(await c.closesWithin()).toBe(true);
+  });
+
+  it('the CONNECT timeout covers the whole exchange: a client that stops after the first AUTH is closed', async () => {
+    const t0 = Date.now();
+    const { c } = await firstStep('scram-stalls');
+    expect(await c.closesWithin(15_000)).toBe(true);
+    // CONNECT_TIMEOUT is 10 s from accept, checked once a second.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(9_500);
+    expect(c.packets).toEqual([]);
+  }, 30_000);
 });

@@ -14,8 +14,7 @@ const CONNACK5 = [0, 0x84, 0x85, 0x88, 0x86, 0x87];
  * is max_inflight_messages (as in Mosquitto); features not built yet are announced as absent
  * (Topic Alias Maximum is absent = 0). Later work adds to these.
  */
-export function connack5(o: BrokerOptions, present: boolean, code: number): Buffer {
-  const properties: Properties = {};
+export function connack5(o: BrokerOptions, present: boolean, code: number, properties: Properties = {}): Buffer {
   if (code === 0) {
     if (o.maxInflight > 0 && o.maxInflight < 65535) properties.receiveMaximum = o.maxInflight;
     if (!o.retainAvailable) properties.retainAvailable = 0;
