@@ -56,19 +56,23 @@ function answer(conn: Connection, st: State, r: AuthStep): void {
     return handleConnect(conn, p, { username: r.username, props });
   }
   // Re-authentication may not change who the client is: its session and ACL are that user's.
-  if (r.username !== st.username) return fail(conn, 0x87, `re-authenticated as '${r.username}', not '${st.username}'`);
+  if (r.username !== st.username) return fail(conn, 0x87, `re-authenticated as '${r.username}'`);
   conn.write(encodeReason(15, 0, 0, props));
+}
+
+/** Feeds the client's data to the exchange, starting one (for CONNECT or re-authentication) if none runs. */
+function step(conn: Connection, st: State, data: Buffer | undefined): void {
+  st.ex ??= conn.broker.gate?.exchange?.(st.method, conn.listener);
+  // [MQTT-4.12.0-1] a method the server does not offer (or no longer, after a reload): 0x8C, close.
+  if (!st.ex) return fail(conn, 0x8c, `unknown authentication method '${st.method}'`);
+  answer(conn, st, st.ex.step(data));
 }
 
 /** A CONNECT with an Authentication Method, once its other checks have passed. */
 export function startAuth(conn: Connection, p: ConnectPacket): void {
-  const method = p.properties?.authenticationMethod as string;
-  const ex = conn.broker.gate?.exchange?.(method, conn.listener);
-  // [MQTT-4.12.0-1] a method the server does not support: CONNACK 0x8C, then close.
-  if (!ex) return fail(conn, 0x8c, `unknown authentication method '${method}'`);
-  const st: State = { method, ex, connect: p };
+  const st: State = { method: p.properties?.authenticationMethod as string, connect: p };
   states.set(conn, st);
-  answer(conn, st, ex.step(p.properties?.authenticationData));
+  step(conn, st, p.properties?.authenticationData);
 }
 
 /** Why `p` may not come now (the rule it breaks), or '' if it continues the exchange. */
@@ -87,8 +91,5 @@ export function onAuth(conn: Connection, p: Packet): void {
   if (st?.connect && p.type === 14) return conn.end('', false); // the client gives up
   const rule = outOfSequence(st, p);
   if (rule || !st || p.type !== 15) return fail(conn, 0x82, `[${rule}] packet type ${p.type} out of sequence`);
-  st.ex ??= conn.broker.gate?.exchange?.(st.method, conn.listener);
-  // The credentials may have gone with a reload since CONNECT.
-  if (!st.ex) return fail(conn, 0x8c, `authentication method '${st.method}' no longer available`);
-  answer(conn, st, st.ex.step(p.properties?.authenticationData));
+  step(conn, st, p.properties?.authenticationData);
 }
