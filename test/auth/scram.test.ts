@@ -13,7 +13,8 @@ import type { AuthExchange, AuthStep } from '../../src/features/auth/enhanced.ts
 import { runPasswd } from '../../src/features/auth/passwd.ts';
 import { ScramExchange, type ScramDb } from '../../src/features/auth/scram.ts';
 import { parseScramFile, scramEntry, scramKeys } from '../../src/features/auth/scram-file.ts';
-import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { startServer } from '../../src/server.ts';
+import { listener, startBroker, testConfig, type TestBroker } from '../helpers/broker.ts';
 import { RawClient } from '../helpers/raw.ts';
 
 // ---- An independent SCRAM-SHA-256 client (RFC 5802 §3, §7), sharing no code with the broker ----
@@ -60,6 +61,12 @@ class ScramClient {
 }
 
 // ---- helpers ----
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'midge-scram-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const buf = (s: string): Buffer => Buffer.from(s);
 const text = (s: AuthStep): string => s.data?.toString() ?? '';
@@ -207,12 +214,6 @@ describe('SCRAM-SHA-256 exchange', () => {
 });
 
 describe('credentials file and midge passwd --scram', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'midge-scram-'));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
   it("RFC 5803's format after 'username:'; a bad line is file:line: reason", () => {
     const k = scramKeys('pencil', Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64'), 4096);
     const line = `user:SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$${b64(k.storedKey)}:${b64(k.serverKey)}`;
@@ -259,8 +260,7 @@ describe('scram_credentials_file option', () => {
   });
 
   it('the broker loads it, offers SCRAM-SHA-256 from it, re-reads it on reload, and keeps it if broken', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'midge-scram-opt-'));
-    const f = join(dir, 'scram');
+    const f = join(dir, 'scram-reload');
     writeFileSync(f, `alice:${scramEntry('wonderland')}\n`);
     const b = await startBroker({ scramFile: f });
     try {
@@ -277,7 +277,6 @@ describe('scram_credentials_file option', () => {
       expect(login(gate.exchange('SCRAM-SHA-256', l)!, new ScramClient('alice', 'looking-glass')).rc).toBe(0);
     } finally {
       await b.close();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
@@ -285,7 +284,6 @@ describe('scram_credentials_file option', () => {
 // ---- On the wire: MQTT 5 CONNECT / AUTH / CONNACK (§4.12) ----
 
 describe('MQTT 5 enhanced authentication with SCRAM-SHA-256', () => {
-  let dir: string;
   let b: TestBroker;
   let noScram: TestBroker;
   const M = 'SCRAM-SHA-256';
@@ -293,8 +291,7 @@ describe('MQTT 5 enhanced authentication with SCRAM-SHA-256', () => {
   const clients: MqttClient[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'midge-scram-wire-'));
-    const scramFile = join(dir, 'scram');
+    const scramFile = join(dir, 'scram-wire');
     writeFileSync(scramFile, `alice:${scramEntry('wonderland')}\nbob:${scramEntry('builder')}\n`);
     const aclFile = join(dir, 'acl');
     writeFileSync(aclFile, 'user alice\ntopic readwrite alice/#\n');
@@ -303,7 +300,6 @@ describe('MQTT 5 enhanced authentication with SCRAM-SHA-256', () => {
   });
   afterAll(async () => {
     await Promise.all([b.close(), noScram.close()]);
-    rmSync(dir, { recursive: true, force: true });
   });
   afterEach(() => {
     for (const c of clients.splice(0)) c.end(true);
@@ -392,6 +388,20 @@ describe('MQTT 5 enhanced authentication with SCRAM-SHA-256', () => {
       const connack = await c.next();
       expect([connack.cmd, connack.reasonCode], method).toEqual(['connack', 0x8c]);
       expect(await c.closesWithin()).toBe(true);
+    }
+  });
+
+  it('per_listener_settings: SCRAM only on the listener whose scram_credentials_file it is', async () => {
+    const scramFile = join(dir, 'scram-wire');
+    const r = await startServer(testConfig({ perListenerSettings: true, listeners: [listener({ allowAnonymous: true }), listener({ scramFile })] }));
+    try {
+      const [open, locked] = r.addresses.map((x) => x.port);
+      for (const [port, rc] of [[open, 0x8c], [locked, 0x18]] as const) {
+        const c = await rawConnect(port, `scram-pl-${port}`, { authenticationMethod: M, authenticationData: Buffer.from(new ScramClient('alice', 'x').first()) });
+        expect((await c.next()).reasonCode, String(port)).toBe(rc);
+      }
+    } finally {
+      await r.close();
     }
   });
 
