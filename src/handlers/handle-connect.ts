@@ -35,7 +35,7 @@ export function handleConnect(conn: Connection, p: ConnectPacket, auth?: Authent
   // MQTT 5 enhanced authentication: the exchange runs first and calls back with `auth`.
   if (AUTH && MQTT5 && !auth && p.properties?.authenticationMethod !== undefined) return startAuth(conn, p);
   // use_identity_as_username: the transport vouches for the username (the TLS certificate's CN).
-  const username = auth?.username ?? conn.identity ?? p.username;
+  const username = (AUTH && MQTT5 && auth ? auth.username : conn.identity) ?? p.username;
   let access: Access | undefined;
   if (AUTH && broker.gate) {
     const verified = conn.identity !== undefined || auth !== undefined;
