@@ -334,6 +334,8 @@ describe('MQTT 5 enhanced authentication with SCRAM-SHA-256', () => {
       host: '127.0.0.1',
       port: b.port,
       clientId: 'scram-mqttjs',
+      // Ignored: SCRAM proved alice, and alice's ACL applies (bob has none: he could do nothing).
+      username: 'bob',
       protocolVersion: 5,
       reconnectPeriod: 0,
       connectTimeout: 5000,
