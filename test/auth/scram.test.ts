@@ -295,7 +295,10 @@ describe('MQTT 5 enhanced authentication with SCRAM-SHA-256', () => {
     writeFileSync(scramFile, `alice:${scramEntry('wonderland')}\nbob:${scramEntry('builder')}\n`);
     const aclFile = join(dir, 'acl');
     writeFileSync(aclFile, 'user alice\ntopic readwrite alice/#\n');
-    b = await startBroker({ allowAnonymous: false, scramFile, aclFile });
+    // An empty password file: no client gets in with a plain password, only through SCRAM.
+    const passwordFile = join(dir, 'passwd-empty');
+    writeFileSync(passwordFile, '');
+    b = await startBroker({ allowAnonymous: false, scramFile, aclFile, passwordFile });
     noScram = await startBroker({ allowAnonymous: true });
   });
   afterAll(async () => {
@@ -373,6 +376,14 @@ describe('MQTT 5 enhanced authentication with SCRAM-SHA-256', () => {
     const connack = await c.next();
     expect([connack.cmd, connack.reasonCode, connack.properties?.authenticationData?.toString()]).toEqual(['connack', 0x87, 'e=invalid-proof']);
     expect(await c.closesWithin()).toBe(true);
+  });
+
+  it('SCRAM users are not password_file users: a plain CONNECT with their password is refused', async () => {
+    const login = { username: 'alice', password: Buffer.from('wonderland') };
+    const v4 = await RawClient.session(b.port, 'scram-plain-4', login);
+    const v5c = await RawClient.session(b.port, 'scram-plain-5', { ...login, ...v5 });
+    raws.push(v4.c, v5c.c);
+    expect([v4.connack.returnCode, v5c.connack.reasonCode]).toEqual([5, 0x87]);
   });
 
   it('an unknown user gets an AUTH of the same shape and the same refusal', async () => {

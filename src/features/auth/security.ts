@@ -1,5 +1,5 @@
 // One security scope: the whole broker, or one listener with per_listener_settings true. It owns
-// the loaded password and ACL files and decides CONNECTs. Files are read at start-up (an error
+// the loaded password, ACL and SCRAM credentials files and decides CONNECTs. Files are read at start-up (an error
 // stops it) and again by reload() (an error keeps the rules in force and is logged).
 import { readFileSync } from 'node:fs';
 import type { Admission } from '../../broker/access.ts';
