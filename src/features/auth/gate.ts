@@ -14,12 +14,14 @@ export class AuthGate implements Gate {
   constructor(cfg: BrokerConfig) {
     if (cfg.perListenerSettings) {
       for (const l of cfg.listeners) {
-        const s = new Security({ allowAnonymous: l.allowAnonymous ?? cfg.allowAnonymous, passwordFile: l.passwordFile, aclFile: l.aclFile, scramFile: l.scramFile });
+        const { passwordFile, aclFile, scramFile } = l;
+        const s = new Security({ allowAnonymous: l.allowAnonymous ?? cfg.allowAnonymous, passwordFile, aclFile, scramFile });
         this.byListener.set(l, s);
         this.scopes.push(s);
       }
     } else {
-      this.global = new Security({ allowAnonymous: cfg.allowAnonymous, passwordFile: cfg.passwordFile, aclFile: cfg.aclFile, scramFile: cfg.scramFile });
+      const { allowAnonymous, passwordFile, aclFile, scramFile } = cfg;
+      this.global = new Security({ allowAnonymous, passwordFile, aclFile, scramFile });
       this.scopes.push(this.global);
     }
   }

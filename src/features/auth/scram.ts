@@ -52,7 +52,10 @@ export class ScramExchange implements AuthExchange {
   private start(m: string): AuthStep {
     // gs2-header 'n,,' or 'y,,' ('y' is fine: we offer no channel binding), no authzid.
     const f = /^([ny],,)(n=([^,]+),r=([!-+\--~]+)(?:,.*)?)$/.exec(m);
-    if (!f) return refuse(m.startsWith('p=') ? 'channel-binding-not-supported' : /^[ny],[^,]*,m=/.test(m) ? 'extensions-not-supported' : 'invalid-encoding');
+    if (!f) {
+      const e = m.startsWith('p=') ? 'channel-binding-not-supported' : /^[ny],[^,]*,m=/.test(m) ? 'extensions-not-supported' : 'invalid-encoding';
+      return refuse(e);
+    }
     // saslname: ',' and '=' travel as '=2C' and '=3D'; any other '=' is invalid.
     if (/=(?!2C|3D)/.test(f[3])) return refuse('invalid-username-encoding');
     const user = f[3].replace(/=2C/g, ',').replace(/=3D/g, '=');
