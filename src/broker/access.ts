@@ -1,6 +1,7 @@
 // Hooks for authentication and authorisation (the AUTH feature implements them). The core only
 // asks; with no Gate on the broker and no Access on a session, nothing is checked.
 import type { ListenerConfig } from '../config/types.ts';
+import type { AuthExchange } from '../features/auth/enhanced.ts';
 
 /** What one client may do, by topic. Absent on a session = everything allowed. */
 export interface Access {
@@ -30,4 +31,6 @@ export type Admission = { ok: true; access: Access | undefined } | { ok: false; 
 /** Decides whether a CONNECT is accepted (CONNACK code 0) and what the client may do. */
 export interface Gate {
   admit(c: Credentials): Admission;
+  /** MQTT 5 enhanced authentication: a new exchange for `method`, or undefined if not offered. */
+  exchange?(method: string, listener: ListenerConfig | undefined): AuthExchange | undefined;
 }

@@ -52,8 +52,8 @@ export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = {
   AUTH: {
     profile: 'router',
     options: [
-      'password_file', 'acl_file', 'per_listener_settings', 'plugin', 'auth_plugin',
-      'auth_plugin_deny_special_chars',
+      'password_file', 'acl_file', 'scram_credentials_file', 'per_listener_settings', 'plugin',
+      'auth_plugin', 'auth_plugin_deny_special_chars',
     ],
     listenerOptions: [],
     prefixes: ['plugin_opt_', 'auth_opt_'],

@@ -94,12 +94,17 @@
 //                                  Default: none (any username is accepted).
 //   acl_file PATH                  Mosquitto ACL file (topic/user/pattern lines). Default: none
 //                                  (every client may read and write every topic).
-//   per_listener_settings true|false   Default false. True: password_file, acl_file and
-//                                  allow_anonymous apply to the listener they follow (before any
-//                                  `listener`: the default listener, which must then exist), and a
-//                                  listener without allow_anonymous refuses anonymous clients
-//                                  (except in local-only mode).
-//   SIGHUP re-reads the password and ACL files; a broken file keeps the rules in force.
+//   scram_credentials_file PATH    Users of MQTT 5 enhanced authentication with SCRAM-SHA-256:
+//                                  `username:SCRAM-SHA-256$ITERATIONS:SALT$STOREDKEY:SERVERKEY`
+//                                  lines (RFC 5803; `midge passwd --scram` writes them). PATH as
+//                                  for password_file. Default: none (no enhanced authentication:
+//                                  a CONNECT with an Authentication Method gets CONNACK 0x8C).
+//   per_listener_settings true|false   Default false. True: password_file, acl_file,
+//                                  scram_credentials_file and allow_anonymous apply to the listener
+//                                  they follow (before any `listener`: the default listener, which
+//                                  must then exist), and a listener without allow_anonymous
+//                                  refuses anonymous clients (except in local-only mode).
+//   SIGHUP re-reads the password, ACL and SCRAM files; a broken file keeps the rules in force.
 //
 // OPTIONS OF OPTIONAL FEATURES
 //   The options listed in src/config/features.ts (bridges, TLS, authentication, persistence,
@@ -231,6 +236,7 @@ interface DefaultScope {
   sn?: SnListenerConfig;
   passwordFile?: string;
   aclFile?: string;
+  scramFile?: string;
   allowAnonymous?: boolean;
   /** The first setting that differs from a new listener's defaults, for the error message. */
   where?: { file: string; line: number; option: string };
@@ -296,6 +302,7 @@ function newListener(port: number, host: string | undefined, scope?: DefaultScop
   if (AUTH && scope) {
     l.passwordFile = scope.passwordFile;
     l.aclFile = scope.aclFile;
+    l.scramFile = scope.scramFile;
     l.allowAnonymous = scope.allowAnonymous;
   }
   return l;
@@ -449,17 +456,19 @@ function authSetting(st: State, w: Where, name: string, apply: (t: ListenerConfi
   if (!st.current) st.authWhere ??= { file: w.file, line: w.line, option: name };
 }
 
+/** AUTH's file options and their fields. */
+const AUTH_FILES = { password_file: 'passwordFile', acl_file: 'aclFile', scram_credentials_file: 'scramFile' } as const;
+
 /** AUTH's own options; false for any other option. */
 function authOption(st: State, w: Where, name: string, args: string[], line: string): boolean {
   const cfg = st.cfg;
-  if (name === 'password_file' || name === 'acl_file') {
+  if (Object.hasOwn(AUTH_FILES, name)) {
+    const field = AUTH_FILES[name as keyof typeof AUTH_FILES];
     const path = restOfLine(line, 1);
     if (!path) fail(w, `option '${name}' needs a file name`);
-    if (name === 'password_file') cfg.passwordFile = path;
-    else cfg.aclFile = path;
+    cfg[field] = path;
     authSetting(st, w, name, (t) => {
-      if (name === 'password_file') t.passwordFile = path;
-      else t.aclFile = path;
+      t[field] = path;
     });
     return true;
   }
@@ -845,7 +854,7 @@ function finish(st: State): BrokerConfig {
 function finishAuth(st: State, cfg: BrokerConfig): void {
   if (!cfg.perListenerSettings) {
     for (const l of cfg.listeners) {
-      l.passwordFile = l.aclFile = l.allowAnonymous = undefined;
+      l.passwordFile = l.aclFile = l.scramFile = l.allowAnonymous = undefined;
     }
     return;
   }
@@ -859,7 +868,7 @@ function finishAuth(st: State, cfg: BrokerConfig): void {
         `listener, but no 'port' or 'bind_address' defines one; move it after a 'listener' line`,
     );
   }
-  cfg.passwordFile = cfg.aclFile = undefined;
+  cfg.passwordFile = cfg.aclFile = cfg.scramFile = undefined;
   // A listener without allow_anonymous: false with a config file, true in local-only mode.
   for (const l of cfg.listeners) l.allowAnonymous ??= cfg.localOnly === true;
 }

@@ -18,6 +18,7 @@ export interface ListenerConfig {
   /** AUTH with per_listener_settings true: this listener's own security settings. */
   passwordFile?: string;
   aclFile?: string;
+  scramFile?: string;
   allowAnonymous?: boolean;
   /** MQTT-SN gateway settings; present on `protocol mqttsn` listeners (feature SN). */
   sn?: SnListenerConfig;
@@ -121,9 +122,10 @@ export interface BrokerConfig {
   logTypes?: Set<string>; // undefined = default (error, warning, notice, information)
   logDest: LogDest[]; // default [] (caller falls back to stderr)
   persistentClientExpiration: number; // seconds, 0 = never expire
-  /** AUTH: password_file and acl_file (unset with per_listener_settings: see the listeners). */
+  /** AUTH: password_file, acl_file, scram_credentials_file (unset with per_listener_settings: see the listeners). */
   passwordFile?: string;
   aclFile?: string;
+  scramFile?: string;
   /** AUTH: password_file, acl_file and allow_anonymous are per listener (Mosquitto semantics). */
   perListenerSettings?: boolean;
   // Feature PERSIST (README "Persistence"): set only when the file gives them; the defaults are

@@ -3,6 +3,7 @@
 import { type DisconnectPacket, type Packet, ProtocolError, RC_DISCONNECT_WITH_WILL } from '../codec/packets.ts';
 import { PINGRESP_BYTES } from '../codec/encoder.ts';
 import type { Connection } from '../transport/connection.ts';
+import { authenticating, onAuth } from '../features/auth/auth-exchange.ts';
 import { handleConnect } from './handle-connect.ts';
 import { handlePublish, handlePubrel } from './handle-publish.ts';
 import { handlePuback, handlePubcomp, handlePubrec } from './handle-ack.ts';
@@ -12,6 +13,8 @@ import { setExpiry } from '../features/mqtt5/lifetime.ts';
 export function handlePacket(conn: Connection, p: Packet): void {
   const session = conn.session;
   if (!session) {
+    // MQTT 5 enhanced authentication under way: the exchange takes every packet until CONNACK.
+    if (AUTH && MQTT5 && authenticating(conn)) return onAuth(conn, p);
     if (p.type !== 1) throw new ProtocolError('MQTT-3.1.0-1', 'first packet was not CONNECT');
     handleConnect(conn, p);
     return;
@@ -31,6 +34,8 @@ export function handlePacket(conn: Connection, p: Packet): void {
       if (MQTT5) setExpiry(session, (p as DisconnectPacket).properties?.sessionExpiryInterval);
       return conn.end('', MQTT5 && (p as DisconnectPacket).reasonCode === RC_DISCONNECT_WITH_WILL);
     case 1: throw new ProtocolError('MQTT-3.1.0-2', 'second CONNECT on one connection');
-    default: throw new ProtocolError('MQTT-4.8.0-1', `packet type ${p.type} is not sent by clients`);
+    default:
+      if (AUTH && MQTT5 && p.type === 15) return onAuth(conn, p); // MQTT 5 re-authentication
+      throw new ProtocolError('MQTT-4.8.0-1', `packet type ${p.type} is not sent by clients`);
   }
 }

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Access } from '../broker/access.ts';
 import type { ConnectPacket } from '../codec/packets.ts';
+import { type Authenticated, startAuth } from '../features/auth/auth-exchange.ts';
 import { connack5 } from '../features/mqtt5/session.ts';
 import { connackProps } from '../features/mqtt5/connect.ts';
 import { aliasesFor } from '../features/mqtt5/topic-alias.ts';
@@ -14,7 +15,8 @@ function refuse(conn: Connection, code: number, why: string): void {
   conn.end('', false);
 }
 
-export function handleConnect(conn: Connection, p: ConnectPacket): void {
+/** `auth`: MQTT 5 enhanced authentication succeeded and calls again with the proven username. */
+export function handleConnect(conn: Connection, p: ConnectPacket, auth?: Authenticated): void {
   const broker = conn.broker;
   let id = p.clientId;
   if (MQTT5) conn.protocolLevel = p.protocolLevel; // refusals answer an MQTT 5 client in MQTT 5
@@ -37,11 +39,13 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
     if (MQTT5 && v5) keepalive = maxKeepalive;
     else return refuse(conn, 2, `keep-alive ${p.keepalive} of client ${id} outside 1..${maxKeepalive} (max_keepalive)`);
   }
+  // MQTT 5 enhanced authentication: the exchange runs first and calls back with `auth`.
+  if (AUTH && MQTT5 && !auth && p.properties?.authenticationMethod !== undefined) return startAuth(conn, p);
   // use_identity_as_username: the transport vouches for the username (the TLS certificate's CN).
-  const username = conn.identity ?? p.username;
+  const username = (AUTH && MQTT5 && auth ? auth.username : conn.identity) ?? p.username;
   let access: Access | undefined;
   if (AUTH && broker.gate) {
-    const verified = conn.identity !== undefined;
+    const verified = conn.identity !== undefined || auth !== undefined;
     const a = broker.gate.admit({ clientId: id, username, password: p.password, listener: conn.listener, verified });
     if (!a.ok) return refuse(conn, a.code, a.why);
     access = a.access;
@@ -69,7 +73,11 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
   // only: a 3.1.1 client taking the session over gets max_inflight_messages again).
   if (MQTT5) session.window = Math.min(broker.options.maxInflight || 65535, p.properties?.receiveMaximum ?? 65535);
   // [MQTT-3.2.2-1] session present is 0 for a clean session; [MQTT-3.2.2-2] 1 when state was kept.
-  conn.write(MQTT5 && v5 ? connack5(broker.options, present, 0, connackProps(p, id, keepalive), conn.aliases?.inMax) : Buffer.from([0x20, 2, present ? 1 : 0, 0]));
+  conn.write(
+    MQTT5 && v5
+      ? connack5(broker.options, present, 0, Object.assign(connackProps(p, id, keepalive), AUTH && auth?.props), conn.aliases?.inMax)
+      : Buffer.from([0x20, 2, present ? 1 : 0, 0]),
+  );
   log.info(
     `New ${BRIDGE && conn.bridge ? 'bridge' : 'client'} connected from ${conn.remote} as ${id} (p${conn.protocolLevel}, c${p.clean ? 1 : 0}, k${p.keepalive}${username !== undefined ? `, u'${username}'` : ''}).`,
   );

@@ -58,7 +58,7 @@ describe('with AUTH compiled out', () => {
   }, 30_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  for (const o of ['password_file /p', 'acl_file /a', 'per_listener_settings true', 'plugin_opt_foo bar']) {
+  for (const o of ['password_file /p', 'acl_file /a', 'scram_credentials_file /s', 'per_listener_settings true', 'plugin_opt_foo bar']) {
     it(`${o.split(' ')[0]} names the feature and its profile`, () => {
       expect(() => noAuth.parseConfigText(`listener 1883\n${o}`, F)).toThrow(
         `${F}:2: option '${o.split(' ')[0]}' needs feature AUTH, which is not built into this bundle; build profile 'router' or 'full' (npm run build -- --profile router)`,

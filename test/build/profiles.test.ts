@@ -26,7 +26,7 @@ const MARKERS: Record<string, string[]> = {
   SYS: ['$SYS/broker/${', 'retained messages/count', 'clients/connected'],
   BRIDGE: ['refused try_private', 'start_type once, not reconnecting', 'no packet from the remote'],
   TLS: ['Reloaded TLS certificates', 'TLS handshake with', 'client certificate without a CN'],
-  AUTH: ['bad username or password', 'denied by ACL', 'keeping the previous users and ACL', 'Reenter password'],
+  AUTH: ['bad username or password', 'denied by ACL', 'keeping the previous users and ACL', 'Reenter password', 'channel-binding-not-supported'],
   SN: ['Opening MQTT-SN gateway', 'New MQTT-SN client connected from', 'node:dgram', 'use * for every client'],
   SERIAL: [],
   GPIO: ['GPIO pins not available', 'outputs no longer follow their set topics', 'kernels 6.6+ number sysfs GPIOs'],

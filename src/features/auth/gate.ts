@@ -2,6 +2,7 @@
 // listener's own with per_listener_settings) and lets it decide.
 import type { Admission, Credentials, Gate } from '../../broker/access.ts';
 import type { BrokerConfig, ListenerConfig } from '../../config/types.ts';
+import { METHODS, type AuthExchange } from './enhanced.ts';
 import { Security } from './security.ts';
 
 export class AuthGate implements Gate {
@@ -13,21 +14,34 @@ export class AuthGate implements Gate {
   constructor(cfg: BrokerConfig) {
     if (cfg.perListenerSettings) {
       for (const l of cfg.listeners) {
-        const s = new Security({ allowAnonymous: l.allowAnonymous ?? cfg.allowAnonymous, passwordFile: l.passwordFile, aclFile: l.aclFile });
+        const { passwordFile, aclFile, scramFile } = l;
+        const s = new Security({ allowAnonymous: l.allowAnonymous ?? cfg.allowAnonymous, passwordFile, aclFile, scramFile });
         this.byListener.set(l, s);
         this.scopes.push(s);
       }
     } else {
-      this.global = new Security({ allowAnonymous: cfg.allowAnonymous, passwordFile: cfg.passwordFile, aclFile: cfg.aclFile });
+      const { allowAnonymous, passwordFile, aclFile, scramFile } = cfg;
+      this.global = new Security({ allowAnonymous, passwordFile, aclFile, scramFile });
       this.scopes.push(this.global);
     }
   }
 
+  private scope(l: ListenerConfig | undefined): Security | undefined {
+    return this.global ?? (l && this.byListener.get(l));
+  }
+
   admit(c: Credentials): Admission {
-    const s = this.global ?? (c.listener && this.byListener.get(c.listener));
+    const s = this.scope(c.listener);
     // per_listener_settings with a transport that did not say which listener: refuse, as Mosquitto.
     if (!s) return { ok: false, code: 5, why: `client ${c.clientId}: no listener security settings` };
     return s.admit(c.clientId, c.username, c.password, c.verified === true);
+  }
+
+  /** MQTT 5 enhanced authentication: a new exchange, or undefined for a method unknown here. */
+  exchange(method: string, l: ListenerConfig | undefined): AuthExchange | undefined {
+    const s = this.scope(l);
+    const start = METHODS.get(method);
+    return s && start?.(s);
   }
 
   reload(): void {

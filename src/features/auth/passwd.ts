@@ -4,6 +4,7 @@ import { chmodSync, readFileSync, renameSync, statSync, writeFileSync } from 'no
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { hashPassword, parseHash, splitLines, type PasswordLine } from './password-file.ts';
+import { parseScramEntry, scramEntry } from './scram-file.ts';
 
 export const PASSWD_USAGE = `Usage: midge passwd [-H sha512 | -H sha512-pbkdf2] [-c | -D] passwordfile username
        midge passwd [-H sha512 | -H sha512-pbkdf2] [-c] -b passwordfile username password
@@ -14,6 +15,7 @@ export const PASSWD_USAGE = `Usage: midge passwd [-H sha512 | -H sha512-pbkdf2] 
  -D  delete the username instead of adding or updating its password.
  -H  hash: sha512-pbkdf2 ($7$, 101 iterations; the default) or sha512 ($6$, Mosquitto 1.x).
  -U  convert a file of plain-text passwords (user:password lines) to hashed passwords.
+ --scram  with any of the above: SCRAM-SHA-256 entries, for a scram_credentials_file.
 Without -b, the password is asked twice (from the terminal, or read as two lines of stdin).
 `;
 
@@ -22,7 +24,8 @@ interface PasswdArgs {
   del: boolean;
   batch: boolean;
   upgrade: boolean;
-  kind: 6 | 7;
+  /** 's': SCRAM-SHA-256 entries. */
+  kind: 6 | 7 | 's';
   pos: string[];
 }
 
@@ -34,6 +37,7 @@ function parseArgs(argv: string[]): PasswdArgs {
     else if (t === '-D') a.del = true;
     else if (t === '-b') a.batch = true;
     else if (t === '-U') a.upgrade = true;
+    else if (t === '--scram') a.kind = 's';
     else if (t === '-H') {
       const h = argv[++i];
       if (h === 'sha512-pbkdf2') a.kind = 7;
@@ -94,13 +98,16 @@ function writeLines(file: string, lines: PasswordLine[], create: boolean): void 
   renameSync(tmp, file);
 }
 
+const entry = (pw: string, kind: PasswdArgs['kind']): string => (kind === 's' ? scramEntry(pw) : hashPassword(pw, kind));
+const isEntry = (s: string, kind: PasswdArgs['kind']): boolean => typeof (kind === 's' ? parseScramEntry : parseHash)(s) !== 'string';
+
 async function passwd(a: PasswdArgs): Promise<void> {
   const [file, user, given] = a.pos;
   if (a.upgrade) {
     const lines = readLines(file).map((l) => {
       if (l.user === undefined) return l;
       const pw = l.text.slice(l.text.indexOf(':') + 1);
-      return typeof parseHash(pw) === 'string' ? { text: `${l.user}:${hashPassword(pw, a.kind)}`, user: l.user } : l;
+      return isEntry(pw, a.kind) ? l : { text: `${l.user}:${entry(pw, a.kind)}`, user: l.user };
     });
     writeLines(file, lines, false);
     return;
@@ -115,10 +122,10 @@ async function passwd(a: PasswdArgs): Promise<void> {
   }
   const pw = a.batch ? given : await askPassword();
   if (pw === '') throw new Error('empty password');
-  const entry = { text: `${user}:${hashPassword(pw, a.kind)}`, user };
+  const line = { text: `${user}:${entry(pw, a.kind)}`, user };
   const at = lines.findIndex((l) => l.user === user);
-  if (at >= 0) lines = [...lines.slice(0, at), entry, ...lines.slice(at + 1).filter((l) => l.user !== user)];
-  else lines.push(entry);
+  if (at >= 0) lines = [...lines.slice(0, at), line, ...lines.slice(at + 1).filter((l) => l.user !== user)];
+  else lines.push(line);
   writeLines(file, lines, a.create);
 }
 

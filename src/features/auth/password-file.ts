@@ -66,24 +66,27 @@ export function splitLines(text: string): PasswordLine[] {
 }
 
 /**
- * Parses a whole file. Stricter than Mosquitto, which skips bad lines with a warning: a bad line
- * is an error (`file:line: reason`), so that a reload with a broken file keeps the old users.
+ * Parses a whole file of `username:ENTRY` lines with `entry` (which returns a reason string for a
+ * bad ENTRY). Stricter than Mosquitto, which skips bad lines with a warning: a bad line is an
+ * error (`file:line: reason`), so that a reload with a broken file keeps the old users.
  */
-export function parsePasswordFile(text: string, file: string): Map<string, PasswordEntry> {
-  const users = new Map<string, PasswordEntry>();
+export function parseUsers<T>(text: string, file: string, entry: (s: string) => T | string): Map<string, T> {
+  const users = new Map<string, T>();
   splitLines(text).forEach((l, i) => {
     if (l.user === undefined) {
       if (l.text.trim() !== '' && !l.text.startsWith('#')) throw new Error(`${file}:${i + 1}: line without 'username:'`);
       return;
     }
     if (l.user === '') throw new Error(`${file}:${i + 1}: empty username`);
-    const rest = l.text.slice(l.text.indexOf(':') + 1).trim();
-    const e = parseHash(rest.split(':')[0]);
+    const e = entry(l.text.slice(l.text.indexOf(':') + 1).trim());
     if (typeof e === 'string') throw new Error(`${file}:${i + 1}: user '${l.user}': ${e}`);
     users.set(l.user, e);
   });
   return users;
 }
+
+export const parsePasswordFile = (text: string, file: string): Map<string, PasswordEntry> =>
+  parseUsers(text, file, (s) => parseHash(s.split(':')[0]));
 
 // Checked against when the user is unknown, so that the answer takes as long as for a known one.
 const DUMMY: PasswordEntry = { kind: 7, iterations: DEFAULT_ITERATIONS, salt: Buffer.alloc(SALT_BYTES), hash: Buffer.alloc(HASH_BYTES) };

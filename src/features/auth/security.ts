@@ -1,5 +1,5 @@
 // One security scope: the whole broker, or one listener with per_listener_settings true. It owns
-// the loaded password and ACL files and decides CONNECTs. Files are read at start-up (an error
+// the loaded password, ACL and SCRAM credentials files and decides CONNECTs. Files are read at start-up (an error
 // stops it) and again by reload() (an error keeps the rules in force and is logged).
 import { readFileSync } from 'node:fs';
 import type { Admission } from '../../broker/access.ts';
@@ -7,11 +7,14 @@ import { log } from '../../util/log.ts';
 import { ClientAccess, type AclSource } from './acl.ts';
 import { parseAclFile } from './acl-file.ts';
 import { parsePasswordFile, PasswordDb } from './password-file.ts';
+import type { ScramDb } from './scram.ts';
+import { parseScramFile } from './scram-file.ts';
 
 export interface ScopeConfig {
   allowAnonymous: boolean;
   passwordFile?: string;
   aclFile?: string;
+  scramFile?: string;
 }
 
 function read(path: string, what: string): string {
@@ -25,17 +28,21 @@ function read(path: string, what: string): string {
 export class Security {
   passwords: PasswordDb | undefined;
   acl: AclSource | undefined;
+  /** scram_credentials_file: the users of MQTT 5 enhanced authentication with SCRAM-SHA-256. */
+  scram: ScramDb | undefined;
 
   constructor(readonly cfg: ScopeConfig) {
     this.load();
   }
 
-  /** Reads both files; throws without changing anything if either is broken. */
+  /** Reads the files; throws without changing anything if one is broken. */
   private load(): void {
-    const { passwordFile, aclFile } = this.cfg;
+    const { passwordFile, aclFile, scramFile } = this.cfg;
     const users = passwordFile ? parsePasswordFile(read(passwordFile, 'password_file'), passwordFile) : undefined;
     const acl = aclFile ? parseAclFile(read(aclFile, 'acl_file'), aclFile) : undefined;
+    const scram = scramFile ? parseScramFile(read(scramFile, 'scram_credentials_file'), scramFile) : undefined;
     this.passwords = users && new PasswordDb(users);
+    this.scram = scram;
     if (acl) {
       // Clients hold the same source object and recompile when gen moves.
       if (this.acl) {
@@ -46,10 +53,11 @@ export class Security {
   }
 
   reload(): void {
-    if (!this.cfg.passwordFile && !this.cfg.aclFile) return;
+    const files = [this.cfg.passwordFile, this.cfg.aclFile, this.cfg.scramFile].filter(Boolean);
+    if (!files.length) return;
     try {
       this.load();
-      log.notice(`Reloaded ${[this.cfg.passwordFile, this.cfg.aclFile].filter(Boolean).join(' and ')}.`);
+      log.notice(`Reloaded ${files.join(' and ')}.`);
     } catch (err) {
       log.error(`Reload failed, keeping the previous users and ACL: ${(err as Error).message}`);
     }
