@@ -392,7 +392,7 @@ const scenarios = {
 
 const run = scenarios[V5[scenario] ?? scenario];
 if (!run) {
-  console.error(`unknown scenario ${scenario}; have ${Object.keys(scenarios).join(' ')}`);
+  console.error(`unknown scenario ${scenario}; have ${[...Object.keys(scenarios), ...Object.keys(V5)].join(' ')}`);
   process.exit(2);
 }
 let result;

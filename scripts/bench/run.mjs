@@ -214,7 +214,7 @@ function report(results, brokers, scenarios, bareNodeMb) {
     };
     return { id, label, higherBetter, stats, ...Object.fromEntries(RATIOS.map(([peer, key]) => [key, ratio(peer)])) };
   });
-  const ratios = RATIOS.filter(([peer]) => peer !== 'baseline' || baseline);
+  const ratios = RATIOS.filter(([peer]) => brokers.includes(peer));
   const cell = (s) => (s?.na ? `n/a (${s.na})` : s ? `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})${s.p99 !== undefined ? ` p99 ${fmt(s.p99)}` : ''}${s.lost ? ` lost ${s.lost}` : ''}${s.saturated ? ' ⚠' : ''}` : '—');
   const lines = [
     `Benchmark of ${meta.date.slice(0, 10)} on ${meta.machine}; ${meta.mosquitto ?? 'no mosquitto'}.`,
