@@ -15,10 +15,20 @@
 // - CONNACK reserved ack flags [MQTT-3.2.2-1]; SUBACK return codes [MQTT-3.9.3-2];
 // - SUBSCRIBE: at least one filter [MQTT-3.8.3-3], requested QoS byte [MQTT-3-8.3-4];
 //   UNSUBSCRIBE: at least one filter [MQTT-3.10.3-2]; filter syntax [MQTT-4.7.1-2, 4.7.1-3].
+//
+// MQTT 5 (flag MQTT5): a level 5 CONNECT switches the decoder to MQTT 5 for the rest of the
+// stream (`v5`). Properties are checked by src/features/mqtt5/properties.ts; the variable
+// headers gain reason codes (a short ack or DISCONNECT means reason 0), SUBSCRIBE gains
+// subscription options (reserved bits [MQTT-3.8.3-5], retain handling 3 [MQTT-3.8.3-6]), AUTH
+// (type 15) exists, and a password without a username is allowed. The rule of an error decides
+// the reason code of the server's DISCONNECT (src/features/mqtt5/reason.ts).
 
 import { CONNACK_BAD_PROTOCOL, ProtocolError } from './packets.ts';
 import type {
   AckPacket,
+  AuthPacket,
+  DisconnectPacket,
+  Properties,
   ConnackPacket,
   ConnectPacket,
   Packet,
@@ -27,10 +37,12 @@ import type {
   SubackPacket,
   SubscribePacket,
   Subscription,
+  UnsubackPacket,
   UnsubscribePacket,
   Will,
 } from './packets.ts';
 import { checkUtf8, topicFilterError, topicNameError } from './validate.ts';
+import { decodeProps, readVbi, vbiValue } from '../features/mqtt5/properties.ts';
 
 /** Largest value a 4-byte remaining length can hold (MQTT 3.1.1 §2.2.3). */
 export const MAX_REMAINING_LENGTH = 268435455;
@@ -48,6 +60,12 @@ const malformed = (msg: string): ProtocolError => new ProtocolError('MQTT-4.8.0-
 // is synchronous and never interleaves (onPacket runs after a packet is fully parsed), and it
 // saves allocating a reader per packet.
 let pos = 0;
+// MQTT5: whether the packet being parsed belongs to an MQTT 5 stream (set from Decoder.v5), and
+// the properties just read (module-level too, so builds without MQTT5 keep no trace of them).
+let v5 = false;
+let props: Properties | undefined;
+// MQTT 5: only PINGREQ and PINGRESP keep a fixed length.
+const FIXED_LEN5 = [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, -1, -1];
 
 function readU16(buf: Buffer, end: number, what: string): number {
   if (pos + 2 > end) throw malformed(`${what} is truncated`);
@@ -77,6 +95,17 @@ function readString(buf: Buffer, end: number, what: string): string {
 
 /** A copy, not a view: will payloads and passwords live as long as the session, and a view
  *  would pin the whole receive chunk in memory. */
+/** MQTT 5: a property length and the properties of a packet of `type` (0: the Will's). */
+function readProps(buf: Buffer, end: number, type: number): Properties {
+  const n = readVbi(buf, pos, end);
+  if (n === 0) throw malformed('property length is truncated');
+  const s = pos + n;
+  const e = s + vbiValue;
+  if (e > end) throw malformed('properties run past the packet');
+  pos = e;
+  return decodeProps(buf, s, e, type);
+}
+
 function readBinaryCopy(buf: Buffer, end: number, what: string): Buffer {
   const len = readU16(buf, end, what);
   const s = pos;
@@ -116,7 +145,7 @@ function parseConnect(buf: Buffer, start: number, end: number): ConnectPacket {
   const protocolLevel = buf[pos++];
   // Bit 0x80 is Mosquitto's bridge marker (try_private): 0x83 or 0x84 is a bridge speaking 3.1 or
   // 3.1.1, accepted in builds with BRIDGE. The level is passed on as received.
-  if ((BRIDGE ? protocolLevel & 0x7f : protocolLevel) !== (v31 ? 3 : 4)) {
+  if (!(MQTT5 && protocolLevel === 5 && !v31) && (BRIDGE ? protocolLevel & 0x7f : protocolLevel) !== (v31 ? 3 : 4)) {
     throw new ProtocolError('MQTT-3.1.2-2', `unsupported protocol level ${protocolLevel} for ${protocolName}`, CONNACK_BAD_PROTOCOL);
   }
   if (pos >= end) throw malformed('CONNECT is truncated');
@@ -130,16 +159,21 @@ function parseConnect(buf: Buffer, start: number, end: number): ConnectPacket {
   } else if (willQos === 3) {
     throw new ProtocolError('MQTT-3.1.2-14', 'will QoS 3');
   }
-  if ((flags & 0xc0) === 0x40) throw new ProtocolError('MQTT-3.1.2-22', 'password flag set without username flag');
+  // MQTT 5 allows a password without a username.
+  if ((flags & 0xc0) === 0x40 && !(MQTT5 && protocolLevel === 5)) throw new ProtocolError('MQTT-3.1.2-22', 'password flag set without username flag');
+  if (MQTT5) props = protocolLevel === 5 ? readProps(buf, end, 1) : undefined;
 
   const clientId = readString(buf, end, 'client identifier');
   const p: ConnectPacket = { type: 1, protocolName, protocolLevel, clean: (flags & 0x02) !== 0, keepalive, clientId };
+  if (MQTT5 && props) p.properties = props;
   if (flags & 0x04) {
+    if (MQTT5 && p.properties) props = readProps(buf, end, 0);
     const topic = readString(buf, end, 'will topic');
     const bad = topicNameError(topic);
     if (bad !== null) throw new ProtocolError(bad, `invalid will topic ${JSON.stringify(topic)}`);
     const payload = readBinaryCopy(buf, end, 'will message');
     const will: Will = { topic, payload, qos: willQos as QoS, retain: (flags & 0x20) !== 0 };
+    if (MQTT5 && p.properties) will.properties = props;
     p.will = will;
   }
   // MQTT 3.1 §3.1: "the Remaining Length field from the fixed header takes precedence over the
@@ -160,9 +194,15 @@ function parsePublish(b1: number, buf: Buffer, start: number, end: number): Publ
   pos = start;
   const topic = readString(buf, end, 'topic name');
   const bad = topicNameError(topic);
-  if (bad !== null) throw new ProtocolError(bad, `invalid topic name ${JSON.stringify(topic)}`);
+  // MQTT 5: an empty topic name is allowed with a topic alias (checked below).
+  if (bad !== null && !(MQTT5 && v5 && topic === '')) throw new ProtocolError(bad, `invalid topic name ${JSON.stringify(topic)}`);
   const qos = ((b1 >> 1) & 3) as QoS;
   const packetId = qos === 0 ? 0 : readId(buf, end);
+  if (MQTT5 && v5) {
+    const properties = readProps(buf, end, 3);
+    if (topic === '' && properties.topicAlias === undefined) throw new ProtocolError('MQTT-3.3.2-1', 'empty topic name without a topic alias');
+    return { type: 3, dup: (b1 & 0x08) !== 0, qos, retain: (b1 & 0x01) !== 0, topic, packetId, payload: buf.subarray(pos, end), properties };
+  }
   // A view, not a copy: the broker fans this out without touching the bytes.
   return { type: 3, dup: (b1 & 0x08) !== 0, qos, retain: (b1 & 0x01) !== 0, topic, packetId, payload: buf.subarray(pos, end) };
 }
@@ -170,6 +210,7 @@ function parsePublish(b1: number, buf: Buffer, start: number, end: number): Publ
 function parseSubscribe(buf: Buffer, start: number, end: number): SubscribePacket {
   pos = start;
   const packetId = readId(buf, end);
+  if (MQTT5 && v5) props = readProps(buf, end, 8);
   if (pos === end) throw new ProtocolError('MQTT-3.8.3-3', 'SUBSCRIBE without topic filters');
   const subscriptions: Subscription[] = [];
   while (pos < end) {
@@ -178,29 +219,40 @@ function parseSubscribe(buf: Buffer, start: number, end: number): SubscribePacke
     if (bad !== null) throw new ProtocolError(bad, `invalid topic filter ${JSON.stringify(topic)}`);
     if (pos >= end) throw malformed('SUBSCRIBE topic filter without requested QoS');
     const q = buf[pos++];
+    if (MQTT5 && v5) {
+      // Options: QoS (bits 0-1), No Local, Retain As Published, Retain Handling (bits 4-5).
+      if (q & 0xc0) throw new ProtocolError('MQTT-3.8.3-5', 'reserved subscription option bits are set');
+      if ((q & 3) === 3 || (q & 0x30) === 0x30) throw new ProtocolError('MQTT5-3.8.3.1', `invalid subscription options 0x${q.toString(16)}`);
+      subscriptions.push({ topic, qos: (q & 3) as QoS, noLocal: (q & 4) !== 0, retainAsPublished: (q & 8) !== 0, retainHandling: (q >> 4) as 0 | 1 | 2 });
+      continue;
+    }
     if (q > 2) throw new ProtocolError('MQTT-3-8.3-4', `invalid requested QoS byte 0x${q.toString(16)}`);
     subscriptions.push({ topic, qos: q as QoS });
   }
+  if (MQTT5 && v5) return { type: 8, packetId, subscriptions, properties: props };
   return { type: 8, packetId, subscriptions };
 }
 
 function parseSuback(buf: Buffer, start: number, end: number): SubackPacket {
   pos = start;
   const packetId = readId(buf, end);
+  if (MQTT5 && v5) props = readProps(buf, end, 9);
   // Not numbered in the spec, but a SUBACK answers a SUBSCRIBE, which has at least one filter.
   if (pos === end) throw malformed('SUBACK without return codes');
   const granted: number[] = [];
   for (; pos < end; pos++) {
     const c = buf[pos];
-    if (c > 2 && c !== 0x80) throw new ProtocolError('MQTT-3.9.3-2', `invalid SUBACK return code 0x${c.toString(16)}`);
+    if (c > 2 && c !== 0x80 && !(MQTT5 && v5 && c > 0x80)) throw new ProtocolError('MQTT-3.9.3-2', `invalid SUBACK return code 0x${c.toString(16)}`);
     granted.push(c);
   }
+  if (MQTT5 && v5) return { type: 9, packetId, granted, properties: props };
   return { type: 9, packetId, granted };
 }
 
 function parseUnsubscribe(buf: Buffer, start: number, end: number): UnsubscribePacket {
   pos = start;
   const packetId = readId(buf, end);
+  if (MQTT5 && v5) props = readProps(buf, end, 10);
   if (pos === end) throw new ProtocolError('MQTT-3.10.3-2', 'UNSUBSCRIBE without topic filters');
   const topics: string[] = [];
   while (pos < end) {
@@ -209,11 +261,39 @@ function parseUnsubscribe(buf: Buffer, start: number, end: number): UnsubscribeP
     if (bad !== null) throw new ProtocolError(bad, `invalid topic filter ${JSON.stringify(topic)}`);
     topics.push(topic);
   }
+  if (MQTT5 && v5) return { type: 10, packetId, topics, properties: props };
   return { type: 10, packetId, topics };
+}
+
+/** MQTT 5 forms of CONNACK, PUBACK..PUBCOMP, UNSUBACK, DISCONNECT and AUTH. */
+function parse5(type: number, buf: Buffer, start: number, end: number): Packet {
+  pos = start;
+  if (type === 2) {
+    if (end - start < 3) throw malformed('CONNACK is truncated');
+    const p = parseConnack(buf, start);
+    pos += 2;
+    p.properties = readProps(buf, end, 2);
+    if (pos !== end) throw malformed('unexpected bytes after CONNACK properties');
+    return p;
+  }
+  if (type === 11) {
+    const packetId = readId(buf, end);
+    const properties = readProps(buf, end, 11);
+    if (pos === end) throw malformed('UNSUBACK without reason codes');
+    const p: UnsubackPacket = { type: 11, packetId, reasonCodes: [...buf.subarray(pos, end)], properties };
+    return p;
+  }
+  const p = (type < 8 ? { type, packetId: readId(buf, end) } : { type }) as AckPacket | DisconnectPacket | AuthPacket;
+  // A missing reason code means 0 (success), missing properties none [MQTT-3.4.2-1 (5.0)].
+  p.reasonCode = pos < end ? buf[pos++] : 0;
+  if (pos < end) p.properties = readProps(buf, end, type);
+  if (pos !== end) throw malformed(`unexpected bytes after packet type ${type}`);
+  return p;
 }
 
 /** Decodes the body [start, end) of a packet whose fixed header was already validated. */
 function parseBody(b1: number, buf: Buffer, start: number, end: number): Packet {
+  if (MQTT5 && v5 && ((b1 >= 0x40 && b1 < 0x80) || b1 >> 4 === 2 || b1 >> 4 === 11 || b1 >= 0xe0)) return parse5(b1 >> 4, buf, start, end);
   switch (b1 >> 4) {
     case 1:
       return parseConnect(buf, start, end);
@@ -255,6 +335,8 @@ function parseBody(b1: number, buf: Buffer, start: number, end: number): Packet 
 export class Decoder {
   /** Set after the first error; further input is ignored. */
   failed = false;
+  /** MQTT5: an MQTT 5 stream, set by a level 5 CONNECT (server side) or by the owner (a client). */
+  declare v5: boolean;
 
   // Fixed header split across chunks (at most 4 bytes are ever pending here).
   // Allocated on first use: most connections never see a split header, and an idle connection
@@ -275,7 +357,9 @@ export class Decoder {
     private readonly onPacket: (p: Packet) => void,
     private readonly onError: (e: ProtocolError) => void,
     private readonly maxPacketSize = MAX_REMAINING_LENGTH,
-  ) {}
+  ) {
+    if (MQTT5) this.v5 = false;
+  }
 
   push(chunk: Buffer): void {
     if (this.failed) return;
@@ -298,9 +382,11 @@ export class Decoder {
   }
 
   private emit(p: Packet): void {
+    if (MQTT5 && p.type === 1 && p.protocolLevel === 5) this.v5 = v5 = true;
     this.inCallback = true;
     this.onPacket(p);
     this.inCallback = false;
+    if (MQTT5) v5 = this.v5; // in case onPacket fed another decoder
   }
 
   /**
@@ -309,7 +395,8 @@ export class Decoder {
    */
   private header(buf: Buffer, off: number, end: number): number {
     const b1 = buf[off];
-    checkFirstByte(b1);
+    // MQTT 5 has AUTH (0xf0; other flags fail as a reserved type).
+    if (!(MQTT5 && this.v5 && b1 === 0xf0)) checkFirstByte(b1);
     let i = off + 1;
     let rem = 0;
     let mul = 1;
@@ -324,13 +411,15 @@ export class Decoder {
     if (rem > this.maxPacketSize) {
       throw new ProtocolError('packet-too-large', `remaining length ${rem} exceeds the maximum packet size ${this.maxPacketSize}`);
     }
-    const fixed = FIXED_LEN[b1 >> 4];
+    // MQTT 5: acks, CONNACK and DISCONNECT may carry reason codes and properties.
+    const fixed = MQTT5 && this.v5 ? FIXED_LEN5[b1 >> 4] : FIXED_LEN[b1 >> 4];
     if (fixed >= 0 && rem !== fixed) throw malformed(`packet type ${b1 >> 4} with remaining length ${rem}, expected ${fixed}`);
     this.rem = rem;
     return i;
   }
 
   private consume(chunk: Buffer): void {
+    if (MQTT5) v5 = this.v5;
     const end = chunk.length;
     let off = 0;
 

@@ -314,8 +314,8 @@ describe('Decoder: errors', () => {
       expectRule(pkt('10', `0004 4d515458 04 02 003c 0001 61`), 'MQTT-3.1.2-1'); // "MQTX"
       expectRule(pkt('10', `0004 6d717474 04 02 003c 0001 61`), 'MQTT-3.1.2-1'); // "mqtt"
     });
-    it('[MQTT-3.1.2-2] rejects MQTT with level != 4 asking for CONNACK 1', () => {
-      for (const level of ['03', '05', '83', '85', '00']) {
+    it('[MQTT-3.1.2-2] rejects MQTT with level != 4 (or 5 with MQTT5) asking for CONNACK 1', () => {
+      for (const level of ['03', '06', '83', '85', '00']) {
         const e = expectRule(pkt('10', `${MQTT} ${level} 02 003c 0001 61`), 'MQTT-3.1.2-2');
         expect(e.connackCode).toBe(1);
       }
@@ -331,9 +331,11 @@ describe('Decoder: errors', () => {
       const e = expectRule(pkt('10', `${MQISDP} 04 02 003c 0001 61`), 'MQTT-3.1.2-2');
       expect(e.connackCode).toBe(1);
     });
-    it('[MQTT-3.1.2-2] answers an MQTT 5 CONNECT (with properties) with CONNACK 1', () => {
-      const e = expectRule(pkt('10', `${MQTT} 05 02 003c 00 0001 61`), 'MQTT-3.1.2-2');
-      expect(e.connackCode).toBe(1);
+    it('accepts an MQTT 5 CONNECT (level 5, with properties) when built with MQTT5', () => {
+      // Without MQTT5 it gets CONNACK 1: test/build/mqtt5-off.test.ts runs the minimal bundle.
+      const p = expectOne(pkt('10', `${MQTT} 05 02 003c 03 210005 0001 61`)) as ConnectPacket;
+      expect(p.protocolLevel).toBe(5);
+      expect(p.properties).toEqual({ receiveMaximum: 5 });
     });
     it('[MQTT-3.1.2-3] rejects the reserved connect flag', () => {
       expectRule(pkt('10', `${MQTT} 04 03 003c 0001 61`), 'MQTT-3.1.2-3');
