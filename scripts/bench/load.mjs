@@ -26,6 +26,12 @@ const WARMUP_MS = quick ? 300 : 1000;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${brokerPid}/status`, 'utf8'))[1]);
+/** The broker's CPU time so far in µs: utime + stime from /proc (fields 14, 15; 100 ticks/s). */
+function brokerCpuUs() {
+  const stat = readFileSync(`/proc/${brokerPid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10_000;
+}
 
 /** The first load client the broker closed (never this process), with its v5 reason code. */
 let closedByBroker;
@@ -40,16 +46,18 @@ async function client(id, opts) {
 
 /**
  * Warm up, then count what `count()` gains over the measuring window: per second, with this
- * process's CPU use over the same window.
+ * process's CPU use and the broker's CPU time per counted message (µs) over the same window.
  */
 async function measureWindow(count) {
   await sleep(WARMUP_MS);
   const c0 = count();
+  const b0 = brokerCpuUs();
   const cpu = cpuMeter();
   const t0 = performance.now();
   await sleep(SECONDS * 1000);
   const dt = (performance.now() - t0) / 1000;
-  return { rate: (count() - c0) / dt, load: cpu() };
+  const n = count() - c0;
+  return { rate: n / dt, load: cpu(), cpuUs: (brokerCpuUs() - b0) / n };
 }
 
 /** Waits until `count()` reaches `target` or stops moving for 500 ms. */
@@ -131,12 +139,12 @@ async function qos0({ pubs, subs, topic, filter, payloadSize, fanout, cap }) {
     }
   }
   pump();
-  const { rate, load } = await measureWindow(() => received);
+  const { rate, load, cpuUs } = await measureWindow(() => received);
   stop = true;
   // Let in-flight messages arrive, then count what never did.
   await settle(() => received, sent * fanout);
   for (const c of [...subscribers, ...publishers]) c.socket.destroy();
-  return { value: rate, unit: 'msg/s', sent: sent * fanout, received, lost: sent * fanout - received, malformed, load };
+  return { value: rate, unit: 'msg/s', sent: sent * fanout, received, lost: sent * fanout - received, malformed, load, cpuUs };
 }
 
 /** QoS 1 or 2, 1 → 1, with at most `window` messages in flight end to end. */
@@ -214,11 +222,11 @@ async function qosN(qos, window) {
     }
   }
   pump();
-  const { rate, load } = await measureWindow(() => received);
+  const { rate, load, cpuUs } = await measureWindow(() => received);
   stop = true;
   sub.socket.destroy();
   pub.socket.destroy();
-  return { value: rate, unit: 'msg/s', received, completed, malformed, load };
+  return { value: rate, unit: 'msg/s', received, completed, malformed, load, cpuUs };
 }
 
 /** Latency at a fixed rate: the payload carries the send time; p50 and p99 in ms. */

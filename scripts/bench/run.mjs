@@ -205,6 +205,8 @@ function report(results, brokers, scenarios, bareNodeMb) {
       const lost = (results[id][b] ?? []).reduce((a, r) => a + (r.lost ?? 0), 0);
       if (stats[b]) stats[b].lost = lost;
       if (stats[b]) stats[b].saturated = (results[id][b] ?? []).some((r) => r.saturated);
+      const cpuUs = (results[id][b] ?? []).map((r) => r.cpuUs).filter((v) => Number.isFinite(v));
+      if (cpuUs.length && stats[b]) stats[b].cpuUs = median(cpuUs);
     }
     const ratio = (peer) => {
       const m = stats.midge?.median;
@@ -227,6 +229,14 @@ function report(results, brokers, scenarios, bareNodeMb) {
     `|---|${brokers.map(() => '---:').join('|')}|${ratios.map(() => '---:').join('|')}|`,
     ...rows.map((r) => `| ${r.label} | ${brokers.map((b) => cell(r.stats[b])).join(' | ')} | ${ratios.map(([, k]) => (r[k] ? `${fmt(r[k])}×` : '—')).join(' | ')} |`),
   ];
+  // Broker CPU time per message: what a message costs the broker, beside how many got through
+  // (a busy machine inflates both, so compare within one run here too).
+  const cpuRows = rows.filter((r) => brokers.some((b) => r.stats[b]?.cpuUs !== undefined));
+  if (cpuRows.length) {
+    lines.push('', 'Broker CPU time per message over the same windows (µs, median; lower is better):', '');
+    lines.push(`| Scenario | ${brokers.map((b) => NAMES[b]).join(' | ')} |`, `|---|${brokers.map(() => '---:').join('|')}|`);
+    for (const r of cpuRows) lines.push(`| ${r.label} | ${brokers.map((b) => (r.stats[b]?.cpuUs !== undefined ? fmt(r.stats[b].cpuUs) : '—')).join(' | ')} |`);
+  }
   const overload = results.overload;
   if (overload) {
     lines.push('', 'Overload (no outstanding cap, 1 KiB messages, a subscriber that never reads): broker RSS over time (ms: MB)', '');
