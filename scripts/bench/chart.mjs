@@ -8,10 +8,13 @@ export function svgChart(rows, meta) {
   const maxLog = Math.log2(32); // bars span 1/32× … 32×
   const x = (ratio) => left + plotW / 2 + (Math.max(-maxLog, Math.min(maxLog, Math.log2(ratio))) / maxLog) * (plotW / 2);
   const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  // One bar per peer with a ratio somewhere (the baseline only when one was measured).
+  const bars = [['vsBaseline', '#999', 'an older Midge (grey)'], ['vsAedes', '#3b75af', 'aedes (blue)'], ['vsMosquitto', '#ef8636', 'Mosquitto (orange)']].filter(([key]) => rows.some((r) => r[key]));
+  const barH = Math.floor(22 / Math.max(1, bars.length));
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="10" y="20" font-size="14" font-weight="bold">Midge vs aedes (blue) and Mosquitto (orange): &gt; 1× = Midge ahead</text>`,
+    `<text x="10" y="20" font-size="14" font-weight="bold">Midge vs ${bars.map((b) => b[2]).join(', ')}: &gt; 1× = Midge ahead</text>`,
     `<text x="10" y="38" fill="#555">${esc(meta.date.slice(0, 10))}, ${esc(meta.machine)}, ${esc(meta.command)}</text>`,
   ];
   for (const t of [1 / 16, 1 / 4, 1, 4, 16]) {
@@ -22,13 +25,14 @@ export function svgChart(rows, meta) {
   rows.forEach((r, i) => {
     const y = 55 + i * rowH;
     parts.push(`<text x="${left - 8}" y="${y + 15}" text-anchor="end">${esc(r.label)}</text>`);
-    [['vsAedes', '#3b75af', 0], ['vsMosquitto', '#ef8636', 11]].forEach(([key, color, dy]) => {
+    bars.forEach(([key, color], k) => {
       const v = r[key];
+      const dy = k * barH;
       if (!v) return;
       const x0 = x(1);
       const x1 = x(v);
-      parts.push(`<rect x="${Math.min(x0, x1)}" y="${y + dy + 2}" width="${Math.max(1, Math.abs(x1 - x0))}" height="9" fill="${color}"/>`);
-      parts.push(`<text x="${x1 + (v >= 1 ? 4 : -4)}" y="${y + dy + 10}" font-size="9" text-anchor="${v >= 1 ? 'start' : 'end'}">${v.toFixed(2)}</text>`);
+      parts.push(`<rect x="${Math.min(x0, x1)}" y="${y + dy + 2}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${barH - 2}" fill="${color}"/>`);
+      parts.push(`<text x="${x1 + (v >= 1 ? 4 : -4)}" y="${y + dy + barH - 1}" font-size="${Math.min(9, barH)}" text-anchor="${v >= 1 ? 'start' : 'end'}">${v.toFixed(2)}</text>`);
     });
   });
   parts.push('</svg>');

@@ -1,18 +1,23 @@
 // The load generator: one scenario against one broker, printed as one JSON line.
 //   node scripts/bench/load.mjs SCENARIO PORT BROKER_PID [--seconds S] [--quick]
+// SCENARIO a5, b5, d5 or e5 runs a, b, d or e over MQTT 5 (v5 packets with empty property
+// sections); a broker that refuses that gets {"na": reason} instead of a figure.
 // Raw sockets and pre-encoded packets so that the generator is not the bottleneck; it reports its
 // own CPU use and flags itself `saturated` above 90 % of a core (then the figure is a floor).
 // Publishers keep a cap on outstanding messages (sent but not yet received by every subscriber),
 // so throughput figures are lossless sustained rates; QoS 0 losses are still counted.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ack, DISCONNECT, openClient, publishPacket, subscribePacket } from './mqtt-wire.mjs';
+import { ack, DISCONNECT, hex, openClient, payloadStart, publishPacket, subscribePacket } from './mqtt-wire.mjs';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: { seconds: { type: 'string' }, quick: { type: 'boolean' } },
 });
 const [scenario, portArg, pidArg] = positionals;
+/** The MQTT 5 scenarios: each runs its 3.1.1 namesake's load at protocol level 5. */
+const V5 = { a5: 'a', b5: 'b', d5: 'd', e5: 'e' };
+const version = V5[scenario] ? 5 : 4;
 const port = Number(portArg);
 const brokerPid = Number(pidArg);
 const quick = values.quick ?? false;
@@ -21,22 +26,38 @@ const WARMUP_MS = quick ? 300 : 1000;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${brokerPid}/status`, 'utf8'))[1]);
+/** The broker's CPU time so far in µs: utime + stime from /proc (fields 14, 15; 100 ticks/s). */
+function brokerCpuUs() {
+  const stat = readFileSync(`/proc/${brokerPid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10_000;
+}
 
-/** A load client on the broker under test (see openClient). */
-const client = (id, opts) => openClient(port, id, opts);
+/** The first load client the broker closed (never this process), with its v5 reason code. */
+let closedByBroker;
+
+/** A load client on the broker under test (see openClient), at this run's protocol version. */
+async function client(id, opts) {
+  const c = await openClient(port, id, { ...opts, version });
+  // 'end' comes only from the broker's side: this process destroys its sockets without one.
+  c.socket.on('end', () => (closedByBroker ??= `broker closed ${id}${c.reason === undefined ? '' : ` (DISCONNECT ${hex(c.reason)})`}`));
+  return c;
+}
 
 /**
  * Warm up, then count what `count()` gains over the measuring window: per second, with this
- * process's CPU use over the same window.
+ * process's CPU use and the broker's CPU time per counted message (µs) over the same window.
  */
 async function measureWindow(count) {
   await sleep(WARMUP_MS);
   const c0 = count();
+  const b0 = brokerCpuUs();
   const cpu = cpuMeter();
   const t0 = performance.now();
   await sleep(SECONDS * 1000);
   const dt = (performance.now() - t0) / 1000;
-  return { rate: (count() - c0) / dt, load: cpu() };
+  const n = count() - c0;
+  return { rate: n / dt, load: cpu(), cpuUs: (brokerCpuUs() - b0) / n };
 }
 
 /** Waits until `count()` reaches `target` or stops moving for 500 ms. */
@@ -65,14 +86,16 @@ function cpuMeter() {
 async function qos0({ pubs, subs, topic, filter, payloadSize, fanout, cap }) {
   const payload = Buffer.alloc(payloadSize, 0x61);
   let received = 0;
+  let malformed = 0;
   const subscribers = [];
   for (let i = 0; i < subs; i++) {
     subscribers.push(
       await client(`bench-sub-${i}`, {
-        extra: [subscribePacket(1, filter, 0)],
+        extra: [subscribePacket(1, filter, 0, version)],
         acksWanted: 1,
-        onPacket: (type) => {
+        onPacket: (type, flags, buf, s, e) => {
           if (type === 3) {
+            if (e - payloadStart(flags, buf, s, version) !== payloadSize) malformed++;
             received++;
             if (received % 64 === 0) wake();
           }
@@ -84,7 +107,7 @@ async function qos0({ pubs, subs, topic, filter, payloadSize, fanout, cap }) {
   for (let i = 0; i < pubs; i++) publishers.push(await client(`bench-pub-${i}`));
   // Batches of pre-encoded messages: one write per batch keeps the generator cheap.
   const per = Math.max(1, Math.min(64, Math.floor(65536 / (payloadSize + 16))));
-  const batches = publishers.map((_, i) => Buffer.concat(Array.from({ length: per }, () => publishPacket(topic(i), payload).buf)));
+  const batches = publishers.map((_, i) => Buffer.concat(Array.from({ length: per }, () => publishPacket(topic(i), payload, 0, false, 1, version).buf)));
   let sent = 0; // messages
   let stop = false;
   let scheduled = false;
@@ -116,26 +139,28 @@ async function qos0({ pubs, subs, topic, filter, payloadSize, fanout, cap }) {
     }
   }
   pump();
-  const { rate, load } = await measureWindow(() => received);
+  const { rate, load, cpuUs } = await measureWindow(() => received);
   stop = true;
   // Let in-flight messages arrive, then count what never did.
   await settle(() => received, sent * fanout);
   for (const c of [...subscribers, ...publishers]) c.socket.destroy();
-  return { value: rate, unit: 'msg/s', sent: sent * fanout, received, lost: sent * fanout - received, load };
+  return { value: rate, unit: 'msg/s', sent: sent * fanout, received, lost: sent * fanout - received, malformed, load, cpuUs };
 }
 
 /** QoS 1 or 2, 1 → 1, with at most `window` messages in flight end to end. */
 async function qosN(qos, window) {
   const payload = Buffer.alloc(64, 0x61);
   let received = 0;
+  let malformed = 0;
   let issued = 0;
   let pubScheduled = false;
   let subSocket;
   const sub = await client('bench-sub', {
-    extra: [subscribePacket(1, 'bench/q', qos)],
+    extra: [subscribePacket(1, 'bench/q', qos, version)],
     acksWanted: 1,
-    onPacket: (type, flags, buf, s) => {
+    onPacket: (type, flags, buf, s, e) => {
       if (type === 3) {
+        if (e - payloadStart(flags, buf, s, version) !== 64) malformed++;
         received++;
         const tl = (buf[s] << 8) | buf[s + 1];
         const id = (buf[s + 2 + tl] << 8) | buf[s + 3 + tl];
@@ -164,7 +189,7 @@ async function qosN(qos, window) {
     subSocket.write(b);
   }
   // One pre-encoded PUBLISH per packet id; an id is reused only after its flow completed.
-  const slots = Array.from({ length: window }, (_, i) => publishPacket('bench/q', payload, qos, false, i + 1).buf);
+  const slots = Array.from({ length: window }, (_, i) => publishPacket('bench/q', payload, qos, false, i + 1, version).buf);
   const free = slots.map((_, i) => i);
   let completed = 0;
   let stop = false;
@@ -197,11 +222,11 @@ async function qosN(qos, window) {
     }
   }
   pump();
-  const { rate, load } = await measureWindow(() => received);
+  const { rate, load, cpuUs } = await measureWindow(() => received);
   stop = true;
   sub.socket.destroy();
   pub.socket.destroy();
-  return { value: rate, unit: 'msg/s', received, completed, load };
+  return { value: rate, unit: 'msg/s', received, completed, malformed, load, cpuUs };
 }
 
 /** Latency at a fixed rate: the payload carries the send time; p50 and p99 in ms. */
@@ -373,12 +398,23 @@ const scenarios = {
   overload: () => overload(),
 };
 
-const run = scenarios[scenario];
+const run = scenarios[V5[scenario] ?? scenario];
 if (!run) {
-  console.error(`unknown scenario ${scenario}; have ${Object.keys(scenarios).join(' ')}`);
+  console.error(`unknown scenario ${scenario}; have ${[...Object.keys(scenarios), ...Object.keys(V5)].join(' ')}`);
   process.exit(2);
 }
-const result = await run();
+let result;
+try {
+  result = await run();
+} catch (err) {
+  // A broker that refuses MQTT 5 (or a subscription) costs its cell, not the whole run.
+  if (version !== 5) throw err;
+  result = { na: err.message };
+}
 if (result.load !== undefined) result.saturated = result.load > 0.9;
+if (closedByBroker) result.error = closedByBroker;
+if (result.malformed) result.error ??= `${result.malformed} malformed PUBLISH`;
+// Over MQTT 5 a figure from a broker that broke a flow measures nothing: n/a with the reason.
+if (version === 5 && result.error) result.na ??= result.error;
 console.log(JSON.stringify({ scenario, ...result }));
 process.exit(0);

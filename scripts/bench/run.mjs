@@ -1,12 +1,14 @@
-// `npm run bench [-- --quick] [--only a,b] [--repeat N] [--brokers midge,aedes,mosquitto]`
+// `npm run bench [-- --quick] [--only a,b] [--repeat N] [--brokers midge,aedes,mosquitto]
+//   [--baseline PATH/broker.min.js]`
 // Starts each broker fresh per scenario and repeat, pins broker and load generator to different
 // CPUs (taskset), and writes scripts/bench/results/latest.{json,md,svg}: medians with min–max,
 // and ratios that read "> 1 means Midge is ahead" (Midge ÷ peer for rates, peer ÷ Midge for
-// times, latency and memory).
+// times, latency and memory). --baseline runs a second Midge bundle (an older build) as one more
+// peer on the 3.1.1 scenarios, so a change's cost is a ratio within one run.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildBundle, loadBoard } from '../build.mjs';
@@ -22,20 +24,26 @@ const { values } = parseArgs({
     repeat: { type: 'string' },
     brokers: { type: 'string' },
     out: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
+const baseline = values.baseline && resolve(values.baseline);
 const quick = values.quick ?? false;
 const repeat = Number(values.repeat ?? (quick ? 1 : 3));
 // Quick runs (development, CI) must not overwrite the committed results of a full run.
 const outDir = values.out ?? (quick ? join(root, 'dist', 'bench-quick') : join(here, 'results'));
 
-/** Scenario id → label and whether a higher value is better. */
+/** Scenario id → label, whether a higher value is better, and the MQTT version (default 3.1.1). */
 export const SCENARIOS = [
   ['a', 'a. QoS 0, 1 → 1 (msg/s)', true],
   ['b', 'b. QoS 0 fan-out 1 → 50 (deliveries/s)', true],
   ['c', 'c. QoS 0 fan-in 50 → 1, wildcard (msg/s)', true],
   ['d', 'd. QoS 1, window 100 (msg/s)', true],
   ['e', 'e. QoS 2, 1 → 1 (msg/s)', true],
+  ['a5', 'a. MQTT 5: QoS 0, 1 → 1 (msg/s)', true, 5],
+  ['b5', 'b. MQTT 5: QoS 0 fan-out 1 → 50 (deliveries/s)', true, 5],
+  ['d5', 'd. MQTT 5: QoS 1, window 100 (msg/s)', true, 5],
+  ['e5', 'e. MQTT 5: QoS 2, 1 → 1 (msg/s)', true, 5],
   ['f1k', 'f. QoS 0, 1 KiB payload (msg/s)', true],
   ['f64k', 'f. QoS 0, 64 KiB payload (msg/s)', true],
   ['g', 'g. latency p50 at 2 000 msg/s (ms)', false],
@@ -47,6 +55,16 @@ export const SCENARIOS = [
   ['overload', 'overload: peak RSS, no cap, stuck subscriber (MB)', false],
 ];
 
+/** Peers that are not run on the MQTT 5 scenarios, and why their cell says n/a. */
+const NO_V5 = { aedes: 'no MQTT 5', baseline: '3.1.1 only' };
+const NAMES = { midge: 'Midge', baseline: 'Midge (baseline)', aedes: 'aedes', mosquitto: 'Mosquitto' };
+/** Ratio columns: peer, row key, heading. */
+const RATIOS = [
+  ['baseline', 'vsBaseline', 'Midge vs baseline'],
+  ['aedes', 'vsAedes', 'Midge vs aedes'],
+  ['mosquitto', 'vsMosquitto', 'Midge vs Mosquitto'],
+];
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const mosquittoBin = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find(existsSync);
@@ -56,11 +74,11 @@ function brokerCommand(name, port, tmp) {
   const conf = join(tmp, `${name}.conf`);
   // Both allow 100 unacknowledged messages towards a subscriber, the window scenarios d and e use
   // end to end (aedes has no such limit).
-  if (name === 'midge') {
+  if (name === 'midge' || name === 'baseline') {
     writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nsys_interval 0\nlog_type error\nmax_inflight_messages 100\n`);
     // As the linux-x64 launcher and `npm start` run it: with that board's Node flags.
     const flags = loadBoard('linux-x64').nodeFlags.join(' ');
-    return `exec taskset -c 0 ${process.execPath} ${flags} ${join(root, 'dist/broker.min.js')} -c ${conf}`;
+    return `exec taskset -c 0 ${process.execPath} ${flags} ${name === 'midge' ? join(root, 'dist/broker.min.js') : baseline} -c ${conf}`;
   }
   if (name === 'node') {
     // A bare Node process that only listens: the floor Midge's idle RSS is compared with.
@@ -120,6 +138,10 @@ function fmt(v) {
 async function main() {
   const brokers = (values.brokers ?? 'midge,aedes,mosquitto').split(',').filter((b) => b !== 'mosquitto' || mosquittoBin);
   if (!mosquittoBin) console.error('bench: Debian mosquitto not found; skipping it (apt-get install mosquitto)');
+  if (baseline) {
+    if (!existsSync(baseline)) throw new Error(`bench: --baseline ${baseline} does not exist`);
+    if (!brokers.includes('baseline')) brokers.splice(brokers.indexOf('midge') + 1, 0, 'baseline');
+  } else if (brokers.includes('baseline')) throw new Error('bench: the baseline peer needs --baseline PATH');
   const only = values.only?.split(',');
   const scenarios = SCENARIOS.filter(([id]) => !only || only.includes(id));
   console.error(`bench: building dist/broker.min.js`);
@@ -129,14 +151,25 @@ async function main() {
   let bareNodeMb;
   try {
     if (scenarios.some(([id]) => id === 'hIdle')) bareNodeMb = (await runOne('node', 'hIdle', tmp)).value;
-    for (const [id, label] of scenarios) {
+    for (const [id, label, , version] of scenarios) {
       results[id] = {};
       for (let r = 0; r < repeat; r++) {
-        // Interleave brokers within a repeat so drift on a shared machine hits all of them.
-        for (const b of brokers) {
-          const res = await runOne(b, id, tmp);
+        // Interleave brokers within a repeat, in reverse order every other repeat, so drift on a
+        // shared machine hits all of them alike.
+        for (const b of r % 2 ? [...brokers].reverse() : brokers) {
+          if (version === 5 && NO_V5[b]) continue;
+          // A broker that fails an MQTT 5 scenario gets an n/a cell with the reason; a 3.1.1
+          // failure still stops the run (CI's quick run is there to catch that).
+          const res = await runOne(b, id, tmp).catch((err) => {
+            if (version === 5) return { na: err.message };
+            throw err;
+          });
           (results[id][b] ??= []).push(res);
-          const flags = [res.saturated ? 'load SATURATED' : '', res.lost ? `lost ${res.lost}` : '', res.brokerDied ? 'BROKER DIED' : '', res.alive === false ? 'broker gone' : ''].filter(Boolean).join(', ');
+          if (res.na) {
+            console.error(`${label} [${b} #${r + 1}]: n/a (${res.na})`);
+            continue;
+          }
+          const flags = [res.saturated ? 'load SATURATED' : '', res.lost ? `lost ${res.lost}` : '', res.error ?? '', res.brokerDied ? 'BROKER DIED' : '', res.alive === false ? 'broker gone' : ''].filter(Boolean).join(', ');
           console.error(`${label} [${b} #${r + 1}]: ${fmt(res.value)} ${res.unit}${res.p99 !== undefined ? ` (p99 ${fmt(res.p99)})` : ''}${flags ? ` — ${flags}` : ''}`);
         }
       }
@@ -157,17 +190,23 @@ function report(results, brokers, scenarios, bareNodeMb) {
     repeat,
     bareNodeMb,
     midgeFlags: loadBoard('linux-x64').nodeFlags.join(' '),
+    baseline,
   };
-  const rows = scenarios.map(([id, label, higherBetter]) => {
+  const rows = scenarios.map(([id, label, higherBetter, version]) => {
     const stats = {};
     for (const b of brokers) {
       const vs = (results[id][b] ?? []).map((r) => r.value).filter((v) => Number.isFinite(v));
       stats[b] = vs.length ? { median: median(vs), min: Math.min(...vs), max: Math.max(...vs) } : undefined;
+      // n/a: a peer without MQTT 5, or a broker that refused or broke every run of the scenario.
+      const na = version === 5 ? (NO_V5[b] ?? (results[id][b] ?? []).find((r) => r.na)?.na) : undefined;
+      if (!stats[b] && na) stats[b] = { na };
       const p99 = (results[id][b] ?? []).map((r) => r.p99).filter((v) => v !== undefined);
       if (p99.length && stats[b]) stats[b].p99 = median(p99);
       const lost = (results[id][b] ?? []).reduce((a, r) => a + (r.lost ?? 0), 0);
       if (stats[b]) stats[b].lost = lost;
       if (stats[b]) stats[b].saturated = (results[id][b] ?? []).some((r) => r.saturated);
+      const cpuUs = (results[id][b] ?? []).map((r) => r.cpuUs).filter((v) => Number.isFinite(v));
+      if (cpuUs.length && stats[b]) stats[b].cpuUs = median(cpuUs);
     }
     const ratio = (peer) => {
       const m = stats.midge?.median;
@@ -175,19 +214,29 @@ function report(results, brokers, scenarios, bareNodeMb) {
       if (!m || !p) return undefined;
       return higherBetter ? m / p : p / m;
     };
-    return { id, label, higherBetter, stats, vsAedes: ratio('aedes'), vsMosquitto: ratio('mosquitto') };
+    return { id, label, higherBetter, stats, ...Object.fromEntries(RATIOS.map(([peer, key]) => [key, ratio(peer)])) };
   });
-  const cell = (s) => (s ? `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})${s.p99 !== undefined ? ` p99 ${fmt(s.p99)}` : ''}${s.lost ? ` lost ${s.lost}` : ''}${s.saturated ? ' ⚠' : ''}` : '—');
+  const ratios = RATIOS.filter(([peer]) => brokers.includes(peer));
+  const cell = (s) => (s?.na ? `n/a (${s.na})` : s ? `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})${s.p99 !== undefined ? ` p99 ${fmt(s.p99)}` : ''}${s.lost ? ` lost ${s.lost}` : ''}${s.saturated ? ' ⚠' : ''}` : '—');
   const lines = [
     `Benchmark of ${meta.date.slice(0, 10)} on ${meta.machine}; ${meta.mosquitto ?? 'no mosquitto'}.`,
     `Command: \`${meta.command}\`; median (min–max) of ${repeat} run${repeat > 1 ? 's' : ''}, each broker started fresh, broker on CPU 0, load on CPU 1.`,
     `Midge runs as \`node ${meta.midgeFlags} dist/broker.min.js\` (the linux-x64 launcher's flags). A bare \`node\` process listening on a socket: ${bareNodeMb ? `${fmt(bareNodeMb)} MB` : 'not measured'} RSS.`,
-    'Ratios: > 1 means Midge is ahead (Midge ÷ peer for rates; peer ÷ Midge for times, latency and memory). ⚠ = load generator saturated (figure is a floor).',
+    ...(baseline ? [`Midge (baseline) is \`${baseline}\` (${statSync(baseline).size} bytes), run the same way: an older build, measured on the 3.1.1 scenarios only.`] : []),
+    'Ratios: > 1 means Midge is ahead (Midge ÷ peer for rates; peer ÷ Midge for times, latency and memory). ⚠ = load generator saturated (figure is a floor). "MQTT 5" rows: the same load with v5 packets.',
     '',
-    `| Scenario | ${brokers.map((b) => (b === 'midge' ? 'Midge' : b === 'aedes' ? 'aedes' : 'Mosquitto')).join(' | ')} | Midge vs aedes | Midge vs Mosquitto |`,
-    `|---|${brokers.map(() => '---:').join('|')}|---:|---:|`,
-    ...rows.map((r) => `| ${r.label} | ${brokers.map((b) => cell(r.stats[b])).join(' | ')} | ${r.vsAedes ? `${fmt(r.vsAedes)}×` : '—'} | ${r.vsMosquitto ? `${fmt(r.vsMosquitto)}×` : '—'} |`),
+    `| Scenario | ${brokers.map((b) => NAMES[b]).join(' | ')} | ${ratios.map(([, , h]) => h).join(' | ')} |`,
+    `|---|${brokers.map(() => '---:').join('|')}|${ratios.map(() => '---:').join('|')}|`,
+    ...rows.map((r) => `| ${r.label} | ${brokers.map((b) => cell(r.stats[b])).join(' | ')} | ${ratios.map(([, k]) => (r[k] ? `${fmt(r[k])}×` : '—')).join(' | ')} |`),
   ];
+  // Broker CPU time per message: what a message costs the broker, beside how many got through
+  // (a busy machine inflates both, so compare within one run here too).
+  const cpuRows = rows.filter((r) => brokers.some((b) => r.stats[b]?.cpuUs !== undefined));
+  if (cpuRows.length) {
+    lines.push('', 'Broker CPU time per message over the same windows (µs, median; lower is better):', '');
+    lines.push(`| Scenario | ${brokers.map((b) => NAMES[b]).join(' | ')} |`, `|---|${brokers.map(() => '---:').join('|')}|`);
+    for (const r of cpuRows) lines.push(`| ${r.label} | ${brokers.map((b) => (r.stats[b]?.cpuUs !== undefined ? fmt(r.stats[b].cpuUs) : '—')).join(' | ')} |`);
+  }
   const overload = results.overload;
   if (overload) {
     lines.push('', 'Overload (no outstanding cap, 1 KiB messages, a subscriber that never reads): broker RSS over time (ms: MB)', '');
