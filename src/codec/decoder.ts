@@ -42,7 +42,7 @@ import type {
   Will,
 } from './packets.ts';
 import { checkUtf8, topicFilterError, topicNameError } from './validate.ts';
-import { decodeProps, readVbi, vbiValue } from '../features/mqtt5/properties.ts';
+import { decodeProps, NO_PROPS, readVbi, vbiValue } from '../features/mqtt5/properties.ts';
 
 /** Largest value a 4-byte remaining length can hold (MQTT 3.1.1 §2.2.3). */
 export const MAX_REMAINING_LENGTH = 268435455;
@@ -93,9 +93,8 @@ function readString(buf: Buffer, end: number, what: string): string {
   return buf.toString('utf8', s, e);
 }
 
-/** A copy, not a view: will payloads and passwords live as long as the session, and a view
- *  would pin the whole receive chunk in memory. */
-/** MQTT 5: a property length and the properties of a packet of `type` (0: the Will's). */
+/** MQTT 5: a property length and the properties of a packet of `type` (0: the Will's). An empty
+ *  section (the common case) is the shared NO_PROPS: nothing allocated per packet. */
 function readProps(buf: Buffer, end: number, type: number): Properties {
   const n = readVbi(buf, pos, end);
   if (n === 0) throw malformed('property length is truncated');
@@ -103,9 +102,11 @@ function readProps(buf: Buffer, end: number, type: number): Properties {
   const e = s + vbiValue;
   if (e > end) throw malformed('properties run past the packet');
   pos = e;
-  return decodeProps(buf, s, e, type);
+  return e === s ? NO_PROPS : decodeProps(buf, s, e, type);
 }
 
+/** A copy, not a view: will payloads and passwords live as long as the session, and a view
+ *  would pin the whole receive chunk in memory. */
 function readBinaryCopy(buf: Buffer, end: number, what: string): Buffer {
   const len = readU16(buf, end, what);
   const s = pos;

@@ -98,6 +98,9 @@ function str(buf: Buffer, s: number, e: number): string {
   return buf.toString('utf8', s, e);
 }
 
+/** Decoded empty property sections, shared (read-only: frozen so a write fails loudly in tests). */
+export const NO_PROPS: Properties = Object.freeze({});
+
 /**
  * Decodes the properties in buf[start, end) of a packet of type `type` (0 = Will properties).
  * Unknown or misplaced identifiers, repeats (except user properties, and subscription ids in

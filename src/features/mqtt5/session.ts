@@ -5,7 +5,7 @@ import { ProtocolError, type Properties, type PublishPacket, type QoS, type Will
 import type { BrokerOptions } from '../../broker/broker.ts';
 import { makeMessage, type Message } from '../../broker/message.ts';
 import { stamp } from './expiry.ts';
-import { encodeProps } from './properties.ts';
+import { encodeProps, NO_PROPS } from './properties.ts';
 import { type Aliases, aliasOut, sendTopic } from './topic-alias.ts';
 
 /** 3.1.1 CONNACK return code → MQTT 5 reason code (bad protocol, id, unavailable, credentials, auth). */
@@ -37,7 +37,7 @@ export function connack5(o: BrokerOptions, present: boolean, code: number, prope
  * subscription id [MQTT-3.3.4-6].
  */
 export function forwarded(props: Properties | undefined, p?: PublishPacket): Properties | undefined {
-  if (!props) return undefined;
+  if (!props || props === NO_PROPS) return undefined;
   if (p) {
     if (props.subscriptionIdentifier !== undefined) throw new ProtocolError('MQTT-3.3.4-6', 'PUBLISH from a client with a subscription identifier');
   }
