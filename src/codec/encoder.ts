@@ -4,14 +4,12 @@
 // Inputs are trusted (they come from the broker, not the wire); only overflows that would
 // corrupt the framing are checked.
 
-import type { DisconnectPacket, Packet, Properties, QoS, Subscription, UnsubackPacket } from './packets.ts';
-import { encodeProps, putVbi } from '../features/mqtt5/properties.ts';
-
+import type { DisconnectPacket, Packet, Properties, QoS, SubscribePacket, Subscription, UnsubackPacket } from './packets.ts';
+import { putVbi, vbiSize as remainingLengthBytes } from './packets.ts';
+import { encodeProps } from '../features/mqtt5/properties.ts';
 
 /** Bytes needed to encode remaining length `n`. */
-export function remainingLengthBytes(n: number): number {
-  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4;
-}
+export { remainingLengthBytes };
 
 /** Shared constant packets. Never mutate them. */
 export const PINGREQ_BYTES: Buffer = Buffer.from([0xc0, 0]);
@@ -24,12 +22,7 @@ function alloc(b1: number, rem: number): Buffer {
   if (rem > 268435455) throw new RangeError(`packet too large: remaining length ${rem}`);
   const buf = Buffer.allocUnsafe(1 + remainingLengthBytes(rem) + rem);
   buf[0] = b1;
-  let off = 1;
-  while (rem >= 0x80) {
-    buf[off++] = (rem & 0x7f) | 0x80;
-    rem >>>= 7;
-  }
-  buf[off] = rem;
+  putVbi(buf, 1, rem);
   return buf;
 }
 
@@ -137,12 +130,13 @@ export function encodeAck(type: 4 | 5 | 6 | 7 | 11, packetId: number): Buffer {
 const subOptions = (s: Subscription): number =>
   s.qos | (s.noLocal ? 4 : 0) | (s.retainAsPublished ? 8 : 0) | ((s.retainHandling ?? 0) << 4);
 
-/** MQTT 5 SUBACK and UNSUBACK: packet id, properties, one reason code per filter. */
+/** SUBACK and MQTT 5 UNSUBACK: packet id, properties, one reason code per filter. */
 function encodeCodes(type: number, packetId: number, codes: number[], props: Properties | undefined): Buffer {
-  const pb = encodeProps(props);
-  const rem = 2 + propsSize(pb) + codes.length;
+  if (MQTT5 && v5) pb = encodeProps(props);
+  const rem = 2 + (MQTT5 && v5 ? propsSize(pb) : 0) + codes.length;
   const buf = alloc(type << 4, rem);
-  let off = putProps(buf, putU16(buf, buf.length - rem, packetId), pb);
+  let off = putU16(buf, buf.length - rem, packetId);
+  if (MQTT5 && v5) off = putProps(buf, off, pb);
   for (const c of codes) buf[off++] = c;
   return buf;
 }
@@ -211,20 +205,13 @@ export function encode(p: Packet): Buffer {
       return buf;
     }
     case 2: {
-      if (MQTT5 && v5) {
-        const pb = encodeProps(p.properties);
-        const buf = alloc(0x20, 2 + propsSize(pb));
-        const off = buf.length - 2 - propsSize(pb);
-        buf[off] = p.sessionPresent ? 1 : 0;
-        buf[off + 1] = p.returnCode;
-        putProps(buf, off + 2, pb);
-        return buf;
-      }
-      const buf = Buffer.allocUnsafe(4);
-      buf[0] = 0x20;
-      buf[1] = 2;
-      buf[2] = p.sessionPresent ? 1 : 0;
-      buf[3] = p.returnCode;
+      if (MQTT5 && v5) pb = encodeProps(p.properties);
+      const rem = MQTT5 && v5 ? 2 + propsSize(pb) : 2;
+      const buf = alloc(0x20, rem);
+      const off = buf.length - rem;
+      buf[off] = p.sessionPresent ? 1 : 0;
+      buf[off + 1] = p.returnCode;
+      if (MQTT5 && v5) putProps(buf, off + 2, pb);
       return buf;
     }
     case 3:
@@ -240,44 +227,28 @@ export function encode(p: Packet): Buffer {
         return encodeReason(p.type, p.packetId, p.reasonCode ?? 0, p.properties);
       }
       return encodeAck(p.type, p.packetId);
-    case 8: {
-      const subs = p.subscriptions;
+    case 8:
+    case 10: {
+      const sub = p.type === 8;
+      const subs = (p as SubscribePacket).subscriptions;
+      const topics = sub ? subs.map((s) => s.topic) : p.topics;
       if (MQTT5 && v5) pb = encodeProps(p.properties);
-      const lens = new Array<number>(subs.length);
-      let rem = 2;
+      const lens = topics.map(strLen);
+      let rem = 2 + (sub ? topics.length : 0);
       if (MQTT5 && v5) rem += propsSize(pb);
-      for (let i = 0; i < subs.length; i++) rem += 2 + (lens[i] = strLen(subs[i].topic)) + 1;
-      const buf = alloc(0x82, rem);
+      for (const n of lens) rem += 2 + n;
+      const buf = alloc(sub ? 0x82 : 0xa2, rem);
       let off = putU16(buf, buf.length - rem, p.packetId);
       if (MQTT5 && v5) off = putProps(buf, off, pb);
-      for (let i = 0; i < subs.length; i++) {
-        off = putStr(buf, off, subs[i].topic, lens[i]);
+      for (let i = 0; i < topics.length; i++) {
+        off = putStr(buf, off, topics[i], lens[i]);
         // MQTT 5 options: No Local, Retain As Published, Retain Handling above the QoS bits.
-        buf[off++] = MQTT5 && v5 ? subOptions(subs[i]) : subs[i].qos;
+        if (sub) buf[off++] = MQTT5 && v5 ? subOptions(subs[i]) : subs[i].qos;
       }
       return buf;
     }
-    case 9: {
-      if (MQTT5 && v5) return encodeCodes(9, p.packetId, p.granted, p.properties);
-      const rem = 2 + p.granted.length;
-      const buf = alloc(0x90, rem);
-      let off = putU16(buf, buf.length - rem, p.packetId);
-      for (const c of p.granted) buf[off++] = c;
-      return buf;
-    }
-    case 10: {
-      const topics = p.topics;
-      if (MQTT5 && v5) pb = encodeProps(p.properties);
-      const lens = new Array<number>(topics.length);
-      let rem = 2;
-      if (MQTT5 && v5) rem += propsSize(pb);
-      for (let i = 0; i < topics.length; i++) rem += 2 + (lens[i] = strLen(topics[i]));
-      const buf = alloc(0xa2, rem);
-      let off = putU16(buf, buf.length - rem, p.packetId);
-      if (MQTT5 && v5) off = putProps(buf, off, pb);
-      for (let i = 0; i < topics.length; i++) off = putStr(buf, off, topics[i], lens[i]);
-      return buf;
-    }
+    case 9:
+      return encodeCodes(9, p.packetId, p.granted, p.properties);
     case 12:
       return PINGREQ_BYTES;
     case 13:

@@ -221,3 +221,16 @@ export class ProtocolError extends Error {
     super(`[${rule}] ${message}`);
   }
 }
+
+/** Bytes of Variable Byte Integer `n` (a remaining length, MQTT 5 property lengths and values). */
+export const vbiSize = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4);
+
+/** Writes Variable Byte Integer `n` at `off`; returns the offset after it. */
+export function putVbi(buf: Buffer, off: number, n: number): number {
+  while (n >= 0x80) {
+    buf[off++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  buf[off++] = n;
+  return off;
+}

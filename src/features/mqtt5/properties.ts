@@ -1,5 +1,5 @@
 // MQTT 5 properties (§2.2.2): one table entry per identifier drives both decoding and encoding.
-import { ProtocolError, type Properties } from '../../codec/packets.ts';
+import { ProtocolError, putVbi, vbiSize, type Properties } from '../../codec/packets.ts';
 import { checkUtf8 } from '../../codec/validate.ts';
 
 // Value types.
@@ -119,17 +119,13 @@ export function decodeProps(buf: Buffer, start: number, end: number, type: numbe
     const many = t === PAIR || (t === VBI && type === 3);
     if (!many && out[name] !== undefined) throw protocol(`property ${name} repeated`);
     let v: unknown;
-    const need = t === BYTE ? 1 : t === U16 ? 2 : t === U32 ? 4 : t === VBI ? 1 : 2;
+    // BYTE, U16, U32: 1, 2, 4 bytes; VBI at least 1; the rest a 2-byte length first.
+    const need = t < VBI ? 1 << t : t === VBI ? 1 : 2;
     if (i + need > end) throw cut(name);
-    if (t === BYTE) {
-      v = buf[i++];
-      if ((v as number) > 1) throw protocol(`property ${name} is ${v as number}, not 0 or 1`);
-    } else if (t === U16) {
-      v = buf.readUInt16BE(i);
-      i += 2;
-    } else if (t === U32) {
-      v = buf.readUInt32BE(i);
-      i += 4;
+    if (t < VBI) {
+      v = buf.readUIntBE(i, need);
+      i += need;
+      if (t === BYTE && (v as number) > 1) throw protocol(`property ${name} is ${v as number}, not 0 or 1`);
     } else if (t === VBI) {
       const n = readVbi(buf, i, end);
       if (n === 0) throw cut(name);
@@ -157,21 +153,46 @@ export function decodeProps(buf: Buffer, start: number, end: number, type: numbe
   return p;
 }
 
-// Not the encoder's remainingLengthBytes: importing the encoder here would reorder the minimal
-// bundle (a few bytes bigger without MQTT5).
-export const vbiSize = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4);
+const EMPTY = Buffer.alloc(0);
 
-/** Writes Variable Byte Integer `n` at `off`; returns the offset after it. */
-export function putVbi(buf: Buffer, off: number, n: number): number {
-  while (n >= 0x80) {
-    buf[off++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  buf[off++] = n;
-  return off;
+/** Writes a 16-bit length and string `s` at `o` (`b` null: only measures); returns the offset after it. */
+function putS(b: Buffer | null, o: number, s: string): number {
+  const n = b ? b.write(s, o + 2) : Buffer.byteLength(s);
+  if (b) b.writeUInt16BE(n, o);
+  return o + 2 + n;
 }
 
-const EMPTY = Buffer.alloc(0);
+/** Writes property `id` of type `t` with value `v` at `o` (`b` null: only measures). */
+function put1(b: Buffer | null, o: number, id: number, t: number, v: any): number {
+  if (b) b[o] = id;
+  o++;
+  if (t === VBI) return b ? putVbi(b, o, v) : o + vbiSize(v);
+  // BYTE, U16, U32: 1, 2, 4 bytes.
+  if (t < VBI) {
+    if (b) b.writeUIntBE(v, o, 1 << t);
+    return o + (1 << t);
+  }
+  if (t === BIN) {
+    if (b) b.writeUInt16BE(v.length, o), v.copy(b, o + 2);
+    return o + 2 + v.length;
+  }
+  return t === STR ? putS(b, o, v) : putS(b, putS(b, o, v[0]), v[1]);
+}
+
+/** Writes all of `p` (`b` null: only measures); returns the size. */
+function putAll(p: Properties, b: Buffer | null): number {
+  let o = 0;
+  for (const name in p) {
+    const v = p[name as Name] as any;
+    if (v === undefined) continue;
+    const id = idOf(name as Name);
+    const t = DEFS[id]![1];
+    // One value or a list of values (pairs, several subscription ids).
+    if (t === PAIR || (t === VBI && Array.isArray(v))) for (const x of v) o = put1(b, o, id, t, x);
+    else o = put1(b, o, id, t, v);
+  }
+  return o;
+}
 
 /**
  * The properties as wire bytes, without the length prefix (the packet encoder adds it, so a
@@ -180,48 +201,7 @@ const EMPTY = Buffer.alloc(0);
  */
 export function encodeProps(p: Properties | undefined): Buffer {
   if (p === undefined) return EMPTY;
-  let size = 0;
-  // One value or a list of values per property (pairs, several subscription ids).
-  const each = (name: Name, f: (v: never, t: number) => void): void => {
-    const v = p[name] as unknown;
-    if (v === undefined) return;
-    const t = DEFS[idOf(name)]![1];
-    if (t === PAIR || (t === VBI && Array.isArray(v))) for (const x of v as unknown[]) f(x as never, t);
-    else f(v as never, t);
-  };
-  const names = Object.keys(p) as Name[];
-  for (const name of names) {
-    each(name, (v: unknown, t) => {
-      size +=
-        1 +
-        (t === BYTE ? 1 : t === U16 ? 2 : t === U32 ? 4 : t === VBI ? vbiSize(v as number) : t === BIN ? 2 + (v as Buffer).length
-          : t === STR ? 2 + Buffer.byteLength(v as string) : 4 + Buffer.byteLength((v as string[])[0]) + Buffer.byteLength((v as string[])[1]));
-    });
-  }
-  const buf = Buffer.allocUnsafe(size);
-  let o = 0;
-  const put = (s: string): void => {
-    const n = buf.write(s, o + 2);
-    buf.writeUInt16BE(n, o);
-    o += 2 + n;
-  };
-  for (const name of names) {
-    const id = idOf(name);
-    each(name, (v: unknown, t) => {
-      buf[o++] = id;
-      if (t === BYTE) buf[o++] = v as number;
-      else if (t === U16) o = buf.writeUInt16BE(v as number, o);
-      else if (t === U32) o = buf.writeUInt32BE(v as number, o);
-      else if (t === VBI) o = putVbi(buf, o, v as number);
-      else if (t === BIN) {
-        o = buf.writeUInt16BE((v as Buffer).length, o);
-        o += (v as Buffer).copy(buf, o);
-      } else if (t === STR) put(v as string);
-      else {
-        put((v as string[])[0]);
-        put((v as string[])[1]);
-      }
-    });
-  }
-  return buf;
+  const b = Buffer.allocUnsafe(putAll(p, null));
+  putAll(p, b);
+  return b;
 }
