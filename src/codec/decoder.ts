@@ -54,7 +54,9 @@ const FLAGS = [-2, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, -2];
 // PINGREQ claiming 100 MB fails without waiting for it; -1: variable.
 const FIXED_LEN = [-1, -1, 2, -1, 2, 2, 2, 2, -1, -1, -1, 2, 0, 0, 0, -1];
 
-const malformed = (msg: string): ProtocolError => new ProtocolError('MQTT-4.8.0-1', msg);
+const err = (rule: string, msg: string, code?: number): ProtocolError => new ProtocolError(rule, msg, code);
+const malformed = (msg: string): ProtocolError => err('MQTT-4.8.0-1', msg);
+const hex = (n: number): string => `0x${n.toString(16)}`;
 
 // Read cursor of the body parsers. Module-level rather than per-decoder state because parsing
 // is synchronous and never interleaves (onPacket runs after a packet is fully parsed), and it
@@ -76,7 +78,7 @@ function readU16(buf: Buffer, end: number, what: string): number {
 
 function readId(buf: Buffer, end: number): number {
   const id = readU16(buf, end, 'packet identifier');
-  if (id === 0) throw new ProtocolError('MQTT-2.3.1-1', 'packet identifier must be non-zero');
+  if (id === 0) throw err('MQTT-2.3.1-1', 'packet identifier must be non-zero');
   return id;
 }
 
@@ -87,10 +89,18 @@ function readString(buf: Buffer, end: number, what: string): string {
   if (e > end) throw malformed(`${what} is truncated`);
   const bad = checkUtf8(buf, s, e);
   if (bad !== null) {
-    throw new ProtocolError(bad, bad === 'MQTT-1.5.3-2' ? `${what} contains U+0000` : `${what} is not well-formed UTF-8`);
+    throw err(bad, bad === 'MQTT-1.5.3-2' ? `${what} contains U+0000` : `${what} is not well-formed UTF-8`);
   }
   pos = e;
   return buf.toString('utf8', s, e);
+}
+
+/** A will topic or topic filter, checked by `check` (topicNameError or topicFilterError). */
+function readTopic(buf: Buffer, end: number, what: string, check: (t: string) => string | null): string {
+  const t = readString(buf, end, what);
+  const bad = check(t);
+  if (bad !== null) throw err(bad, `invalid ${what} ${JSON.stringify(t)}`);
+  return t;
 }
 
 /** MQTT 5: a property length and the properties of a packet of `type` (0: the Will's). An empty
@@ -121,15 +131,15 @@ function checkFirstByte(b1: number): void {
   const flags = b1 & 0x0f;
   const want = FLAGS[type];
   if (want === -1) {
-    if ((flags & 0x06) === 0x06) throw new ProtocolError('MQTT-3.3.1-4', 'PUBLISH with QoS 3');
+    if ((flags & 0x06) === 0x06) throw err('MQTT-3.3.1-4', 'PUBLISH with QoS 3');
     if ((flags & 0x08) !== 0 && (flags & 0x06) === 0) {
-      throw new ProtocolError('MQTT-3.3.1-2', 'PUBLISH with DUP set and QoS 0');
+      throw err('MQTT-3.3.1-2', 'PUBLISH with DUP set and QoS 0');
     }
   } else if (want === -2) {
-    throw new ProtocolError('MQTT-2.2.1', `reserved packet type ${type}`);
+    throw err('MQTT-2.2.1', `reserved packet type ${type}`);
   } else if (flags !== want) {
     const rule = type === 6 ? 'MQTT-3.6.1-1' : type === 8 ? 'MQTT-3.8.1-1' : type === 10 ? 'MQTT-3.10.1-1' : 'MQTT-2.2.2-2';
-    throw new ProtocolError(rule, `invalid fixed header flags 0x${flags.toString(16)} for packet type ${type}`);
+    throw err(rule, `invalid fixed header flags ${hex(flags)} for packet type ${type}`);
   }
 }
 
@@ -138,7 +148,7 @@ function parseConnect(buf: Buffer, start: number, end: number): ConnectPacket {
   const protocolName = readString(buf, end, 'protocol name');
   const v31 = protocolName === 'MQIsdp';
   if (!v31 && protocolName !== 'MQTT') {
-    throw new ProtocolError('MQTT-3.1.2-1', `unknown protocol name ${JSON.stringify(protocolName)}`);
+    throw err('MQTT-3.1.2-1', `unknown protocol name ${JSON.stringify(protocolName)}`);
   }
   if (pos >= end) throw malformed('CONNECT is truncated');
   // Checked before anything else in the packet: a newer client's CONNECT (e.g. MQTT 5 with
@@ -147,21 +157,21 @@ function parseConnect(buf: Buffer, start: number, end: number): ConnectPacket {
   // Bit 0x80 is Mosquitto's bridge marker (try_private): 0x83 or 0x84 is a bridge speaking 3.1 or
   // 3.1.1, accepted in builds with BRIDGE. The level is passed on as received.
   if (!(MQTT5 && protocolLevel === 5 && !v31) && (BRIDGE ? protocolLevel & 0x7f : protocolLevel) !== (v31 ? 3 : 4)) {
-    throw new ProtocolError('MQTT-3.1.2-2', `unsupported protocol level ${protocolLevel} for ${protocolName}`, CONNACK_BAD_PROTOCOL);
+    throw err('MQTT-3.1.2-2', `unsupported protocol level ${protocolLevel} for ${protocolName}`, CONNACK_BAD_PROTOCOL);
   }
   if (pos >= end) throw malformed('CONNECT is truncated');
   const flags = buf[pos++];
   const keepalive = readU16(buf, end, 'keep alive');
-  if (flags & 0x01) throw new ProtocolError('MQTT-3.1.2-3', 'reserved CONNECT flag is set');
+  if (flags & 0x01) throw err('MQTT-3.1.2-3', 'reserved CONNECT flag is set');
   const willQos = (flags >> 3) & 3;
   if ((flags & 0x04) === 0) {
-    if (willQos !== 0) throw new ProtocolError('MQTT-3.1.2-13', 'will QoS set without will flag');
-    if (flags & 0x20) throw new ProtocolError('MQTT-3.1.2-15', 'will retain set without will flag');
+    if (willQos !== 0) throw err('MQTT-3.1.2-13', 'will QoS set without will flag');
+    if (flags & 0x20) throw err('MQTT-3.1.2-15', 'will retain set without will flag');
   } else if (willQos === 3) {
-    throw new ProtocolError('MQTT-3.1.2-14', 'will QoS 3');
+    throw err('MQTT-3.1.2-14', 'will QoS 3');
   }
   // MQTT 5 allows a password without a username.
-  if ((flags & 0xc0) === 0x40 && !(MQTT5 && protocolLevel === 5)) throw new ProtocolError('MQTT-3.1.2-22', 'password flag set without username flag');
+  if ((flags & 0xc0) === 0x40 && !(MQTT5 && protocolLevel === 5)) throw err('MQTT-3.1.2-22', 'password flag set without username flag');
   if (MQTT5) props = protocolLevel === 5 ? readProps(buf, end, 1) : undefined;
 
   const clientId = readString(buf, end, 'client identifier');
@@ -169,9 +179,7 @@ function parseConnect(buf: Buffer, start: number, end: number): ConnectPacket {
   if (MQTT5 && props) p.properties = props;
   if (flags & 0x04) {
     if (MQTT5 && p.properties) props = readProps(buf, end, 0);
-    const topic = readString(buf, end, 'will topic');
-    const bad = topicNameError(topic);
-    if (bad !== null) throw new ProtocolError(bad, `invalid will topic ${JSON.stringify(topic)}`);
+    const topic = readTopic(buf, end, 'will topic', topicNameError);
     const payload = readBinaryCopy(buf, end, 'will message');
     const will: Will = { topic, payload, qos: willQos as QoS, retain: (flags & 0x20) !== 0 };
     if (MQTT5 && p.properties) will.properties = props;
@@ -187,7 +195,7 @@ function parseConnect(buf: Buffer, start: number, end: number): ConnectPacket {
 
 function parseConnack(buf: Buffer, start: number): ConnackPacket {
   const ackFlags = buf[start];
-  if (ackFlags & 0xfe) throw new ProtocolError('MQTT-3.2.2-1', 'reserved CONNACK acknowledge flags are set');
+  if (ackFlags & 0xfe) throw err('MQTT-3.2.2-1', 'reserved CONNACK acknowledge flags are set');
   return { type: 2, sessionPresent: ackFlags === 1, returnCode: buf[start + 1] };
 }
 
@@ -196,12 +204,12 @@ function parsePublish(b1: number, buf: Buffer, start: number, end: number): Publ
   const topic = readString(buf, end, 'topic name');
   const bad = topicNameError(topic);
   // MQTT 5: an empty topic name is allowed with a topic alias (checked below).
-  if (bad !== null && !(MQTT5 && v5 && topic === '')) throw new ProtocolError(bad, `invalid topic name ${JSON.stringify(topic)}`);
+  if (bad !== null && !(MQTT5 && v5 && topic === '')) throw err(bad, `invalid topic name ${JSON.stringify(topic)}`);
   const qos = ((b1 >> 1) & 3) as QoS;
   const packetId = qos === 0 ? 0 : readId(buf, end);
   if (MQTT5 && v5) {
     const properties = readProps(buf, end, 3);
-    if (topic === '' && properties.topicAlias === undefined) throw new ProtocolError('MQTT-3.3.2-1', 'empty topic name without a topic alias');
+    if (topic === '' && properties.topicAlias === undefined) throw err('MQTT-3.3.2-1', 'empty topic name without a topic alias');
     return { type: 3, dup: (b1 & 0x08) !== 0, qos, retain: (b1 & 0x01) !== 0, topic, packetId, payload: buf.subarray(pos, end), properties };
   }
   // A view, not a copy: the broker fans this out without touching the bytes.
@@ -212,26 +220,25 @@ function parseSubscribe(buf: Buffer, start: number, end: number): SubscribePacke
   pos = start;
   const packetId = readId(buf, end);
   if (MQTT5 && v5) props = readProps(buf, end, 8);
-  if (pos === end) throw new ProtocolError('MQTT-3.8.3-3', 'SUBSCRIBE without topic filters');
+  if (pos === end) throw err('MQTT-3.8.3-3', 'SUBSCRIBE without topic filters');
   const subscriptions: Subscription[] = [];
   while (pos < end) {
-    const topic = readString(buf, end, 'topic filter');
-    const bad = topicFilterError(topic);
-    if (bad !== null) throw new ProtocolError(bad, `invalid topic filter ${JSON.stringify(topic)}`);
+    const topic = readTopic(buf, end, 'topic filter', topicFilterError);
     if (pos >= end) throw malformed('SUBSCRIBE topic filter without requested QoS');
     const q = buf[pos++];
     if (MQTT5 && v5) {
       // Options: QoS (bits 0-1), No Local, Retain As Published, Retain Handling (bits 4-5).
-      if (q & 0xc0) throw new ProtocolError('MQTT-3.8.3-5', 'reserved subscription option bits are set');
-      if ((q & 3) === 3 || (q & 0x30) === 0x30) throw new ProtocolError('MQTT5-3.8.3.1', `invalid subscription options 0x${q.toString(16)}`);
+      if (q & 0xc0) throw err('MQTT-3.8.3-5', 'reserved subscription option bits are set');
+      if ((q & 3) === 3 || (q & 0x30) === 0x30) throw err('MQTT5-3.8.3.1', `invalid subscription options ${hex(q)}`);
       subscriptions.push({ topic, qos: (q & 3) as QoS, noLocal: (q & 4) !== 0, retainAsPublished: (q & 8) !== 0, retainHandling: (q >> 4) as 0 | 1 | 2 });
       continue;
     }
-    if (q > 2) throw new ProtocolError('MQTT-3-8.3-4', `invalid requested QoS byte 0x${q.toString(16)}`);
+    if (q > 2) throw err('MQTT-3-8.3-4', `invalid requested QoS byte ${hex(q)}`);
     subscriptions.push({ topic, qos: q as QoS });
   }
-  if (MQTT5 && v5) return { type: 8, packetId, subscriptions, properties: props };
-  return { type: 8, packetId, subscriptions };
+  const p: SubscribePacket = { type: 8, packetId, subscriptions };
+  if (MQTT5 && v5) p.properties = props;
+  return p;
 }
 
 function parseSuback(buf: Buffer, start: number, end: number): SubackPacket {
@@ -243,27 +250,26 @@ function parseSuback(buf: Buffer, start: number, end: number): SubackPacket {
   const granted: number[] = [];
   for (; pos < end; pos++) {
     const c = buf[pos];
-    if (c > 2 && c !== 0x80 && !(MQTT5 && v5 && c > 0x80)) throw new ProtocolError('MQTT-3.9.3-2', `invalid SUBACK return code 0x${c.toString(16)}`);
+    if (c > 2 && c !== 0x80 && !(MQTT5 && v5 && c > 0x80)) throw err('MQTT-3.9.3-2', `invalid SUBACK return code ${hex(c)}`);
     granted.push(c);
   }
-  if (MQTT5 && v5) return { type: 9, packetId, granted, properties: props };
-  return { type: 9, packetId, granted };
+  const p: SubackPacket = { type: 9, packetId, granted };
+  if (MQTT5 && v5) p.properties = props;
+  return p;
 }
 
 function parseUnsubscribe(buf: Buffer, start: number, end: number): UnsubscribePacket {
   pos = start;
   const packetId = readId(buf, end);
   if (MQTT5 && v5) props = readProps(buf, end, 10);
-  if (pos === end) throw new ProtocolError('MQTT-3.10.3-2', 'UNSUBSCRIBE without topic filters');
+  if (pos === end) throw err('MQTT-3.10.3-2', 'UNSUBSCRIBE without topic filters');
   const topics: string[] = [];
   while (pos < end) {
-    const topic = readString(buf, end, 'topic filter');
-    const bad = topicFilterError(topic);
-    if (bad !== null) throw new ProtocolError(bad, `invalid topic filter ${JSON.stringify(topic)}`);
-    topics.push(topic);
+    topics.push(readTopic(buf, end, 'topic filter', topicFilterError));
   }
-  if (MQTT5 && v5) return { type: 10, packetId, topics, properties: props };
-  return { type: 10, packetId, topics };
+  const p: UnsubscribePacket = { type: 10, packetId, topics };
+  if (MQTT5 && v5) p.properties = props;
+  return p;
 }
 
 /** MQTT 5 forms of CONNACK, PUBACK..PUBCOMP, UNSUBACK, DISCONNECT and AUTH. */
@@ -406,11 +412,11 @@ export class Decoder {
       const b = buf[i++];
       rem += (b & 0x7f) * mul;
       if ((b & 0x80) === 0) break;
-      if (i - off === 5) throw new ProtocolError('MQTT-2.2.3', 'remaining length is encoded in more than 4 bytes');
+      if (i - off === 5) throw err('MQTT-2.2.3', 'remaining length is encoded in more than 4 bytes');
       mul *= 128;
     }
     if (rem > this.maxPacketSize) {
-      throw new ProtocolError('packet-too-large', `remaining length ${rem} exceeds the maximum packet size ${this.maxPacketSize}`);
+      throw err('packet-too-large', `remaining length ${rem} exceeds the maximum packet size ${this.maxPacketSize}`);
     }
     // MQTT 5: acks, CONNACK and DISCONNECT may carry reason codes and properties.
     const fixed = MQTT5 && this.v5 ? FIXED_LEN5[b1 >> 4] : FIXED_LEN[b1 >> 4];
