@@ -66,8 +66,6 @@ let pos = 0;
 // the properties just read (module-level too, so builds without MQTT5 keep no trace of them).
 let v5 = false;
 let props: Properties | undefined;
-// MQTT 5: only PINGREQ and PINGRESP keep a fixed length.
-const FIXED_LEN5 = [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, -1, -1];
 
 function readU16(buf: Buffer, end: number, what: string): number {
   if (pos + 2 > end) throw malformed(`${what} is truncated`);
@@ -138,7 +136,8 @@ function checkFirstByte(b1: number): void {
   } else if (want === -2) {
     throw err('MQTT-2.2.1', `reserved packet type ${type}`);
   } else if (flags !== want) {
-    const rule = type === 6 ? 'MQTT-3.6.1-1' : type === 8 ? 'MQTT-3.8.1-1' : type === 10 ? 'MQTT-3.10.1-1' : 'MQTT-2.2.2-2';
+    // Flags 0b0010 are PUBREL (6), SUBSCRIBE (8) and UNSUBSCRIBE (10): rules MQTT-3.6.1-1 etc.
+    const rule = want === 2 ? `MQTT-3.${type}.1-1` : 'MQTT-2.2.2-2';
     throw err(rule, `invalid fixed header flags ${hex(flags)} for packet type ${type}`);
   }
 }
@@ -419,7 +418,8 @@ export class Decoder {
       throw err('packet-too-large', `remaining length ${rem} exceeds the maximum packet size ${this.maxPacketSize}`);
     }
     // MQTT 5: acks, CONNACK and DISCONNECT may carry reason codes and properties.
-    const fixed = MQTT5 && this.v5 ? FIXED_LEN5[b1 >> 4] : FIXED_LEN[b1 >> 4];
+    // MQTT 5: only PINGREQ and PINGRESP (types 12 and 13) keep a fixed length.
+    const fixed = MQTT5 && this.v5 ? (b1 >> 5 === 6 ? 0 : -1) : FIXED_LEN[b1 >> 4];
     if (fixed >= 0 && rem !== fixed) throw malformed(`packet type ${b1 >> 4} with remaining length ${rem}, expected ${fixed}`);
     this.rem = rem;
     return i;
