@@ -21,6 +21,9 @@ export const sha256 = (b: Buffer): Buffer => createHash('sha256').update(b).dige
 /** What `midge passwd --scram` writes; unknown users are offered it too. */
 export const SCRAM_ITERATIONS = 4096;
 
+/** RFC 5802's error for anything that does not parse. */
+const INVALID = 'invalid-encoding';
+
 /** A refusal with RFC 5802's server-error-value, which also says why in the log. */
 const refuse = (e: string): AuthStep => ({ rc: 0x87, why: `SCRAM ${e}`, data: Buffer.from(`e=${e}`) });
 
@@ -42,7 +45,7 @@ export class ScramExchange implements AuthExchange {
   step(data: Buffer | undefined): AuthStep {
     const m = data?.toString() ?? '';
     const r =
-      this.done || m.includes('\ufffd') ? refuse('invalid-encoding')
+      this.done || m.includes('\ufffd') ? refuse(INVALID)
       : this.first ? this.final(m)
       : this.start(m);
     this.done = r.rc !== 0x18;
@@ -53,7 +56,7 @@ export class ScramExchange implements AuthExchange {
     // gs2-header 'n,,' or 'y,,' ('y' is fine: we offer no channel binding), no authzid.
     const f = /^([ny],,)(n=([^,]+),r=([!-+\--~]+)(?:,.*)?)$/.exec(m);
     if (!f) {
-      const e = m.startsWith('p=') ? 'channel-binding-not-supported' : /^[ny],[^,]*,m=/.test(m) ? 'extensions-not-supported' : 'invalid-encoding';
+      const e = m.startsWith('p=') ? 'channel-binding-not-supported' : /^[ny],[^,]*,m=/.test(m) ? 'extensions-not-supported' : INVALID;
       return refuse(e);
     }
     // saslname: ',' and '=' travel as '=2C' and '=3D'; any other '=' is invalid.
@@ -74,7 +77,7 @@ export class ScramExchange implements AuthExchange {
 
   private final(m: string): AuthStep {
     const f = /^c=([^,]*),r=([^,]*),(?:.*,)?p=([A-Za-z0-9+/]{43}=)$/.exec(m);
-    if (!f) return refuse('invalid-encoding');
+    if (!f) return refuse(INVALID);
     if (f[1] !== Buffer.from(this.gs2).toString('base64')) return refuse('channel-bindings-dont-match');
     if (f[2] !== this.nonce) return refuse('other-error'); // not our nonce: a replay
     const k = this.keys as ScramKeys;

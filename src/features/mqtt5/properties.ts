@@ -163,32 +163,32 @@ function putS(b: Buffer | null, o: number, s: string): number {
 }
 
 /** Writes property `id` of type `t` with value `v` at `o` (`b` null: only measures). */
-function put1(b: Buffer | null, o: number, id: number, t: number, v: any): number {
+function put1(b: Buffer | null, o: number, id: number, t: number, v: unknown): number {
   if (b) b[o] = id;
   o++;
-  if (t === VBI) return b ? putVbi(b, o, v) : o + vbiSize(v);
+  if (t === VBI) return b ? putVbi(b, o, v as number) : o + vbiSize(v as number);
   // BYTE, U16, U32: 1, 2, 4 bytes.
   if (t < VBI) {
-    if (b) b.writeUIntBE(v, o, 1 << t);
+    if (b) b.writeUIntBE(v as number, o, 1 << t);
     return o + (1 << t);
   }
   if (t === BIN) {
-    if (b) b.writeUInt16BE(v.length, o), v.copy(b, o + 2);
-    return o + 2 + v.length;
+    if (b) b.writeUInt16BE((v as Buffer).length, o), (v as Buffer).copy(b, o + 2);
+    return o + 2 + (v as Buffer).length;
   }
-  return t === STR ? putS(b, o, v) : putS(b, putS(b, o, v[0]), v[1]);
+  return t === STR ? putS(b, o, v as string) : putS(b, putS(b, o, (v as string[])[0]), (v as string[])[1]);
 }
 
 /** Writes all of `p` (`b` null: only measures); returns the size. */
 function putAll(p: Properties, b: Buffer | null): number {
   let o = 0;
   for (const name in p) {
-    const v = p[name as Name] as any;
+    const v = p[name as Name];
     if (v === undefined) continue;
     const id = idOf(name as Name);
     const t = DEFS[id]![1];
     // One value or a list of values (pairs, several subscription ids).
-    if (t === PAIR || (t === VBI && Array.isArray(v))) for (const x of v) o = put1(b, o, id, t, x);
+    if (t === PAIR || (t === VBI && Array.isArray(v))) for (const x of v as unknown[]) o = put1(b, o, id, t, x);
     else o = put1(b, o, id, t, v);
   }
   return o;
