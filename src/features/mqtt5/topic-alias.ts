@@ -5,24 +5,22 @@
 import { ProtocolError, type Properties, type PublishPacket } from '../../codec/packets.ts';
 import type { ListenerConfig } from '../../config/types.ts';
 
-export class Aliases {
+export interface Aliases {
   /** Inbound: alias → topic. */
-  readonly in = new Map<number, string>();
+  readonly in: Map<number, string>;
   /** Outbound: topic → alias. */
-  readonly out = new Map<string, number>();
-  constructor(
-    /** max_topic_alias: the largest alias the client may send. */
-    readonly inMax: number,
-    /** The client's Topic Alias Maximum: the largest alias we may send [MQTT-3.1.2-26]. */
-    readonly outMax: number,
-  ) {}
+  readonly out: Map<string, number>;
+  /** max_topic_alias: the largest alias the client may send. */
+  readonly inMax: number;
+  /** The client's Topic Alias Maximum: the largest alias we may send [MQTT-3.1.2-26]. */
+  readonly outMax: number;
 }
 
 /** A connection's aliases, if it takes or gives any: max_topic_alias (default 10), the CONNECT's Topic Alias Maximum. */
 export function aliasesFor(l: ListenerConfig | undefined, p: Properties): Aliases | undefined {
   const inMax = l?.maxTopicAlias ?? 10;
   const outMax = p.topicAliasMaximum ?? 0;
-  return inMax || outMax ? new Aliases(inMax, outMax) : undefined;
+  return inMax || outMax ? { in: new Map(), out: new Map(), inMax, outMax } : undefined;
 }
 
 /**
