@@ -2,27 +2,31 @@
 import { ProtocolError, putVbi, vbiSize, type Properties } from '../../codec/packets.ts';
 import { checkUtf8 } from '../../codec/validate.ts';
 
-// Value types.
-const BYTE = 0;
-const U16 = 1;
-const U32 = 2;
-const VBI = 3;
-const STR = 4;
-const BIN = 5;
-const PAIR = 6;
+// Value types (const enums: esbuild inlines their values).
+const enum T {
+  BYTE,
+  U16,
+  U32,
+  VBI,
+  STR,
+  BIN,
+  PAIR,
+}
 
 // Packet masks: bit N = packet type N; bit 0 stands for the Will properties of CONNECT.
-const W = 1;
-const CN = 1 << 1;
-const CA = 1 << 2;
-const PB = 1 << 3;
-const ACKS = 0xf << 4; // PUBACK, PUBREC, PUBREL, PUBCOMP
-const SB = 1 << 8;
-const SA = 1 << 9;
-const UA = 1 << 11;
-const DC = 1 << 14;
-const AU = 1 << 15;
-const MSG = W | PB; // application message properties
+const enum P {
+  W = 1,
+  CN = 1 << 1,
+  CA = 1 << 2,
+  PB = 1 << 3,
+  ACKS = 0xf << 4, // PUBACK, PUBREC, PUBREL, PUBCOMP
+  SB = 1 << 8,
+  SA = 1 << 9,
+  UA = 1 << 11,
+  DC = 1 << 14,
+  AU = 1 << 15,
+  MSG = W | PB, // application message properties
+}
 
 type Name = keyof Properties;
 // [name, type, packets]. A fourth element 1 means 0 is not a valid value.
@@ -30,40 +34,40 @@ type Def = [Name, number, number, 1?];
 // Indexed by identifier; holes are unassigned identifiers.
 const DEFS: (Def | undefined)[] = [
   , // 0x00: none
-  ['payloadFormatIndicator', BYTE, MSG], // 0x01
-  ['messageExpiryInterval', U32, MSG], // 0x02
-  ['contentType', STR, MSG], // 0x03
+  ['payloadFormatIndicator', T.BYTE, P.MSG], // 0x01
+  ['messageExpiryInterval', T.U32, P.MSG], // 0x02
+  ['contentType', T.STR, P.MSG], // 0x03
   ,,,, // 0x04-0x07: none
-  ['responseTopic', STR, MSG], // 0x08
-  ['correlationData', BIN, MSG], // 0x09
+  ['responseTopic', T.STR, P.MSG], // 0x08
+  ['correlationData', T.BIN, P.MSG], // 0x09
   , // 0x0a: none
-  ['subscriptionIdentifier', VBI, PB | SB, 1], // 0x0b
+  ['subscriptionIdentifier', T.VBI, P.PB | P.SB, 1], // 0x0b
   ,,,,, // 0x0c-0x10: none
-  ['sessionExpiryInterval', U32, CN | CA | DC], // 0x11
-  ['assignedClientIdentifier', STR, CA], // 0x12
-  ['serverKeepAlive', U16, CA], // 0x13
+  ['sessionExpiryInterval', T.U32, P.CN | P.CA | P.DC], // 0x11
+  ['assignedClientIdentifier', T.STR, P.CA], // 0x12
+  ['serverKeepAlive', T.U16, P.CA], // 0x13
   , // 0x14: none
-  ['authenticationMethod', STR, CN | CA | AU], // 0x15
-  ['authenticationData', BIN, CN | CA | AU], // 0x16
-  ['requestProblemInformation', BYTE, CN], // 0x17
-  ['willDelayInterval', U32, W], // 0x18
-  ['requestResponseInformation', BYTE, CN], // 0x19
-  ['responseInformation', STR, CA], // 0x1a
+  ['authenticationMethod', T.STR, P.CN | P.CA | P.AU], // 0x15
+  ['authenticationData', T.BIN, P.CN | P.CA | P.AU], // 0x16
+  ['requestProblemInformation', T.BYTE, P.CN], // 0x17
+  ['willDelayInterval', T.U32, P.W], // 0x18
+  ['requestResponseInformation', T.BYTE, P.CN], // 0x19
+  ['responseInformation', T.STR, P.CA], // 0x1a
   , // 0x1b: none
-  ['serverReference', STR, CA | DC], // 0x1c
+  ['serverReference', T.STR, P.CA | P.DC], // 0x1c
   ,, // 0x1d-0x1e: none
-  ['reasonString', STR, CA | ACKS | SA | UA | DC | AU], // 0x1f
+  ['reasonString', T.STR, P.CA | P.ACKS | P.SA | P.UA | P.DC | P.AU], // 0x1f
   , // 0x20: none
-  ['receiveMaximum', U16, CN | CA, 1], // 0x21
-  ['topicAliasMaximum', U16, CN | CA], // 0x22
-  ['topicAlias', U16, PB], // 0x23 (0 is checked with the alias: reason 0x94)
-  ['maximumQoS', BYTE, CA], // 0x24
-  ['retainAvailable', BYTE, CA], // 0x25
-  ['userProperties', PAIR, 0xffff], // 0x26
-  ['maximumPacketSize', U32, CN | CA, 1], // 0x27
-  ['wildcardSubscriptionAvailable', BYTE, CA], // 0x28
-  ['subscriptionIdentifiersAvailable', BYTE, CA], // 0x29
-  ['sharedSubscriptionAvailable', BYTE, CA], // 0x2a
+  ['receiveMaximum', T.U16, P.CN | P.CA, 1], // 0x21
+  ['topicAliasMaximum', T.U16, P.CN | P.CA], // 0x22
+  ['topicAlias', T.U16, P.PB], // 0x23 (0 is checked with the alias: reason 0x94)
+  ['maximumQoS', T.BYTE, P.CA], // 0x24
+  ['retainAvailable', T.BYTE, P.CA], // 0x25
+  ['userProperties', T.PAIR, 0xffff], // 0x26
+  ['maximumPacketSize', T.U32, P.CN | P.CA, 1], // 0x27
+  ['wildcardSubscriptionAvailable', T.BYTE, P.CA], // 0x28
+  ['subscriptionIdentifiersAvailable', T.BYTE, P.CA], // 0x29
+  ['sharedSubscriptionAvailable', T.BYTE, P.CA], // 0x2a
 ];
 
 const idOf = (name: Name): number => DEFS.findIndex((d) => d?.[0] === name);
@@ -116,17 +120,17 @@ export function decodeProps(buf: Buffer, start: number, end: number, type: numbe
     if (def === undefined) throw malformed(`unknown property 0x${id.toString(16)}`);
     const [name, t, mask, nz] = def;
     if (!(mask & (1 << type))) throw protocol(`property ${name} not allowed in packet type ${type}`);
-    const many = t === PAIR || (t === VBI && type === 3);
+    const many = t === T.PAIR || (t === T.VBI && type === 3);
     if (!many && out[name] !== undefined) throw protocol(`property ${name} repeated`);
     let v: unknown;
     // BYTE, U16, U32: 1, 2, 4 bytes; VBI at least 1; the rest a 2-byte length first.
-    const need = t < VBI ? 1 << t : t === VBI ? 1 : 2;
+    const need = t < T.VBI ? 1 << t : t === T.VBI ? 1 : 2;
     if (i + need > end) throw cut(name);
-    if (t < VBI) {
+    if (t < T.VBI) {
       v = buf.readUIntBE(i, need);
       i += need;
-      if (t === BYTE && (v as number) > 1) throw protocol(`property ${name} is ${v as number}, not 0 or 1`);
-    } else if (t === VBI) {
+      if (t === T.BYTE && (v as number) > 1) throw protocol(`property ${name} is ${v as number}, not 0 or 1`);
+    } else if (t === T.VBI) {
       const n = readVbi(buf, i, end);
       if (n === 0) throw cut(name);
       i += n;
@@ -135,9 +139,9 @@ export function decodeProps(buf: Buffer, start: number, end: number, type: numbe
       // STR, BIN: one length-prefixed field; PAIR: two strings.
       const s = i + 2;
       i = s + buf.readUInt16BE(i);
-      if (i > end || (t === PAIR && i + 2 > end)) throw cut(name);
-      if (t === BIN) v = Buffer.from(buf.subarray(s, i));
-      else if (t === STR) v = str(buf, s, i);
+      if (i > end || (t === T.PAIR && i + 2 > end)) throw cut(name);
+      if (t === T.BIN) v = Buffer.from(buf.subarray(s, i));
+      else if (t === T.STR) v = str(buf, s, i);
       else {
         const s2 = i + 2;
         i = s2 + buf.readUInt16BE(i);
@@ -166,17 +170,17 @@ function putS(b: Buffer | null, o: number, s: string): number {
 function put1(b: Buffer | null, o: number, id: number, t: number, v: unknown): number {
   if (b) b[o] = id;
   o++;
-  if (t === VBI) return b ? putVbi(b, o, v as number) : o + vbiSize(v as number);
+  if (t === T.VBI) return b ? putVbi(b, o, v as number) : o + vbiSize(v as number);
   // BYTE, U16, U32: 1, 2, 4 bytes.
-  if (t < VBI) {
+  if (t < T.VBI) {
     if (b) b.writeUIntBE(v as number, o, 1 << t);
     return o + (1 << t);
   }
-  if (t === BIN) {
+  if (t === T.BIN) {
     if (b) b.writeUInt16BE((v as Buffer).length, o), (v as Buffer).copy(b, o + 2);
     return o + 2 + (v as Buffer).length;
   }
-  return t === STR ? putS(b, o, v as string) : putS(b, putS(b, o, (v as string[])[0]), (v as string[])[1]);
+  return t === T.STR ? putS(b, o, v as string) : putS(b, putS(b, o, (v as string[])[0]), (v as string[])[1]);
 }
 
 /** Writes all of `p` (`b` null: only measures); returns the size. */
@@ -188,7 +192,7 @@ function putAll(p: Properties, b: Buffer | null): number {
     const id = idOf(name as Name);
     const t = DEFS[id]![1];
     // One value or a list of values (pairs, several subscription ids).
-    if (t === PAIR || (t === VBI && Array.isArray(v))) for (const x of v as unknown[]) o = put1(b, o, id, t, x);
+    if (t === T.PAIR || (t === T.VBI && Array.isArray(v))) for (const x of v as unknown[]) o = put1(b, o, id, t, x);
     else o = put1(b, o, id, t, v);
   }
   return o;
