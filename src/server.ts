@@ -10,6 +10,7 @@ import type { Connection } from './transport/connection.ts';
 import { startPersistence } from './features/persist/index.ts';
 import { listenTcp } from './transport/tcp.ts';
 import { listenSn } from './features/sn/udp.ts';
+import { startSerial } from './features/serial/index.ts';
 import { listenTls } from './features/tls/listen.ts';
 import { listenWs } from './features/ws/listen.ts';
 import { log } from './util/log.ts';
@@ -109,6 +110,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     }
     // Bridges start once every listener is up, so a failed start-up leaves none running.
     if (BRIDGE && cfg.bridges) stopBridges = startBridges(broker, cfg, maxPacket);
+    if (SERIAL && cfg.serial) others.push(await startSerial(broker, cfg.serial));
   } catch (err) {
     await close();
     throw err;

@@ -104,6 +104,14 @@
 //   words stored raw: listener options in ListenerConfig.extra (last one wins),
 //   others in BrokerConfig.extra (every occurrence, in order).
 //
+// SERIAL LINKS (feature SERIAL; src/features/serial/config.ts reads the key=value words)
+//   serial NAME DEVICE [baud=115200] [framing=mqttsn-slip|mqttsn|line] [prefix=] [qos=0]
+//          [retain=false] [subscribe=FILTER]... [maxline=1024]
+//                                  One line per link; names are unique. DEVICE: a path, `auto`
+//                                  (first USB serial device) or `auto:VID:PID` (USB ids in hex).
+//                                  mqttsn-slip (default) and mqttsn need feature SN. prefix, qos,
+//                                  retain, subscribe and maxline are for framing=line.
+//
 // OPTIONS (TLS feature; per listener, parsed here when TLS is built)
 //   certfile PATH, keyfile PATH    The listener's certificate chain and private key (PEM). Setting
 //                                  certfile makes the listener TLS; both are required together.
@@ -166,6 +174,7 @@ import { featureBuilt, featureMissingMessage, optionOwner } from './features.ts'
 import { parsePredefined } from '../features/sn/predefined.ts';
 import type { BridgeConfig, BrokerConfig, ListenerConfig, SnListenerConfig, TlsSettings } from './types.ts';
 import { bridgeOption, checkBridge, newBridge } from '../features/bridge/config.ts';
+import { parseSerialLink } from '../features/serial/config.ts';
 
 /** A configuration error; the message is `file:line: reason` (or `file: reason` without a line). */
 export class ConfigError extends Error {
@@ -591,6 +600,8 @@ function parseLine(st: State, line: string, w: Where): void {
   if (owner) {
     if (!featureBuilt(owner.feature)) fail(w, featureMissingMessage(`option '${name}'`, owner.feature));
     if (SN && owner.feature === 'SN') return snSetting(st, w, name, args, line);
+    // Copied on write, as bridges below.
+    if (SERIAL && owner.feature === 'SERIAL') return void (cfg.serial = [...(cfg.serial ?? []), parseSerialLink(w, args, cfg.serial ?? [])]);
     countArgs(w, name, args, 1, Infinity);
     if (BRIDGE && owner.feature === 'BRIDGE') {
       // Copied on write: a base config passed to parseConfigText keeps its own list.
