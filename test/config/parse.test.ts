@@ -35,7 +35,7 @@ const ALL_TYPES = ['error', 'warning', 'notice', 'information', 'debug', 'subscr
 /** Every log type of the build under test (test/vitest.config.ts turns WS on). */
 const BUILT_TYPES = WS ? [...ALL_TYPES, 'websockets'] : ALL_TYPES;
 /** The features test/vitest.config.ts builds in. */
-const BUILT: FeatureName[] = ['SYS', 'AUTH', 'TLS', 'WS', 'BRIDGE', 'SN', 'PERSIST'];
+const BUILT: FeatureName[] = ['SYS', 'AUTH', 'TLS', 'WS', 'BRIDGE', 'SN', 'PERSIST', 'SERIAL'];
 
 function compiledOut(subject: string, feature: string, profile: string): string {
   const profiles = profile === 'full' ? `'full'` : `'${profile}' or 'full'`;
@@ -404,7 +404,7 @@ describe('logging', () => {
 });
 
 describe('options of optional features', () => {
-  it('featureBuilt reads the flags (tests: SYS, AUTH, TLS, WS, BRIDGE, SN, PERSIST)', () => {
+  it('featureBuilt reads the flags (tests: SYS, AUTH, TLS, WS, BRIDGE, SN, PERSIST, SERIAL)', () => {
     for (const f of FEATURE_NAMES) expect(featureBuilt(f)).toBe(BUILT.includes(f));
   });
 
