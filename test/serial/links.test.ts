@@ -47,6 +47,8 @@ describe.skipIf(!have)('serial links over a pty (socat)', () => {
     board = undefined;
     for (const c of clients.splice(0)) await c.endAsync(true);
     await broker?.close();
+    // A test that failed while its device was unplugged leaves the next one a working pty.
+    if (pty.proc?.exit) await pty.start();
   });
   beforeAll(() => pty.start());
   afterAll(() => pty.cleanup());
@@ -81,6 +83,23 @@ describe.skipIf(!have)('serial links over a pty (socat)', () => {
     b.write(Buffer.from([0xff, 0xfe, 0x0a]));
     b.write(`${'x'.repeat(2000)}\nnoseparator\ntemp 22\n`);
     expect(await sub.next('home/temp')).toBe('22');
+  });
+
+  it('line mode: unplugged, the state goes 0, then 1 when the device is back, with its subscriptions again', async () => {
+    await start('framing=line subscribe=cmd/#');
+    const sub = await subscriber(broker.port, ['$SYS/broker/serial/dev/state', 'r/#']);
+    clients.push(sub.c);
+    await sub.next('$SYS/broker/serial/dev/state', '1');
+    await pty.stop();
+    await sub.next('$SYS/broker/serial/dev/state', '0');
+    await pty.start();
+    await sub.next('$SYS/broker/serial/dev/state', '1');
+    board = await openPort(pty.board);
+    const b = new LineBoard(board);
+    b.write('r/x 1\n');
+    expect(await sub.next('r/x')).toBe('1');
+    await sub.c.publishAsync('cmd/y', 'go');
+    await b.next('cmd/y go');
   });
 
   it('MQTT-SN over SLIP: CONNECT with will, REGISTER, PUBLISH, SUBSCRIBE; unplug fires the will and the link reopens', async () => {

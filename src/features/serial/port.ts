@@ -87,7 +87,11 @@ export class PortKeeper {
     port.on('error', (err: Error) => this.lost(port, `${path}: ${err.message}`));
     port.on('close', () => this.lost(port, `${path} closed`));
     port.open((err) => {
-      if (this.port !== port) return;
+      // Stopped (or lost) while opening: do not keep the device.
+      if (this.port !== port) {
+        if (!err) port.close(() => {});
+        return;
+      }
       if (err) {
         this.port = null;
         return this.retry(`${path}: ${err.message}`);
