@@ -1,18 +1,11 @@
 // `serial NAME DEVICE [key=value]...` lines: defaults, every key, and errors as file:line: reason.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfigText, refuseUnimplemented } from '../../src/config/parse.ts';
+import { parseConfigText, refuseUnimplemented } from '../../src/config/parse.ts';
 import { findDevice } from '../../src/features/serial/device.ts';
+import { configError } from '../helpers/config.ts';
 
 const parse = (text: string) => parseConfigText(text, 'm.conf');
-const err = (text: string): string => {
-  try {
-    parse(text);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error('no error');
-};
+const err = (text: string): string => configError(text, 'm.conf');
 
 describe('serial config', () => {
   it('defaults: 115200 baud, mqttsn-slip; no longer stored raw for refuseUnimplemented', () => {

@@ -42,6 +42,8 @@ export class LineLink implements Outlet {
         if (this.decoder.dropped !== before) this.logDrop(`a line over ${cfg.maxLine} bytes or not UTF-8`);
       },
       closed: () => this.detach(),
+      // What the session queued while the device was backed up goes out now.
+      drain: () => this.session?.pump(),
     });
   }
 

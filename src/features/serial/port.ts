@@ -14,6 +14,8 @@ export interface LinkEvents {
   opened(): void;
   data(chunk: Buffer): void;
   closed(why: string): void;
+  /** The write buffer emptied after `writable` went false. */
+  drain?(): void;
 }
 
 const FIRST_RETRY_MS = 1000;
@@ -83,6 +85,9 @@ export class PortKeeper {
     this.port = port;
     port.on('data', (chunk: Buffer) => {
       if (this.port === port) this.events.data(chunk);
+    });
+    port.on('drain', () => {
+      if (this.port === port) this.events.drain?.();
     });
     port.on('error', (err: Error) => this.lost(port, `${path}: ${err.message}`));
     port.on('close', () => this.lost(port, `${path} closed`));

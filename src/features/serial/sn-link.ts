@@ -18,7 +18,11 @@ export function snLink(broker: Broker, cfg: SerialLinkConfig, SerialPort: Serial
   const peer = `serial:${cfg.name}`;
   const transport: DatagramTransport = {
     maxDatagram: MAX_PACKET,
-    send: (_peer, datagram) => keeper.write(slip ? slipEncode(datagram) : datagram),
+    // A device that stops reading must not grow the write buffer: drop, as UDP would (the
+    // client's retries and keep-alive deal with it).
+    send: (_peer, datagram) => {
+      if (keeper.writable) keeper.write(slip ? slipEncode(datagram) : datagram);
+    },
   };
   // No ADVERTISE: the one station on the link is the client, which talks to us directly.
   const gw = new Gateway(broker, transport, { ...snDefaults(), advertiseInterval: 0, maxClients: 1 }, 1, `serial ${cfg.name}`);
