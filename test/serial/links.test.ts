@@ -102,6 +102,38 @@ describe.skipIf(!have)('serial links over a pty (socat)', () => {
     await b.next('cmd/y go');
   });
 
+  it('line mode backpressure: a device that stops reading makes its session queue (and drop at max_queued_messages); reading again resumes delivery', async () => {
+    const cfg = parseConfigText(`serial dev ${pty.broker} framing=line subscribe=cmd/#\n`, 'test.conf');
+    broker = await startBroker({ serial: cfg.serial, maxQueuedMessages: 100 });
+    const sub = await subscriber(broker.port, ['$SYS/broker/serial/dev/state']);
+    clients.push(sub.c);
+    await sub.next('$SYS/broker/serial/dev/state', '1');
+    board = await openPort(pty.board); // no 'data' listener yet: the board does not read
+    const stats = broker.running.broker.stats;
+    const payload = 'x'.repeat(200);
+    // Bounded: at most 4000 messages (800 kB) to fill the pty, serialport's buffers and the queue.
+    // Each batch ends with a QoS 1 publish: its PUBACK means the broker has handled the batch.
+    for (let i = 0; i < 20 && stats.messagesDropped === 0; i++) {
+      for (let j = 0; j < 200; j++) sub.c.publish('cmd/fill', payload);
+      await sub.c.publishAsync('sync', '', { qos: 1 });
+    }
+    expect(stats.messagesDropped).toBeGreaterThan(0);
+    const b = new LineBoard(board); // reads again
+    await b.next(`cmd/fill ${payload}`);
+    // Messages published while the queue is still full are dropped; once the device has drained
+    // the queue (pumped on the port's 'drain'), new ones are written directly again.
+    let through = false;
+    for (let i = 0; i < 40 && !through; i++) {
+      await sub.c.publishAsync('cmd/end', String(i));
+      through = await b.next(`cmd/end ${i}`, 250).then(() => true, () => false);
+    }
+    expect(through).toBe(true);
+    // Fresh ptys for the next test: the kernel still holds unread fill lines.
+    await closePort(board);
+    await pty.stop();
+    await pty.start();
+  });
+
   it('MQTT-SN over SLIP: CONNECT with will, REGISTER, PUBLISH, SUBSCRIBE; unplug fires the will and the link reopens', async () => {
     await start('framing=mqttsn-slip');
     const sub = await subscriber(broker.port, ['sensors/#', 'wills/#', '$SYS/broker/serial/dev/state']);
