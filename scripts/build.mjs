@@ -82,7 +82,7 @@ if [ "$major" -lt ${board.minNode} ]; then
   echo "midge: this build for ${board.name} needs Node.js ${board.minNode} or newer, found $v" >&2
   exit 1
 fi
-exec "$NODE" ${flags} "$here/broker.min.js" "$@"
+${board.serial?.length ? `# Serial links with DEVICE auto try these first (SERIAL).\nexport MIDGE_SERIAL_DEFAULTS='${board.serial.join(' ')}'\n` : ''}exec "$NODE" ${flags} "$here/broker.min.js" "$@"
 `;
 }
 

@@ -1,4 +1,7 @@
 // `serial NAME DEVICE [key=value]...` lines: defaults, every key, and errors as file:line: reason.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText, refuseUnimplemented } from '../../src/config/parse.ts';
 import { findDevice } from '../../src/features/serial/device.ts';
@@ -53,5 +56,26 @@ describe('serial config', () => {
     expect(found).toBeUndefined();
     const any = findDevice('auto');
     if (any !== undefined) expect(any).toMatch(/^\/dev\/tty(ACM|USB)\d+$/);
+  });
+});
+
+describe('serial defaults of a board', () => {
+  it("the launcher passes the board's serial paths; `auto` takes the first that exists", async () => {
+    const { launcherScript, loadBoard, loadProfile } = await import('../../scripts/build.mjs');
+    const sh = launcherScript(loadBoard('pi-zero'), loadProfile('gateway'));
+    expect(sh).toContain("export MIDGE_SERIAL_DEFAULTS='/dev/ttyACM0 /dev/ttyUSB0 /dev/serial0'\n");
+    const dir = mkdtempSync(join(tmpdir(), 'midge-serial-auto-'));
+    const saved = process.env.MIDGE_SERIAL_DEFAULTS;
+    try {
+      writeFileSync(join(dir, 'ttyB'), '');
+      process.env.MIDGE_SERIAL_DEFAULTS = `${join(dir, 'ttyA')} ${join(dir, 'ttyB')}`;
+      expect(findDevice('auto')).toBe(join(dir, 'ttyB'));
+      // auto:VID:PID is by USB ids only.
+      expect(findDevice('auto:ffff:fffe')).toBeUndefined();
+    } finally {
+      if (saved === undefined) delete process.env.MIDGE_SERIAL_DEFAULTS;
+      else process.env.MIDGE_SERIAL_DEFAULTS = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -25,13 +25,19 @@ function usbIds(sysDir: string): string | undefined {
 }
 
 /**
- * The device path for a link's DEVICE word: a path as given; `auto` the first USB serial tty
- * (ttyACM*, then ttyUSB*: the boards' default serial paths); `auto:VID:PID` the first whose USB ids
- * match. Undefined when none is plugged in (the link retries later).
+ * The device path for a link's DEVICE word: a path as given; `auto` the first existing path of
+ * the board's defaults (MIDGE_SERIAL_DEFAULTS, set by the board's launcher), else the first USB
+ * serial tty (ttyACM*, then ttyUSB*); `auto:VID:PID` the first whose USB ids match. Undefined when
+ * none is plugged in (the link retries later).
  */
 export function findDevice(spec: string): string | undefined {
   if (spec.startsWith('/')) return spec;
   const want = spec.slice(5);
+  // The board's default serial paths, which the launcher passes on (boards/*.json `serial`).
+  if (!want) {
+    const first = process.env.MIDGE_SERIAL_DEFAULTS?.split(' ').find((p) => p && existsSync(p));
+    if (first) return first;
+  }
   let names: string[];
   try {
     names = readdirSync('/sys/class/tty').filter((n) => /^tty(ACM|USB)\d+$/.test(n)).sort();
