@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Every compile-time flag (src/flags.d.ts). */
-export const ALL_FLAGS = ['BRIDGE', 'TLS', 'AUTH', 'SN', 'SERIAL', 'GPIO', 'PERSIST', 'WS', 'SYS'];
+export const ALL_FLAGS = ['BRIDGE', 'TLS', 'AUTH', 'SN', 'SERIAL', 'GPIO', 'PERSIST', 'WS', 'SYS', 'MQTT5'];
 
 const readJson = (p) => JSON.parse(readFileSync(p, 'utf8'));
 const names = (dir) => readdirSync(join(root, dir)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
@@ -31,9 +31,11 @@ export function loadBoard(name) {
   return readJson(join(root, 'boards', `${name}.json`));
 }
 
-export async function buildBundle({ outfile = join(root, 'dist/broker.min.js'), flags = loadProfile('full').flags, target = 'node20', metafile = false, logLevel = 'warning' } = {}) {
+export async function buildBundle({ outfile = join(root, 'dist/broker.min.js'), flags = loadProfile('full').flags, target = 'node20', metafile = false, logLevel = 'warning', board } = {}) {
   const pkg = readJson(join(root, 'package.json'));
   const define = { MIDGE_VERSION: JSON.stringify(pkg.version) };
+  // The board a build is for (buildTarget): features take their defaults from its file (GPIO pins).
+  if (board) define.MIDGE_BOARD = JSON.stringify(board);
   for (const f of ALL_FLAGS) define[f] = flags.includes(f) ? 'true' : 'false';
   mkdirSync(dirname(outfile), { recursive: true });
   writeFileSync(join(dirname(outfile), 'package.json'), '{ "type": "commonjs" }\n');
@@ -91,7 +93,7 @@ export async function buildTarget({ profile: profileName = 'full', board: boardN
   const profile = loadProfile(profileName);
   const board = loadBoard(boardName);
   const dir = outDir ?? join(root, 'dist', `${board.name}-${profile.name}`);
-  const result = await buildBundle({ outfile: join(dir, 'broker.min.js'), flags: profile.flags, target: board.target, metafile: true });
+  const result = await buildBundle({ outfile: join(dir, 'broker.min.js'), flags: profile.flags, target: board.target, metafile: true, board: board.name });
   writeFileSync(join(dir, 'midge'), launcherScript(board, profile));
   chmodSync(join(dir, 'midge'), 0o755);
   return { dir, profile, board, metafile: result.metafile };

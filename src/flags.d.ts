@@ -21,3 +21,5 @@ declare const PERSIST: boolean;
 declare const WS: boolean;
 /** $SYS statistics topics. */
 declare const SYS: boolean;
+/** MQTT 5.0 (protocol level 5) next to 3.1/3.1.1. Off: level 5 CONNECTs get CONNACK 1. */
+declare const MQTT5: boolean;

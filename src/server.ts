@@ -13,6 +13,7 @@ import { listenSn } from './features/sn/udp.ts';
 import { startSerial } from './features/serial/index.ts';
 import { listenTls } from './features/tls/listen.ts';
 import { listenWs } from './features/ws/listen.ts';
+import { startGpio } from './features/gpio/index.ts';
 import { log } from './util/log.ts';
 
 export interface Running {
@@ -64,7 +65,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
   if (cfg.maxPacketSize) maxPacket = Math.min(maxPacket, remainingLengthWithin(cfg.maxPacketSize));
   const conns = new Set<Connection>();
   const servers: net.Server[] = [];
-  /** Listeners that are not TCP servers (MQTT-SN gateways). */
+  /** Listeners that are not TCP servers (MQTT-SN gateways), and GPIO pins (failsafe levels). */
   const others: { close(): Promise<void> }[] = [];
   const addresses: Running['addresses'] = [];
   const stopSys = SYS && cfg.sysInterval > 0 ? startSys(broker, cfg.sysInterval) : undefined;
@@ -111,6 +112,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     // Bridges start once every listener is up, so a failed start-up leaves none running.
     if (BRIDGE && cfg.bridges) stopBridges = startBridges(broker, cfg, maxPacket);
     if (SERIAL && cfg.serial) others.push(await startSerial(broker, cfg.serial));
+    if (GPIO && cfg.gpio) others.push(await startGpio(broker, cfg.gpio, cfg.gpioDriver));
   } catch (err) {
     await close();
     throw err;

@@ -10,10 +10,11 @@ export default defineConfig({
     AUTH: 'true',
     SN: 'true',
     SERIAL: 'true',
-    GPIO: 'false',
+    GPIO: 'true',
     PERSIST: 'true',
     WS: 'true',
     SYS: 'true',
+    MQTT5: 'true',
   },
   test: {
     root: fileURLToPath(new URL('..', import.meta.url)),

@@ -3,9 +3,9 @@ export function svgChart(rows, meta) {
   const W = 760;
   const rowH = 26;
   const left = 330;
-  const plotW = W - left - 60;
+  const plotW = W - left - 80;
   const H = 60 + rows.length * rowH + 30;
-  const maxLog = Math.log2(16); // bars span 1/16× … 16×
+  const maxLog = Math.log2(32); // bars span 1/32× … 32×
   const x = (ratio) => left + plotW / 2 + (Math.max(-maxLog, Math.min(maxLog, Math.log2(ratio))) / maxLog) * (plotW / 2);
   const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const parts = [
@@ -14,7 +14,7 @@ export function svgChart(rows, meta) {
     `<text x="10" y="20" font-size="14" font-weight="bold">Midge vs aedes (blue) and Mosquitto (orange): &gt; 1× = Midge ahead</text>`,
     `<text x="10" y="38" fill="#555">${esc(meta.date.slice(0, 10))}, ${esc(meta.machine)}, ${esc(meta.command)}</text>`,
   ];
-  for (const t of [1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8]) {
+  for (const t of [1 / 16, 1 / 4, 1, 4, 16]) {
     const xx = x(t);
     parts.push(`<line x1="${xx}" y1="50" x2="${xx}" y2="${H - 25}" stroke="${t === 1 ? '#000' : '#ddd'}"/>`);
     parts.push(`<text x="${xx}" y="${H - 10}" text-anchor="middle" fill="#555">${t < 1 ? `1/${1 / t}` : t}×</text>`);

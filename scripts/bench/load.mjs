@@ -5,9 +5,8 @@
 // Publishers keep a cap on outstanding messages (sent but not yet received by every subscriber),
 // so throughput figures are lossless sustained rates; QoS 0 losses are still counted.
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { parseArgs } from 'node:util';
-import { ack, connectPacket, DISCONNECT, Frames, publishPacket, subscribePacket } from './mqtt-wire.mjs';
+import { ack, DISCONNECT, openClient, publishPacket, subscribePacket } from './mqtt-wire.mjs';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -23,25 +22,8 @@ const WARMUP_MS = quick ? 300 : 1000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${brokerPid}/status`, 'utf8'))[1]);
 
-/** Connects, sends CONNECT (plus `extra` packets), resolves after CONNACK and `acksWanted` more packets. */
-function client(id, { onPacket, extra = [], acksWanted = 0, keepalive = 0 } = {}) {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
-    let setup = 1 + acksWanted;
-    const c = { socket, frames: null };
-    c.frames = new Frames((type, flags, buf, s, e) => {
-      if (setup > 0 && (type === 2 || type === 9)) {
-        if (type === 2 && buf[s + 1] !== 0) reject(new Error(`CONNACK ${buf[s + 1]} for ${id}`));
-        if (--setup === 0) resolve(c);
-        return;
-      }
-      onPacket?.(type, flags, buf, s, e);
-    });
-    socket.on('data', (d) => c.frames.push(d));
-    socket.on('error', reject);
-    socket.on('connect', () => socket.write(Buffer.concat([connectPacket(id, { keepalive }), ...extra])));
-  });
-}
+/** A load client on the broker under test (see openClient). */
+const client = (id, opts) => openClient(port, id, opts);
 
 /**
  * Warm up, then count what `count()` gains over the measuring window: per second, with this

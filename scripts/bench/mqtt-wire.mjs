@@ -1,6 +1,7 @@
 // Just enough MQTT 3.1.1 for the load generator: pre-encoded packets and a frame splitter that
 // counts PUBLISHes and pulls out packet ids. Written for speed, not validation: the broker under
 // test is the thing being measured, never this.
+import net from 'node:net';
 
 export function connectPacket(clientId, { clean = true, keepalive = 0 } = {}) {
   const id = Buffer.from(clientId);
@@ -81,4 +82,27 @@ export class Frames {
     }
     if (pos < n) this.tail = buf.subarray(pos);
   }
+}
+
+/**
+ * Connects a load client: sends CONNECT (plus `extra` packets) and resolves after CONNACK and
+ * `acksWanted` SUBACKs; every later packet goes to onPacket(type, flags, buf, bodyStart, bodyEnd).
+ */
+export function openClient(port, id, { clean = true, keepalive = 0, onPacket, extra = [], acksWanted = 0 } = {}) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
+    let setup = 1 + acksWanted;
+    const c = { socket, frames: null };
+    c.frames = new Frames((type, flags, buf, s, e) => {
+      if (setup > 0 && (type === 2 || type === 9)) {
+        if (type === 2 && buf[s + 1] !== 0) reject(new Error(`CONNACK ${buf[s + 1]} for ${id}`));
+        if (--setup === 0) resolve(c);
+        return;
+      }
+      onPacket?.(type, flags, buf, s, e);
+    });
+    socket.on('data', (d) => c.frames.push(d));
+    socket.on('error', reject);
+    socket.on('connect', () => socket.write(Buffer.concat([connectPacket(id, { clean, keepalive }), ...extra])));
+  });
 }

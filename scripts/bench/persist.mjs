@@ -11,12 +11,11 @@
 //    with 2 subscriptions and 5 queued QoS 1 messages): Midge's "restored ... in N ms" line.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildBundle } from '../build.mjs';
-import { ack, connectPacket, Frames, publishPacket, subscribePacket } from './mqtt-wire.mjs';
+import { ack, openClient, publishPacket, subscribePacket } from './mqtt-wire.mjs';
 import { freePort, waitForPort } from './net.mjs';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string' }, repeat: { type: 'string' }, 'load-only': { type: 'boolean' }, keep: { type: 'boolean' } } });
@@ -25,23 +24,7 @@ const REPEAT = Number(values.repeat ?? 3);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const mosquittoBin = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find(existsSync);
 
-function client(port, id, { clean = true, onPacket, extra = [], acksWanted = 0 } = {}) {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
-    let setup = 1 + acksWanted;
-    const c = { socket };
-    c.frames = new Frames((type, flags, buf, s, e) => {
-      if (setup > 0 && (type === 2 || type === 9)) {
-        if (--setup === 0) resolve(c);
-        return;
-      }
-      onPacket?.(type, flags, buf, s, e);
-    });
-    socket.on('data', (d) => c.frames.push(d));
-    socket.on('error', reject);
-    socket.on('connect', () => socket.write(Buffer.concat([connectPacket(id, { clean }), ...extra])));
-  });
-}
+const client = openClient;
 
 function startBroker(cmd, args, cwd) {
   const p = spawn('taskset', ['-c', '0', cmd, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -167,6 +167,16 @@
 //   max_queued_messages N          Inside a bridge block: that bridge's queue (default: global).
 //   bridge_capath, bridge_identity, bridge_psk, bridge_require_ocsp are not supported.
 //
+// GPIO (feature GPIO; README "GPIO"; one line per pin, the keys are words of the line)
+//   gpio PIN in|out topic=TOPIC [set_topic=T] [edge=both|rising|falling] [debounce=MS]
+//        [active_low=true] [retain=true] [qos=0|1|2] [format=01|onoff|bool|json] [initial=publish]
+//        [failsafe=0|1] [board=NAME] [base=N]
+//                                  PIN: a number (the sysfs GPIO number; with board=NAME the line,
+//                                  plus the board's chip base) or a name of the board file
+//                                  (GPIO17, PIN11). Defaults: set_topic TOPIC/set (outputs), edge
+//                                  both, debounce 0, active_low false, retain false, qos 0, format
+//                                  01, no initial publish, no failsafe (outputs start at 0).
+//
 // Mosquitto options that Midge does not implement (see UNSUPPORTED) are errors saying so.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -175,6 +185,7 @@ import { parsePredefined } from '../features/sn/predefined.ts';
 import type { BridgeConfig, BrokerConfig, ListenerConfig, SnListenerConfig, TlsSettings } from './types.ts';
 import { bridgeOption, checkBridge, newBridge } from '../features/bridge/config.ts';
 import { parseSerialLink } from '../features/serial/config.ts';
+import { parseGpio } from '../features/gpio/config.ts';
 
 /** A configuration error; the message is `file:line: reason` (or `file: reason` without a line). */
 export class ConfigError extends Error {
@@ -602,6 +613,11 @@ function parseLine(st: State, line: string, w: Where): void {
     if (SN && owner.feature === 'SN') return snSetting(st, w, name, args, line);
     // Copied on write, as bridges below.
     if (SERIAL && owner.feature === 'SERIAL') return void (cfg.serial = [...(cfg.serial ?? []), parseSerialLink(w, args, cfg.serial ?? [])]);
+    if (GPIO && name === 'gpio') {
+      // Copied on write, as bridges: a base config keeps its own list.
+      cfg.gpio = [...(cfg.gpio ?? []), parseGpio(args, (reason) => fail(w, reason), cfg.gpio ?? [])];
+      return;
+    }
     countArgs(w, name, args, 1, Infinity);
     if (BRIDGE && owner.feature === 'BRIDGE') {
       // Copied on write: a base config passed to parseConfigText keeps its own list.

@@ -2,6 +2,8 @@
 // from the embedded defaults, then adjusted by the command line (src/config/cli.ts).
 import type { QoS } from '../codec/packets.ts';
 import type { LogDest } from '../util/log.ts';
+import type { GpioPinConfig } from '../features/gpio/config.ts';
+import type { PinDriver } from '../features/gpio/pin.ts';
 
 export interface ListenerConfig {
   port: number; // 0 = ephemeral (tests)
@@ -148,6 +150,10 @@ export interface BrokerConfig {
   autosaveInterval?: number; // seconds (or changes with autosaveOnChanges), default 1800, 0 = at exit only
   autosaveOnChanges?: boolean; // default false
   persistenceSync?: 'never' | 'interval' | 'always'; // default 'interval'
+  /** GPIO: the `gpio` lines, in file order; undefined = none. */
+  gpio?: GpioPinConfig[];
+  /** GPIO, not an option: the pin driver to use instead of onoff (tests inject an in-memory one). */
+  gpioDriver?: PinDriver;
   /** True when no config file was given: the embedded defaults (loopback only). */
   defaults: boolean;
   /** Files read, for log lines. */
