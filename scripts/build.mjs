@@ -5,6 +5,7 @@
 // The output is CommonJS so `node broker.min.js` runs anywhere, copied alone, on old Node too;
 // a package.json beside it marks its folder as CommonJS inside this ESM package.
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,7 +52,7 @@ export async function buildBundle({ outfile = join(root, 'dist/broker.min.js'), 
     define,
     // Native add-ons are loaded at run time only when their feature is configured.
     external: ['serialport', '@serialport/*', 'onoff', 'epoll'],
-    plugins: [absentOptionals],
+    plugins: [absentOptionals, boardGpio],
     banner: { js: '#!/usr/bin/env node' },
     legalComments: 'none',
     metafile,
@@ -67,6 +68,21 @@ const absentOptionals = {
   setup(b) {
     b.onResolve({ filter: /^(bufferutil|utf-8-validate)$/ }, (a) => ({ path: a.path, namespace: 'absent' }));
     b.onLoad({ filter: /.*/, namespace: 'absent' }, (a) => ({ contents: `throw new Error('${a.path} is not bundled');`, loader: 'js' }));
+  },
+};
+
+// GPIO's config (src/features/gpio/config.ts) imports board files for their pin maps only. Bundle
+// just their `gpio` section, and boards with the same section (Pi Zero and Zero 2: one header)
+// as one module: esbuild keeps one copy per resolved path.
+const boardGpio = {
+  name: 'board-gpio',
+  setup(b) {
+    b.onResolve({ filter: /boards\/[^/]+\.json$/ }, (a) => {
+      const { gpio } = readJson(join(a.resolveDir, a.path));
+      const json = JSON.stringify({ gpio: gpio && { sysfsBase: gpio.sysfsBase, pins: gpio.pins } });
+      return { path: `gpio-${createHash('sha1').update(json).digest('hex').slice(0, 8)}.json`, namespace: 'board', pluginData: json };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'board' }, (a) => ({ contents: a.pluginData, loader: 'json' }));
   },
 };
 
