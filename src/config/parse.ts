@@ -393,12 +393,49 @@ export function parseBool(w: Where, name: string, s: string): boolean {
   return fail(w, `option '${name}' needs true or false, got '${s}'`);
 }
 
+/**
+ * How a one-word option is read into its field: `[field]` true or false, `[field, min, max]` an
+ * integer, `[field, words]` one of the words, `[field, 0]` any word.
+ */
+export type OptionSpec = readonly [field: string, min?: number | readonly string[], max?: number];
+
+/** The spec of `name` in `table`, if it has one (own keys only: not `constructor`). */
+export const specOf = (table: Record<string, OptionSpec>, name: string): OptionSpec | undefined =>
+  Object.hasOwn(table, name) ? table[name] : undefined;
+
+/** Reads the option's one value into `target` as its spec says. */
+export function setOption(w: Where, name: string, args: string[], [field, a, b]: OptionSpec, target: object): void {
+  const v = single(w, name, args);
+  (target as Record<string, unknown>)[field] =
+    a === undefined ? parseBool(w, name, v)
+    : b !== undefined ? parseInteger(w, name, v, a as number, b)
+    : !a || (a as readonly string[]).includes(v) ? v
+    : fail(w, `option '${name}' needs ${(a as readonly string[]).join(', ').replace(/, (?!.*, )/, ' or ')}, got '${v}'`);
+}
+
 /** The rest of a (trimmed) line after its first `words` words, for values that may hold spaces. */
 function restOfLine(line: string, words: number): string {
   let rest = line;
   for (let i = 0; i < words; i++) rest = rest.replace(/^\S+\s*/, '');
   return rest.trim();
 }
+
+/** One-word options read straight into the config (core, PERSIST, AUTH). */
+const SCALARS: Record<string, OptionSpec> = {
+  max_inflight_messages: ['maxInflightMessages', 0, 65535],
+  message_size_limit: ['messageSizeLimit', 0, MAX_PAYLOAD],
+  max_keepalive: ['maxKeepalive', 0, 65535],
+  retain_available: ['retainAvailable'],
+  sys_interval: ['sysInterval', 0, 65535],
+  ...(PERSIST && {
+    persistence: ['persistence'],
+    retained_persistence: ['persistence'], // Mosquitto's old synonym
+    autosave_interval: ['autosaveInterval', 0, MAX_INT],
+    autosave_on_changes: ['autosaveOnChanges'],
+    persistence_sync: ['persistenceSync', ['never', 'interval', 'always']],
+  }),
+  ...(AUTH && { per_listener_settings: ['perListenerSettings'] }),
+};
 
 const DURATION_UNITS: Record<string, number> = { h: 3600, d: 86400, w: 86400 * 7, m: 86400 * 30, y: 86400 * 365 };
 
@@ -465,10 +502,6 @@ function authOption(st: State, w: Where, name: string, args: string[], line: str
     });
     return true;
   }
-  if (name === 'per_listener_settings') {
-    cfg.perListenerSettings = parseBool(w, name, single(w, name, args));
-    return true;
-  }
   return false;
 }
 
@@ -476,6 +509,8 @@ function parseLine(st: State, line: string, w: Where): void {
   const args = line.split(/\s+/);
   const name = args.shift() as string;
   const cfg = st.cfg;
+  const spec = specOf(SCALARS, name);
+  if (spec) return setOption(w, name, args, spec, cfg);
   switch (name) {
     case 'listener': {
       countArgs(w, name, args, 1, 2, 'a port');
@@ -523,16 +558,10 @@ function parseLine(st: State, line: string, w: Where): void {
       if (AUTH) authSetting(st, w, name, (t) => { t.allowAnonymous = v; });
       return;
     }
-    case 'max_inflight_messages':
-      cfg.maxInflightMessages = parseInteger(w, name, single(w, name, args), 0, 65535);
-      return;
     case 'max_queued_messages':
       // Inside a bridge block: that bridge's queue.
       if (BRIDGE && st.bridge) st.bridge.maxQueued = parseInteger(w, name, single(w, name, args), 0, MAX_INT);
       else cfg.maxQueuedMessages = parseInteger(w, name, single(w, name, args), 0, MAX_INT);
-      return;
-    case 'message_size_limit':
-      cfg.messageSizeLimit = parseInteger(w, name, single(w, name, args), 0, MAX_PAYLOAD);
       return;
     case 'max_packet_size': {
       const n = parseInteger(w, name, single(w, name, args), 0, MAX_PAYLOAD + 5);
@@ -541,15 +570,6 @@ function parseLine(st: State, line: string, w: Where): void {
       cfg.maxPacketSize = n;
       return;
     }
-    case 'max_keepalive':
-      cfg.maxKeepalive = parseInteger(w, name, single(w, name, args), 0, 65535);
-      return;
-    case 'retain_available':
-      cfg.retainAvailable = parseBool(w, name, single(w, name, args));
-      return;
-    case 'sys_interval':
-      cfg.sysInterval = parseInteger(w, name, single(w, name, args), 0, 65535);
-      return;
     case 'log_type': {
       const v = single(w, name, args);
       // The first log_type replaces the default set.
@@ -599,11 +619,17 @@ function parseLine(st: State, line: string, w: Where): void {
     default:
       break;
   }
-  if (PERSIST && persistenceOption(cfg, w, name, args, line)) return;
+  if (PERSIST && (name === 'persistence_location' || name === 'persistence_file')) {
+    const v = restOfLine(line, 1);
+    if (!v) fail(w, `option '${name}' needs a value`);
+    if (name === 'persistence_location') cfg.persistenceLocation = v;
+    else cfg.persistenceFile = v; // relative to persistence_location
+    return;
+  }
   // Without AUTH, the feature table below says the option is compiled out.
   if (AUTH && authOption(st, w, name, args, line)) return;
 
-  if (TLS && TLS_OPTIONS.includes(name)) {
+  if (TLS && (TLS_PATHS.includes(name) || specOf(TLS_SCALARS, name))) {
     tlsOption(st, w, name, args, line);
     return;
   }
@@ -651,9 +677,15 @@ export function snDefaults(): SnListenerConfig {
   };
 }
 
+const SN_SCALARS: Record<string, OptionSpec> = {
+  advertise_interval: ['advertiseInterval', 0, 65535],
+  gateway_id: ['gatewayId', 1, 255],
+  sn_max_clients: ['maxClients', 1, 65535],
+};
+
 /** An MQTT-SN listener option (feature SN): parsed into the listener's `sn` settings. */
 function snSetting(st: State, w: Where, name: string, args: string[], line: string): void {
-  let set: (sn: SnListenerConfig) => void;
+  const one: Partial<SnListenerConfig> = {};
   if (name === 'predefined_topics') {
     const path = resolve(dirname(w.file), restOfLine(line, 1));
     if (!restOfLine(line, 1)) fail(w, `option '${name}' needs a file`);
@@ -663,85 +695,39 @@ function snSetting(st: State, w: Where, name: string, args: string[], line: stri
     } catch (err) {
       return fail(w, `cannot read predefined_topics file: ${(err as Error).message}`);
     }
-    const topics = parsePredefined(text, (n, reason) => {
+    one.predefinedTopics = parsePredefined(text, (n, reason) => {
       throw new ConfigError(path, n, reason);
     });
-    set = (sn) => {
-      sn.predefinedTopics = topics;
-    };
   } else {
-    const v = single(w, name, args);
-    if (name === 'advertise_interval') set = (sn) => { sn.advertiseInterval = parseInteger(w, name, v, 0, 65535); };
-    else if (name === 'gateway_id') set = (sn) => { sn.gatewayId = parseInteger(w, name, v, 1, 255); };
-    else set = (sn) => { sn.maxClients = parseInteger(w, name, v, 1, 65535); };
+    setOption(w, name, args, SN_SCALARS[name], one);
   }
   listenerSetting(st, w, name, (t) => {
     const snWhere = (st.snWhere ??= new Map());
     if (!snWhere.has(t)) snWhere.set(t, w);
-    set((t.sn ??= snDefaults()));
+    Object.assign((t.sn ??= snDefaults()), one);
   }, true);
 }
 
-/** The options of feature PERSIST (README "Persistence"); false if `name` is not one of them. */
-function persistenceOption(cfg: BrokerConfig, w: Where, name: string, args: string[], line: string): boolean {
-  switch (name) {
-    case 'persistence':
-    case 'retained_persistence': // Mosquitto's old synonym
-      cfg.persistence = parseBool(w, name, single(w, name, args));
-      return true;
-    case 'persistence_location':
-    case 'persistence_file': {
-      const v = restOfLine(line, 1);
-      if (!v) fail(w, `option '${name}' needs a value`);
-      if (name === 'persistence_location') cfg.persistenceLocation = v;
-      else cfg.persistenceFile = v; // relative to persistence_location
-      return true;
-    }
-    case 'autosave_interval':
-      cfg.autosaveInterval = parseInteger(w, name, single(w, name, args), 0, MAX_INT);
-      return true;
-    case 'autosave_on_changes':
-      cfg.autosaveOnChanges = parseBool(w, name, single(w, name, args));
-      return true;
-    case 'persistence_sync': {
-      const v = single(w, name, args);
-      if (v !== 'never' && v !== 'interval' && v !== 'always') fail(w, `option '${name}' needs never, interval or always, got '${v}'`);
-      cfg.persistenceSync = v;
-      return true;
-    }
-    default:
-      return false;
-  }
-}
-
-const TLS_VERSIONS = ['tlsv1.1', 'tlsv1.2', 'tlsv1.3'];
-/** The TLS options Midge implements; the feature's others stay in `extra` and are refused. */
-const TLS_OPTIONS = ['cafile', 'capath', 'certfile', 'keyfile', 'require_certificate', 'use_identity_as_username', 'tls_version', 'ciphers'];
+/** The TLS options Midge implements, paths and one-word ones; the feature's others stay in `extra` and are refused. */
+const TLS_PATHS = ['cafile', 'capath', 'certfile', 'keyfile'];
+const TLS_SCALARS: Record<string, OptionSpec> = {
+  require_certificate: ['requireCertificate'],
+  use_identity_as_username: ['useIdentityAsUsername'],
+  tls_version: ['tlsVersion', ['tlsv1.1', 'tlsv1.2', 'tlsv1.3']],
+  ciphers: ['ciphers', 0],
+};
 
 /** A per-listener TLS option into the listener's `tls` settings. */
 function tlsOption(st: State, w: Where, name: string, args: string[], line: string): void {
   countArgs(w, name, args, 1, Infinity);
-  let set: (t: TlsSettings) => void;
-  if (name === 'cafile' || name === 'capath' || name === 'certfile' || name === 'keyfile') {
-    // A path is the rest of the line, as in Mosquitto: it may contain spaces.
-    const path = restOfLine(line, 1);
-    const key = name === 'cafile' ? 'cafile' : name === 'capath' ? 'capath' : name === 'certfile' ? 'certfile' : 'keyfile';
-    set = (t) => { t[key] = path; };
-  } else if (name === 'require_certificate' || name === 'use_identity_as_username') {
-    const v = parseBool(w, name, single(w, name, args));
-    set = name === 'require_certificate' ? (t) => { t.requireCertificate = v; } : (t) => { t.useIdentityAsUsername = v; };
-  } else if (name === 'tls_version') {
-    const v = single(w, name, args);
-    if (!TLS_VERSIONS.includes(v)) fail(w, `unknown tls_version '${v}' (expected ${TLS_VERSIONS.join(', ')})`);
-    set = (t) => { t.tlsVersion = v; };
-  } else {
-    const v = single(w, name, args);
-    set = (t) => { t.ciphers = v; };
-  }
+  const one: Record<string, unknown> = {};
+  // A path is the rest of the line, as in Mosquitto: it may contain spaces.
+  if (TLS_PATHS.includes(name)) one[name] = restOfLine(line, 1);
+  else setOption(w, name, args, TLS_SCALARS[name], one);
   listenerSetting(st, w, name, (target) => {
     const t = (target.tls ??= {});
     if (!st.tlsWhere.has(t)) st.tlsWhere.set(t, w);
-    set(t);
+    Object.assign(t, one);
   }, true);
 }
 

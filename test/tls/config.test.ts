@@ -57,7 +57,7 @@ describe('TLS options', () => {
   });
 
   it('refuses malformed values', () => {
-    expect(err('listener 1\ntls_version tlsv1')).toBe(`${F}:2: unknown tls_version 'tlsv1' (expected tlsv1.1, tlsv1.2, tlsv1.3)`);
+    expect(err('listener 1\ntls_version tlsv1')).toBe(`${F}:2: option 'tls_version' needs tlsv1.1, tlsv1.2 or tlsv1.3, got 'tlsv1'`);
     expect(err('listener 1\nrequire_certificate yes')).toBe(`${F}:2: option 'require_certificate' needs true or false, got 'yes'`);
     expect(err('listener 1\ncafile')).toBe(`${F}:2: option 'cafile' needs a value`);
     expect(err('listener 1\nciphers a b')).toBe(`${F}:2: too many arguments for option 'ciphers': 'b'`);
