@@ -208,15 +208,14 @@ const MAX_INT = 2147483647;
 const DEFAULT_PORT = 1883;
 
 /** Mosquitto options with no Midge implementation (core ones; feature options are in features.ts). */
-const UNSUPPORTED = new Set([
-  'accept_protocol_versions', 'allow_duplicate_messages', 'allow_zero_length_clientid',
-  'auto_id_prefix', 'bind_interface', 'check_retain_source', 'clientid_prefixes',
-  'connection_messages', 'log_facility', 'log_timestamp', 'log_timestamp_format',
-  'max_inflight_bytes', 'max_qos', 'maximum_qos',
-  'max_queued_bytes', 'max_topic_alias', 'memory_limit', 'mount_point', 'pid_file',
-  'queue_qos0_messages', 'retry_interval', 'set_tcp_nodelay', 'socket_domain', 'tls_engine',
-  'tls_engine_kpass_sha1', 'tls_keyform', 'upgrade_outgoing_qos', 'use_username_as_clientid', 'user',
-]);
+const UNSUPPORTED = new Set(
+  ('accept_protocol_versions allow_duplicate_messages allow_zero_length_clientid auto_id_prefix ' +
+    'bind_interface check_retain_source clientid_prefixes connection_messages log_facility ' +
+    'log_timestamp log_timestamp_format max_inflight_bytes max_qos maximum_qos max_queued_bytes ' +
+    'max_topic_alias memory_limit mount_point pid_file queue_qos0_messages retry_interval ' +
+    'set_tcp_nodelay socket_domain tls_engine tls_engine_kpass_sha1 tls_keyform ' +
+    'upgrade_outgoing_qos use_username_as_clientid user').split(' '),
+);
 
 export interface Where {
   file: string;
