@@ -800,14 +800,7 @@ function finish(st: State): BrokerConfig {
     cfg.listeners = loopbackListeners(DEFAULT_PORT, st.def);
     cfg.localOnly = true;
   } else if (st.def.where) {
-    const { file: f, line, option } = st.def.where;
-    throw new ConfigError(
-      f,
-      line,
-      `option '${option}' comes before any 'listener' line, so it belongs to the default listener, ` +
-        `but no 'port' or 'bind_address' defines one; move it after a 'listener' line ` +
-        `(or add 'port ${DEFAULT_PORT}')`,
-    );
+    noDefaultListener(st.def.where);
   }
   if (SN) {
     for (const l of cfg.listeners) {
@@ -825,6 +818,16 @@ function finish(st: State): BrokerConfig {
   return cfg;
 }
 
+/** An option in the default listener's scope while no `port` or `bind_address` defines that listener. */
+function noDefaultListener({ file, line, option }: { file: string; line: number; option: string }, why = ''): never {
+  throw new ConfigError(
+    file,
+    line,
+    `${why}option '${option}' comes before any 'listener' line, so it belongs to the default listener, ` +
+      `but no 'port' or 'bind_address' defines one; move it after a 'listener' line (or add 'port ${DEFAULT_PORT}')`,
+  );
+}
+
 /** AUTH: global security settings, or per listener with per_listener_settings true. */
 function finishAuth(st: State, cfg: BrokerConfig): void {
   if (!cfg.perListenerSettings) {
@@ -835,13 +838,7 @@ function finishAuth(st: State, cfg: BrokerConfig): void {
   }
   const hasDefault = st.defPort !== undefined || st.defHost !== undefined || cfg.localOnly === true;
   if (st.authWhere && !hasDefault) {
-    const { file: f, line, option } = st.authWhere;
-    throw new ConfigError(
-      f,
-      line,
-      `with per_listener_settings true, option '${option}' before any 'listener' line belongs to the default ` +
-        `listener, but no 'port' or 'bind_address' defines one; move it after a 'listener' line`,
-    );
+    noDefaultListener(st.authWhere, 'with per_listener_settings true, ');
   }
   cfg.passwordFile = cfg.aclFile = undefined;
   // A listener without allow_anonymous: false with a config file, true in local-only mode.
