@@ -2,6 +2,7 @@
 // are words of the line, not options, so the minimal build's table of option names stays small.
 import type { QoS } from '../../codec/packets.ts';
 import { topicNameError } from '../../codec/validate.ts';
+import { keyValues } from '../../config/parse.ts';
 import type { Level } from './pin.ts';
 import piZero from '../../../boards/pi-zero.json' with { type: 'json' };
 import piZero2 from '../../../boards/pi-zero-2.json' with { type: 'json' };
@@ -55,14 +56,7 @@ export function parseGpio(args: string[], fail: (reason: string) => never, other
   if (args.length < 3) fail(`option 'gpio' needs PIN in|out topic=TOPIC [key=value ...]`);
   const [pin, direction] = args;
   if (direction !== 'in' && direction !== 'out') fail(`gpio ${pin}: direction must be in or out, got '${direction}'`);
-  const kv = new Map<string, string>();
-  for (const word of args.slice(2)) {
-    const eq = word.indexOf('=');
-    const k = word.slice(0, eq);
-    if (eq < 1 || !KEYS.includes(k)) fail(`gpio ${pin}: unknown setting '${word}' (expected key=value with key one of ${KEYS.join(', ')})`);
-    if (kv.has(k)) fail(`gpio ${pin}: duplicate '${k}'`);
-    kv.set(k, word.slice(eq + 1));
-  }
+  const kv = new Map(keyValues(args.slice(2), KEYS, `gpio ${pin}`, fail));
   const bool = (k: string): boolean => {
     const v = kv.get(k);
     if (v === undefined || v === 'false' || v === '0') return false;
