@@ -8,13 +8,10 @@ import { hashPassword, parseHash, splitLines, type PasswordLine } from './passwo
 export const PASSWD_USAGE = `Usage: midge passwd [-H sha512 | -H sha512-pbkdf2] [-c | -D] passwordfile username
        midge passwd [-H sha512 | -H sha512-pbkdf2] [-c] -b passwordfile username password
        midge passwd -U passwordfile
-
- -b  batch mode: the password is taken from the command line.
- -c  create a new password file (an existing one is overwritten).
- -D  delete the username instead of adding or updating its password.
- -H  hash: sha512-pbkdf2 ($7$, 101 iterations; the default) or sha512 ($6$, Mosquitto 1.x).
- -U  convert a file of plain-text passwords (user:password lines) to hashed passwords.
-Without -b, the password is asked twice (from the terminal, or read as two lines of stdin).
+ -b  batch mode: the password is on the command line (else it is asked twice).
+ -c  create the file (overwrites an existing one).  -D  delete the user.
+ -H  sha512-pbkdf2 ($7$, 101 iterations; default) or sha512 ($6$, Mosquitto 1.x).
+ -U  hash the plain-text passwords of a user:password file.
 `;
 
 interface PasswdArgs {
