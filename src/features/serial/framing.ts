@@ -28,21 +28,25 @@ export function slipEncode(data: Buffer): Buffer {
   return out;
 }
 
-/**
- * SLIP decoder. A frame with a bad escape or longer than `max` is dropped whole (up to its END):
- * a corrupted MQTT-SN packet is worse than a lost one, which the protocol retries.
- */
-export class SlipDecoder {
-  /** Frames dropped (bad escape, too long). */
+/** A decoder's bounded buffer and its count of what it dropped. */
+class Framer {
+  /** Frames, packets, lines or bytes dropped. */
   dropped = 0;
-  private readonly buf: Buffer;
-  private len = 0;
-  private esc = false;
-  private bad = false;
+  protected readonly buf: Buffer;
+  protected len = 0;
 
   constructor(readonly max: number) {
     this.buf = Buffer.allocUnsafe(max);
   }
+}
+
+/**
+ * SLIP decoder. A frame with a bad escape or longer than `max` is dropped whole (up to its END):
+ * a corrupted MQTT-SN packet is worse than a lost one, which the protocol retries.
+ */
+export class SlipDecoder extends Framer {
+  private esc = false;
+  private bad = false;
 
   push(chunk: Buffer, emit: (frame: Buffer) => void): void {
     for (const b of chunk) {
@@ -83,18 +87,14 @@ export class SlipDecoder {
  * `max`) drops the byte that carried it, and a gap longer than `gapMs` between the bytes of one
  * packet drops what was received of it (the sender stopped, e.g. it was reset).
  */
-export class SnStreamDecoder {
-  /** Partial packets and bytes dropped by the resync rules. */
-  dropped = 0;
-  private readonly buf: Buffer;
-  private len = 0;
+export class SnStreamDecoder extends Framer {
   private lastAt = 0;
 
   constructor(
-    readonly max: number,
+    max: number,
     readonly gapMs: number,
   ) {
-    this.buf = Buffer.allocUnsafe(max);
+    super(max);
   }
 
   /** `now`: the arrival time in ms (a parameter, so tests can play gaps without waiting). */
@@ -140,16 +140,9 @@ export class SnStreamDecoder {
 /**
  * Text lines (LF or CRLF). A line over `max` bytes or not valid UTF-8 is dropped and counted.
  */
-export class LineDecoder {
-  dropped = 0;
-  private readonly buf: Buffer;
-  private len = 0;
+export class LineDecoder extends Framer {
   private over = false;
   private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
-
-  constructor(readonly max: number) {
-    this.buf = Buffer.allocUnsafe(max);
-  }
 
   push(chunk: Buffer, emit: (line: string) => void): void {
     for (const b of chunk) {

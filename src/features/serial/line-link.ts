@@ -22,7 +22,6 @@ export class LineLink implements Outlet {
   readonly name: string;
   /** Lines that were not a valid publish or command. */
   private invalid = 0;
-  private loggedAt = 0;
   private session: Session | null = null;
   private readonly decoder: LineDecoder;
   private readonly keeper: PortKeeper;
@@ -39,7 +38,7 @@ export class LineLink implements Outlet {
       data: (chunk) => {
         const before = this.decoder.dropped;
         this.decoder.push(chunk, (line) => this.line(line));
-        if (this.decoder.dropped !== before) this.logDrop(`a line over ${cfg.maxLine} bytes or not UTF-8`);
+        if (this.decoder.dropped !== before) this.keeper.dropped(this.dropped, `a line over ${cfg.maxLine} bytes or not UTF-8`);
       },
       closed: () => this.detach(),
       // What the session queued while the device was backed up goes out now.
@@ -127,14 +126,6 @@ export class LineLink implements Outlet {
 
   private drop(why: string): void {
     this.invalid++;
-    this.logDrop(why);
-  }
-
-  /** Logs the first drop and then one in 1000, so noise cannot flood the log. */
-  private logDrop(why: string): void {
-    const n = this.dropped;
-    if (this.loggedAt !== 0 && n - this.loggedAt < 1000) return;
-    this.loggedAt = n;
-    log.notice(`Serial link ${this.cfg.name}: dropped ${why} (${n} dropped so far).`);
+    this.keeper.dropped(this.dropped, why);
   }
 }

@@ -31,6 +31,7 @@ export class PortKeeper {
   private stopped = false;
   /** Logs one "cannot open" line per failure streak, not one per retry. */
   private complained = false;
+  private loggedDrops = 0;
 
   constructor(
     private readonly broker: Broker,
@@ -66,6 +67,13 @@ export class PortKeeper {
     this.isOpen = false;
     if (wasOpen) this.events.closed('broker shutting down');
     if (port?.isOpen) await new Promise<void>((r) => port.close(() => r()));
+  }
+
+  /** `n` things dropped so far: logs the first drop, then one in 1000, so noise cannot flood the log. */
+  dropped(n: number, what: string): void {
+    if (this.loggedDrops !== 0 && n - this.loggedDrops < 1000) return;
+    this.loggedDrops = n;
+    log.notice(`Serial link ${this.cfg.name}: dropped ${what} (${n} so far).`);
   }
 
   private state(v: 0 | 1): void {

@@ -3,7 +3,6 @@
 import type { Broker } from '../../broker/broker.ts';
 import { snDefaults } from '../../config/parse.ts';
 import type { SerialLinkConfig } from '../../config/types.ts';
-import { log } from '../../util/log.ts';
 import { type DatagramTransport, Gateway } from '../sn/gateway.ts';
 import { SlipDecoder, slipEncode, SnStreamDecoder } from './framing.ts';
 import { PortKeeper, type SerialPortClass } from './port.ts';
@@ -29,18 +28,13 @@ export function snLink(broker: Broker, cfg: SerialLinkConfig, SerialPort: Serial
   const receive = (packet: Buffer): void => gw.receive(packet, peer);
   const slipDec = new SlipDecoder(MAX_PACKET);
   const bareDec = new SnStreamDecoder(MAX_PACKET, GAP_MS);
-  let loggedAt = 0;
   const keeper = new PortKeeper(broker, cfg, SerialPort, {
     opened() {},
     data(chunk) {
       if (slip) slipDec.push(chunk, receive);
       else bareDec.push(chunk, Date.now(), receive);
-      // Logs the first drop, then one in 1000, so noise cannot flood the log.
       const d = slipDec.dropped + bareDec.dropped;
-      if (d > 0 && (loggedAt === 0 || d - loggedAt >= 1000)) {
-        loggedAt = d;
-        log.notice(`Serial link ${cfg.name}: dropped a malformed ${cfg.framing} frame (${d} so far).`);
-      }
+      if (d > 0) keeper.dropped(d, `a malformed ${cfg.framing} frame`);
     },
     // The device is gone: its client is lost, and its will (if any) is published.
     closed(why) {
