@@ -656,7 +656,7 @@ function parseLine(st: State, line: string, w: Where): void {
     if (SERIAL && owner.feature === 'SERIAL') return void (cfg.serial = [...(cfg.serial ?? []), parseSerialLink(w, args, cfg.serial ?? [])]);
     if (GPIO && name === 'gpio') {
       // Copied on write, as bridges: a base config keeps its own list.
-      cfg.gpio = [...(cfg.gpio ?? []), parseGpio(args, (reason) => fail(w, reason), cfg.gpio ?? [])];
+      cfg.gpio = [...(cfg.gpio ?? []), parseGpio(w, args, cfg.gpio ?? [])];
       return;
     }
     countArgs(w, name, args, 1, Infinity);
