@@ -180,6 +180,7 @@
 // Mosquitto options that Midge does not implement (see UNSUPPORTED) are errors saying so.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { contentLines } from './lines.ts';
 import { featureBuilt, featureMissingMessage, optionOwner } from './features.ts';
 import { parsePredefined } from '../features/sn/predefined.ts';
 import type { BridgeConfig, BrokerConfig, ListenerConfig, SnListenerConfig, TlsSettings } from './types.ts';
@@ -798,13 +799,8 @@ function includeDir(st: State, w: Where, dir: string): void {
 
 function parseLines(st: State, text: string, file: string, level: number): void {
   st.cfg.files.push(file);
-  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
   st.current = undefined;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === '' || line.startsWith('#')) continue;
-    parseLine(st, line, { file, line: i + 1, level });
-  }
+  for (const [n, line] of contentLines(text)) parseLine(st, line, { file, line: n, level });
 }
 
 function finish(st: State): BrokerConfig {
