@@ -890,7 +890,7 @@ export function refuseUnimplemented(cfg: BrokerConfig): void {
     throw new ConfigError(
       cfg.files[cfg.files.length - 1] ?? 'config',
       0,
-      `option '${pending[0]}'${owner ? ` (feature ${owner.feature})` : ''} is built into this bundle but not implemented yet in this version of Midge`,
+      `option '${pending[0]}'${owner ? ` (feature ${owner.feature})` : ''} is not implemented yet in this version of Midge`,
     );
   }
 }

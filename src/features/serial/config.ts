@@ -28,7 +28,8 @@ export function parseSerialLink(w: Where, args: string[], existing: SerialLinkCo
     name, device: device.startsWith('/') ? device : device.toLowerCase(),
     baud: 115200, framing: 'mqttsn-slip', prefix: '', qos: 0, retain: false, subscribe: [], maxLine: 1024,
   };
-  const kv = keyValues(args.slice(2), [...Object.keys(KEYS), 'subscribe'], `serial link '${name}'`, (r) => fail(w, r), 'subscribe');
+  const keys = [...Object.keys(KEYS), 'subscribe'];
+  const kv = keyValues(args.slice(2), keys, `serial link '${name}'`, (r) => fail(w, r), 'subscribe');
   for (const [key, v] of kv) {
     if (key === 'subscribe') {
       const err = topicFilterError(v);
@@ -42,7 +43,8 @@ export function parseSerialLink(w: Where, args: string[], existing: SerialLinkCo
   const seen = new Set(kv.map(([k]) => k));
   if (link.framing !== 'line') {
     if (!SN) fail(w, featureMissingMessage(`serial framing '${link.framing}'`, 'SN'));
-    for (const k of ['prefix', 'qos', 'retain', 'subscribe', 'maxline']) {
+    // Every key after baud and framing is line mode's.
+    for (const k of keys.slice(2)) {
       if (seen.has(k)) fail(w, `serial link '${name}': '${k}' applies to framing=line only`);
     }
   } else if (link.prefix && topicNameError(`${link.prefix}x`)) {
