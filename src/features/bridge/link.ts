@@ -15,6 +15,7 @@ import { DISCONNECT_BYTES, encode, encodeAck, encodePublish, PINGREQ_BYTES } fro
 import type { Packet, QoS, Will } from '../../codec/packets.ts';
 import type { BridgeConfig } from '../../config/types.ts';
 import { log } from '../../util/log.ts';
+import { nodeTlsVersion } from '../tls/context.ts';
 import { nextDelay } from './backoff.ts';
 import { remap } from './topics.ts';
 
@@ -82,7 +83,7 @@ export class BridgeLink implements Outlet, Ticking {
         ca: readFileSync(cfg.cafile),
         cert: cfg.certfile ? readFileSync(cfg.certfile) : undefined,
         key: cfg.keyfile ? readFileSync(cfg.keyfile) : undefined,
-        minVersion: cfg.tlsVersion ? (`TLSv${cfg.tlsVersion.slice(4)}` as tls.SecureVersion) : undefined,
+        minVersion: cfg.tlsVersion ? nodeTlsVersion(cfg.tlsVersion) : undefined,
         ALPNProtocols: cfg.alpn ? [cfg.alpn] : undefined,
         // bridge_insecure skips the host name check only; the chain is still verified.
         checkServerIdentity: cfg.insecure ? () => undefined : tls.checkServerIdentity,
