@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort, SlipDecoder, SlipEncoder } from 'serialport';
 import { decode, encode, type SnPacket } from '../../src/features/sn/codec.ts';
+import { Inbox } from '../helpers/inbox.ts';
 import { type Proc, spawnProc } from '../helpers/proc.ts';
 
 /** A pty pair made by socat: `broker` is the device path for Midge, `board` the test's end. */
@@ -30,37 +31,6 @@ export class PtyPair {
   async cleanup(): Promise<void> {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** Bytes or lines arriving on the board's end, awaited by predicate. */
-class Inbox<T> {
-  readonly items: T[] = [];
-  private waiters: { test: (t: T) => boolean; resolve: (t: T) => void }[] = [];
-
-  add(t: T): void {
-    const i = this.waiters.findIndex((w) => w.test(t));
-    if (i >= 0) this.waiters.splice(i, 1)[0].resolve(t);
-    else this.items.push(t);
-  }
-
-  next(test: (t: T) => boolean, what: string, ms = 5000): Promise<T> {
-    const i = this.items.findIndex(test);
-    if (i >= 0) return Promise.resolve(this.items.splice(i, 1)[0]);
-    return new Promise((resolve, reject) => {
-      const w = {
-        test,
-        resolve: (t: T) => {
-          clearTimeout(timer);
-          resolve(t);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        reject(new Error(`no ${what} within ${ms} ms`));
-      }, ms);
-      this.waiters.push(w);
-    });
   }
 }
 
