@@ -417,7 +417,13 @@ export function setOption(w: Where, name: string, args: string[], [field, a, b]:
  * The `key=value` words of a feature's line (serial, gpio) in order, each key one of `keys` and
  * given once (`repeatable` may repeat); `fail` throws the reason, which starts with `what`.
  */
-export function keyValues(words: string[], keys: readonly string[], what: string, fail: (reason: string) => never, repeatable = ''): [string, string][] {
+export function keyValues(
+  words: string[],
+  keys: readonly string[],
+  what: string,
+  fail: (reason: string) => never,
+  repeatable = '',
+): [string, string][] {
   const seen = new Set<string>();
   return words.map((word) => {
     const eq = word.indexOf('=');
