@@ -1,6 +1,7 @@
 // The protocol-independent core: sessions, the topic tree, retained messages, wills and the
 // publish path. Transports (MQTT connections now; MQTT-SN, bridges later) call into it.
 import type { QoS, Will } from '../codec/packets.ts';
+import { handBack, isShare, join, leave, type Share } from '../features/mqtt5/shared.ts';
 import { log } from '../util/log.ts';
 import type { Gate } from './access.ts';
 import { makeMessage, type Message } from './message.ts';
@@ -31,7 +32,9 @@ export class Broker {
   readonly stats = new Stats();
   readonly retained = new RetainedStore();
   readonly sessions = new Map<string, Session>();
-  readonly tree = new TopicTree<Session>();
+  readonly tree = new TopicTree<Session | Share>();
+  /** MQTT5: shared subscription groups by their whole filter, $share/GROUP/FILTER. */
+  declare shares: Map<string, Share>;
   /** Decides CONNECTs when AUTH is configured; undefined = only allow_anonymous applies. */
   gate: Gate | undefined = undefined;
   /** Coarse clock in seconds, advanced by tick(): the hot path never calls Date.now(). */
@@ -51,6 +54,7 @@ export class Broker {
 
   constructor(readonly options: BrokerOptions) {
     if (PERSIST) this.store = undefined;
+    if (MQTT5) this.shares = new Map();
   }
 
   start(): void {
@@ -131,6 +135,7 @@ export class Broker {
     session.will = undefined;
     session.detach(this.now);
     if (session.clean) this.removeSession(session);
+    else if (MQTT5) handBack(session);
     if (will && sendWill) {
       // A will is a publish by its client: it needs write access to its topic.
       if (AUTH && session.access && !session.access.mayWrite(will.topic)) {
@@ -144,7 +149,7 @@ export class Broker {
       session.store.sessionRemoved(session);
       session.store = undefined;
     }
-    for (const filter of session.subscriptions.keys()) this.tree.remove(filter, session);
+    for (const filter of session.subscriptions.keys()) this.untrack(session, filter);
     session.reset();
     if (this.sessions.get(session.clientId) === session) {
       this.sessions.delete(session.clientId);
@@ -173,12 +178,15 @@ export class Broker {
   /** Adds or replaces a subscription. */
   subscribe(session: Session, filter: string, qos: QoS): void {
     session.subscriptions.set(filter, qos);
-    this.tree.add(filter, session, qos);
+    if (MQTT5 && isShare(filter)) join(this, session, filter, qos);
+    else this.tree.add(filter, session, qos);
     if (PERSIST) session.store?.subscribed(session, filter, qos);
   }
 
   /** Sends the retained messages matching a new subscription [MQTT-3.3.1-6]. */
   sendRetained(session: Session, filter: string, qos: QoS): void {
+    // Only a new non-shared subscription gets retained messages [MQTT-3.3.1-9 (5.0)].
+    if (MQTT5 && isShare(filter)) return;
     for (const m of this.retained.matching(filter)) {
       if (AUTH && session.access !== undefined && !session.access.mayRead(m.topic)) continue;
       session.deliver(m, m.qos < qos ? m.qos : qos, true); // [MQTT-3.3.1-8]
@@ -187,8 +195,13 @@ export class Broker {
 
   unsubscribe(session: Session, filter: string): boolean {
     if (!session.subscriptions.delete(filter)) return false;
-    this.tree.remove(filter, session);
+    this.untrack(session, filter);
     if (PERSIST) session.store?.unsubscribed(session, filter);
     return true;
+  }
+
+  private untrack(session: Session, filter: string): void {
+    if (MQTT5 && isShare(filter)) leave(this, session, filter);
+    else this.tree.remove(filter, session);
   }
 }

@@ -84,9 +84,10 @@ export class Session implements Subscriber {
   /**
    * Deliver `msg` at the given (already downgraded) QoS. `retain` marks a retained message sent
    * for a new subscription: those may exceed the queue limit, since they already sit in the
-   * retained store and a subscriber to '#' must get all of them.
+   * retained store and a subscriber to '#' must get all of them. Returns the QoS 1/2 message's
+   * Outbound (a shared subscription tracks what it gave).
    */
-  deliver(msg: Message, qos: QoS, retain: boolean): void {
+  deliver(msg: Message, qos: QoS, retain: boolean): Outbound | undefined {
     const outlet = this.outlet;
     if (qos === 0) {
       if (outlet) {
@@ -100,6 +101,7 @@ export class Session implements Subscriber {
       if (PERSIST) this.store?.stored(this, ob);
       this.sendNew(outlet, ob);
     } else this.enqueue(ob, retain);
+    return ob;
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) arrived: the message is done. */
@@ -175,7 +177,7 @@ export class Session implements Subscriber {
     this.queueHead = 0;
   }
 
-  private windowOpen(): boolean {
+  windowOpen(): boolean {
     // 0 means unlimited, but packet ids cap the window at 65535.
     return (this.inflightMap?.size ?? 0) < (this.limits.maxInflight || 65535);
   }

@@ -4,18 +4,25 @@ import { type QoS, SUBACK_FAILURE, type SubscribePacket, type UnsubscribePacket 
 import type { Session } from '../broker/session.ts';
 import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
 import { type Connection, writeDurable } from '../transport/connection.ts';
+import { aclFilter, checkShares, shareRefused } from '../features/mqtt5/shared.ts';
 import { log } from '../util/log.ts';
 
 export function handleSubscribe(conn: Connection, session: Session, p: SubscribePacket): void {
   const broker = conn.broker;
   const granted: number[] = [];
+  if (MQTT5) checkShares(p);
   for (const { topic, qos } of p.subscriptions) {
     if (tooDeep(topic)) {
       log.notice(`Client ${conn.name}: refused subscription to a filter of more than ${MAX_TOPIC_LEVELS} levels.`);
       granted.push(SUBACK_FAILURE);
       continue;
     }
-    if (AUTH && session.access && !session.access.maySubscribe(topic)) {
+    const refused = MQTT5 ? shareRefused(topic, conn.protocolLevel, conn.name) : 0;
+    if (refused) {
+      granted.push(refused);
+      continue;
+    }
+    if (AUTH && session.access && !session.access.maySubscribe(MQTT5 ? aclFilter(topic) : topic)) {
       granted.push(SUBACK_FAILURE);
       log.notice(`Client ${conn.clientId}: subscription to ${topic} denied by ACL.`);
       continue;
