@@ -117,6 +117,9 @@ describe('Shared subscriptions (§4.8.2)', () => {
     const a = [await member('tg-a0', '$share/a/tg/#', 1), await member('tg-a1', '$share/a/tg/#', 1)];
     const g = [await member('tg-b0', '$share/b/tg/#', 1), await member('tg-b1', '$share/b/tg/#', 1), await member('tg-b2', '$share/b/tg/#', 1, 4)];
     const plain = await member('tg-plain', 'tg/#', 1);
+    // $SYS subscriptions/count counts each member's subscription, as for plain ones.
+    const broker = b.running.broker;
+    expect(broker.tree.count).toBe([...broker.sessions.values()].reduce((n, x) => n + x.subscriptions.size, 0));
     const { c: pub } = await client('tg-pub');
     await publish(pub, 'tg/x/y', 12, 1);
     const sum = (ms: { got: Got[] }[]): number => ms.reduce((n, m) => n + m.got.length, 0);

@@ -18,29 +18,34 @@ import type { Outbound, Session } from '../../broker/session.ts';
 import { ProtocolError, RC_PROTOCOL_ERROR, RC_TOPIC_FILTER_INVALID, SUBACK_FAILURE, type QoS, type SubscribePacket } from '../../codec/packets.ts';
 import { log } from '../../util/log.ts';
 
-export const isShare = (f: string): boolean => f.startsWith('$share/');
-
-/** The '/' that ends GROUP in a valid share filter, else -1. */
+/** The '/' that ends GROUP in a valid share filter; -1 for an invalid one, 0 for no share. */
 function groupEnd(f: string): number {
+  if (!f.startsWith('$share/')) return 0;
   const i = f.indexOf('/', 7);
   // [MQTT-4.8.2-1] a GROUP of at least one character; [MQTT-4.8.2-2] no '+' or '#' in it, and a
   // '/' and a filter after it ('/' cannot be in it: the first one ends it).
   return i < 8 || i === f.length - 1 || /[+#]/.test(f.slice(7, i)) ? -1 : i;
 }
 
+/** A valid share filter. Invalid ones are refused at SUBSCRIBE; elsewhere they are plain filters. */
+export const isShare = (f: string): boolean => groupEnd(f) > 0;
+
 /** The filter ACLs judge: FILTER of a share (as Mosquitto), the filter itself otherwise. */
-export const aclFilter = (f: string): string => (isShare(f) ? f.slice(groupEnd(f) + 1) : f);
+export function aclFilter(f: string): string {
+  const i = groupEnd(f);
+  return i > 0 ? f.slice(i + 1) : f;
+}
 
 /** No Local on a share is a protocol error [MQTT-3.8.3-4]: checked before anything is applied. */
 export function checkShares(p: SubscribePacket): void {
   for (const s of p.subscriptions) {
-    if (s.noLocal && isShare(s.topic)) throw new ProtocolError('MQTT-3.8.3-4', `No Local on ${s.topic}`, undefined, RC_PROTOCOL_ERROR);
+    if (s.noLocal && groupEnd(s.topic)) throw new ProtocolError('MQTT-3.8.3-4', `No Local on ${s.topic}`, undefined, RC_PROTOCOL_ERROR);
   }
 }
 
 /** SUBACK code refusing an invalid share filter (0x8F in MQTT 5, 0x80 before), or 0. */
 export function shareRefused(f: string, level: number, name: string): number {
-  if (!isShare(f) || groupEnd(f) > 0) return 0;
+  if (groupEnd(f) >= 0) return 0;
   log.notice(`Client ${name}: invalid shared subscription ${f}.`);
   return level === 5 ? RC_TOPIC_FILTER_INVALID : SUBACK_FAILURE;
 }
@@ -90,17 +95,21 @@ export class Share {
   }
 }
 
+// tree.count ($SYS subscriptions/count) counts members, not groups.
+
 /** Adds `s` to the group of share filter `f` (creating it), or updates its QoS. */
 export function join(b: Broker, s: Session, f: string, qos: QoS): void {
   let g = b.shares.get(f);
   if (!g) {
     b.shares.set(f, (g = new Share(aclFilter(f))));
     b.tree.add(g.filter, g, 2);
+    b.tree.count--;
   }
   const i = g.members.indexOf(s);
   if (i < 0) {
     g.members.push(s);
     g.qos.push(qos);
+    b.tree.count++;
   } else g.qos[i] = qos;
 }
 
@@ -111,9 +120,11 @@ export function leave(b: Broker, s: Session, f: string): void {
   if (!g || i < 0) return;
   g.members.splice(i, 1);
   g.qos.splice(i, 1);
+  b.tree.count--;
   if (!g.members.length) {
     b.shares.delete(f);
     b.tree.remove(g.filter, g);
+    b.tree.count++;
   }
   handBack(s, g);
 }
