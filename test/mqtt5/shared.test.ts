@@ -97,6 +97,12 @@ async function publish(c: MqttClient, topic: string, n: number, qos: 0 | 1 | 2, 
 }
 
 describe('Shared subscriptions (§4.8.2)', () => {
+  it('CONNACK says Shared Subscription Available = 1', async () => {
+    const { c, connack } = await RawClient.session(b.port, 'ack', { protocolVersion: 5 });
+    open.push(c);
+    expect(connack.properties?.sharedSubscriptionAvailable).toBe(true);
+  });
+
   it('[MQTT-4.8.2-3] round-robin across three members (v5 and 3.1.1), each at its granted QoS', async () => {
     const m0 = await member('rr-0', '$share/rr/rr/t', 0);
     const m1 = await member('rr-1', '$share/rr/rr/t', 1);
@@ -167,9 +173,8 @@ describe('Shared subscriptions (§4.8.2)', () => {
     const { c } = await RawClient.session(b.port, 'nl', { protocolVersion: 5 });
     open.push(c);
     c.send({ cmd: 'subscribe', messageId: 2, subscriptions: [{ topic: '$share/g/nl/t', qos: 1, nl: true }], protocolVersion: 5 });
-    const first = await c.next().catch(() => undefined);
     // No SUBACK: a DISCONNECT with Protocol Error (0x82), then the end.
-    if (first) expect(first).toMatchObject({ cmd: 'disconnect', reasonCode: 0x82 });
+    expect(await c.next()).toMatchObject({ cmd: 'disconnect', reasonCode: 0x82 });
     expect(await c.closesWithin(3000)).toBe(true);
     expect(b.running.broker.shares.has('$share/g/nl/t')).toBe(false);
   });

@@ -20,7 +20,7 @@ export function connack5(o: BrokerOptions, present: boolean, code: number): Buff
     if (o.maxInflight > 0 && o.maxInflight < 65535) properties.receiveMaximum = o.maxInflight;
     if (!o.retainAvailable) properties.retainAvailable = 0;
     properties.subscriptionIdentifiersAvailable = 0;
-    properties.sharedSubscriptionAvailable = 0;
+    properties.sharedSubscriptionAvailable = 1;
   }
   return encode5({ type: 2, sessionPresent: present, returnCode: CONNACK5[code] ?? code, properties });
 }

@@ -15,7 +15,7 @@
 import type { Broker } from '../../broker/broker.ts';
 import type { Message } from '../../broker/message.ts';
 import type { Outbound, Session } from '../../broker/session.ts';
-import { ProtocolError, RC_PROTOCOL_ERROR, RC_TOPIC_FILTER_INVALID, SUBACK_FAILURE, type QoS, type SubscribePacket } from '../../codec/packets.ts';
+import { ProtocolError, RC_TOPIC_FILTER_INVALID, SUBACK_FAILURE, type QoS, type SubscribePacket } from '../../codec/packets.ts';
 import { log } from '../../util/log.ts';
 
 /** The '/' that ends GROUP in a valid share filter; -1 for an invalid one, 0 for no share. */
@@ -39,7 +39,7 @@ export function aclFilter(f: string): string {
 /** No Local on a share is a protocol error [MQTT-3.8.3-4]: checked before anything is applied. */
 export function checkShares(p: SubscribePacket): void {
   for (const s of p.subscriptions) {
-    if (s.noLocal && groupEnd(s.topic)) throw new ProtocolError('MQTT-3.8.3-4', `No Local on ${s.topic}`, undefined, RC_PROTOCOL_ERROR);
+    if (s.noLocal && groupEnd(s.topic)) throw new ProtocolError('MQTT-3.8.3-4', `No Local on ${s.topic}`);
   }
 }
 
