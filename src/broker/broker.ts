@@ -150,7 +150,10 @@ export class Broker {
       session.store.sessionRemoved(session);
       session.store = undefined;
     }
-    for (const filter of session.subscriptions.keys()) this.untrack(session, filter);
+    for (const filter of session.subscriptions.keys()) {
+      if (MQTT5 && isShare(filter)) leave(this, session, filter);
+      else this.tree.remove(filter, session);
+    }
     session.reset();
     if (this.sessions.get(session.clientId) === session) {
       this.sessions.delete(session.clientId);
@@ -196,13 +199,9 @@ export class Broker {
 
   unsubscribe(session: Session, filter: string): boolean {
     if (!session.subscriptions.delete(filter)) return false;
-    this.untrack(session, filter);
-    if (PERSIST) session.store?.unsubscribed(session, filter);
-    return true;
-  }
-
-  private untrack(session: Session, filter: string): void {
     if (MQTT5 && isShare(filter)) leave(this, session, filter);
     else this.tree.remove(filter, session);
+    if (PERSIST) session.store?.unsubscribed(session, filter);
+    return true;
   }
 }

@@ -23,11 +23,7 @@ export function handleSubscribe(conn: Connection, session: Session, p: Subscribe
       granted.push(SUBACK_FAILURE);
       continue;
     }
-    const refused = MQTT5 ? shareRefused(topic, conn.protocolLevel, conn.name) : 0;
-    if (refused) {
-      granted.push(refused);
-      continue;
-    }
+    if (MQTT5 && shareRefused(topic, conn, granted)) continue;
     if (AUTH && session.access && !session.access.maySubscribe(MQTT5 ? aclFilter(topic) : topic)) {
       granted.push(SUBACK_FAILURE);
       log.notice(`Client ${conn.clientId}: subscription to ${topic} denied by ACL.`);

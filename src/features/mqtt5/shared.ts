@@ -16,6 +16,7 @@ import type { Broker } from '../../broker/broker.ts';
 import type { Message } from '../../broker/message.ts';
 import type { Outbound, Session } from '../../broker/session.ts';
 import { ProtocolError, RC_TOPIC_FILTER_INVALID, SUBACK_FAILURE, type QoS, type SubscribePacket } from '../../codec/packets.ts';
+import type { Connection } from '../../transport/connection.ts';
 import { log } from '../../util/log.ts';
 
 /** The '/' that ends GROUP in a valid share filter; -1 for an invalid one, 0 for no share. */
@@ -43,11 +44,12 @@ export function checkShares(p: SubscribePacket): void {
   }
 }
 
-/** SUBACK code refusing an invalid share filter (0x8F in MQTT 5, 0x80 before), or 0. */
-export function shareRefused(f: string, level: number, name: string): number {
-  if (groupEnd(f) >= 0) return 0;
-  log.notice(`Client ${name}: invalid shared subscription ${f}.`);
-  return level === 5 ? RC_TOPIC_FILTER_INVALID : SUBACK_FAILURE;
+/** Refuses an invalid share filter: SUBACK 0x8F in MQTT 5, 0x80 before. */
+export function shareRefused(f: string, conn: Connection, granted: number[]): boolean {
+  if (groupEnd(f) >= 0) return false;
+  log.notice(`Client ${conn.name}: invalid shared subscription ${f}.`);
+  granted.push(conn.protocolLevel === 5 ? RC_TOPIC_FILTER_INVALID : SUBACK_FAILURE);
+  return true;
 }
 
 /** Which group gave a session each message it holds (for handing them back). */
