@@ -179,6 +179,20 @@ describe('Shared subscriptions (§4.8.2)', () => {
     expect(b.running.broker.shares.has('$share/g/nl/t')).toBe(false);
   });
 
+  it('a member whose window is full is passed over while another can take the message', async () => {
+    const small = await startBroker({ maxInflightMessages: 1 });
+    extra.push(small);
+    const r = await rawMember('wf-raw', '$share/wf/wf/t', 1, {}, small.port);
+    const m = await member('wf-m', '$share/wf/wf/t', 1, 5, small.port);
+    const { c: pub } = await client('wf-pub', 5, small.port);
+    await publish(pub, 'wf/t', 5, 1);
+    // m0 fills the raw member's window of 1 (it never acknowledges): the rest go to the other.
+    await until(() => m.got.length >= 4, 'four messages');
+    expect(m.got.map((x) => x.text)).toEqual(['m1', 'm2', 'm3', 'm4']);
+    expect((await r.next()).payload.toString()).toBe('m0');
+    expect(small.running.broker.sessions.get('wf-raw')?.queued).toBe(0);
+  });
+
   it('unsubscribing leaves the group: the others get everything, and the last member takes the group away', async () => {
     const a = await member('us-a', '$share/us/us/t', 1);
     const bb = await member('us-b', '$share/us/us/t', 1);
