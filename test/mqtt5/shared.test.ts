@@ -233,6 +233,26 @@ describe('A member leaving hands back what it had not finished', () => {
     expect(m.got.map((x) => x.text)).toEqual(['m1', 'm3', 'm0', 'm4']);
   });
 
+  it('[MQTT-4.8.2-6] a message a member refused with PUBACK 0x80 is not sent to another member', async () => {
+    const r = await rawMember('ng-raw', '$share/ng/ng/t', 1);
+    const m = await member('ng-m', '$share/ng/ng/t', 1);
+    const { c: pub } = await client('ng-pub');
+    await pub.publishAsync('ng/t', 'm0', { qos: 1 });
+    const p = await r.next();
+    expect(p.payload.toString()).toBe('m0');
+    r.send({ cmd: 'puback', messageId: p.messageId, reasonCode: 0x80, protocolVersion: 5 });
+    // PINGRESP comes after the broker has taken the PUBACK.
+    r.send({ cmd: 'pingreq' });
+    expect(await r.next()).toMatchObject({ cmd: 'pingresp' });
+    await pub.publishAsync('ng/t', 'm1', { qos: 1 });
+    await until(() => m.got.length >= 1, 'm1');
+    r.end();
+    await r.closed;
+    await pub.publishAsync('ng/t', 'm2', { qos: 1 });
+    await until(() => m.got.length >= 2, 'm2');
+    expect(m.got.map((x) => x.text)).toEqual(['m1', 'm2']);
+  });
+
   it('[MQTT-4.8.2-4] persistent 3.1.1 member disconnects: its QoS 1 in flight go to the other member, its QoS 2 in flight come back to it', async () => {
     const opts = { protocolVersion: 4, clean: false };
     const r = await rawMember('pk-raw', '$share/pk/pk/t', 2, opts);
