@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BrokerConfig } from '../../src/config/types.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { RawClient } from '../helpers/raw.ts';
@@ -302,6 +302,8 @@ describe('A member leaving hands back what it had not finished', () => {
     const r = await rawMember('off-raw', '$share/off/off/t', 1, { protocolVersion: 4, clean: false });
     r.end();
     await r.closed;
+    // The broker sees the close on its own turn; the session then has no connection.
+    await vi.waitFor(() => expect(b.running.broker.sessions.get('off-raw')?.outlet).toBeNull(), { timeout: 5000 });
     const { c: pub } = await client('off-pub');
     await pub.publishAsync('off/t', 'q0', { qos: 0 });
     await pub.publishAsync('off/t', 'q1', { qos: 1 });
