@@ -8,10 +8,11 @@
 // it; QoS 0 is dropped), as Mosquitto does.
 //
 // A member that leaves hands back what it had not finished, and the group gives it to another:
-// QoS 1 messages in flight once its connection is gone, and messages still queued (never sent)
-// if its session has no journal entry for them (clean or ended sessions: the persistence journal
-// cannot take a message out of the middle of a queue). QoS 2 messages already sent stay with it
-// [MQTT-4.8.2-4] and are never sent to another member [MQTT-4.8.2-5].
+// QoS 1 messages in flight once its connection is gone (a connected member that unsubscribes
+// completes those itself [MQTT-3.10.4-3]), and messages still queued (never sent) if its session
+// has no journal entry for them (clean or ended sessions: the persistence journal cannot take a
+// message out of the middle of a queue). QoS 2 messages already sent stay with it [MQTT-4.8.2-4]
+// and are never sent to another member [MQTT-4.8.2-5].
 import type { Broker } from '../../broker/broker.ts';
 import type { Message } from '../../broker/message.ts';
 import type { Outbound, Session } from '../../broker/session.ts';
@@ -137,6 +138,7 @@ export function leave(b: Broker, s: Session, f: string): void {
  */
 export function handBack(s: Session, g?: Share): void {
   const back: Outbound[] = [];
+  // True for a message `s` got from the group(s) in question, which then goes into `back`.
   const mine = (ob: Outbound): boolean => {
     const from = via.get(ob);
     return from !== undefined && (g === undefined || from === g) && back.push(ob) > 0;
