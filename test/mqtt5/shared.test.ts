@@ -280,7 +280,7 @@ describe('A member leaving hands back what it had not finished', () => {
     expect((await again.next()).payload.toString()).toBe('bar');
   });
 
-  it('unsubscribing hands queued (never sent) messages to the others; the message in flight stays', async () => {
+  it('[MQTT-3.10.4-3] unsubscribing hands queued (never sent) messages to the others; the one in flight is completed to the member', async () => {
     const small = await startBroker({ maxInflightMessages: 1 });
     extra.push(small);
     const r = await rawMember('uq-raw', '$share/uq/uq/t', 1, {}, small.port);
