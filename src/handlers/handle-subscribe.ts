@@ -10,13 +10,12 @@ import {
 import type { Session } from '../broker/session.ts';
 import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
 import { type Connection, writeDurable } from '../transport/connection.ts';
-import { aclFilter, checkShares, shareRefused } from '../features/mqtt5/shared.ts';
+import { aclFilter, shareRefused } from '../features/mqtt5/shared.ts';
 import { log } from '../util/log.ts';
 
 export function handleSubscribe(conn: Connection, session: Session, p: SubscribePacket): void {
   const broker = conn.broker;
   const granted: number[] = [];
-  if (MQTT5) checkShares(p);
   for (const { topic, qos } of p.subscriptions) {
     if (tooDeep(topic)) {
       log.notice(`Client ${conn.name}: refused subscription to a filter of more than ${MAX_TOPIC_LEVELS} levels.`);

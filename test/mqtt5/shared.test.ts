@@ -169,16 +169,6 @@ describe('Shared subscriptions (§4.8.2)', () => {
     expect(await c.next()).toMatchObject({ cmd: 'suback', messageId: 8, granted: [0x80, 0x80, 0x80, 0x80, 0x80, 2] });
   });
 
-  it('[MQTT-3.8.3-4] No Local on a shared subscription is a protocol error: the connection is closed', async () => {
-    const { c } = await RawClient.session(b.port, 'nl', { protocolVersion: 5 });
-    open.push(c);
-    c.send({ cmd: 'subscribe', messageId: 2, subscriptions: [{ topic: '$share/g/nl/t', qos: 1, nl: true }], protocolVersion: 5 });
-    // No SUBACK: a DISCONNECT with Protocol Error (0x82), then the end.
-    expect(await c.next()).toMatchObject({ cmd: 'disconnect', reasonCode: 0x82 });
-    expect(await c.closesWithin(3000)).toBe(true);
-    expect(b.running.broker.shares.has('$share/g/nl/t')).toBe(false);
-  });
-
   it('a member whose window is full is passed over while another can take the message', async () => {
     const small = await startBroker({ maxInflightMessages: 1 });
     extra.push(small);

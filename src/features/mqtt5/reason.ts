@@ -21,8 +21,6 @@ const REASONS: Record<string, number> = {
   'MQTT-3.1.0-2': RC_PROTOCOL_ERROR,
   'MQTT-2.3.1-1': RC_PROTOCOL_ERROR,
   'MQTT-3.8.3-3': RC_PROTOCOL_ERROR,
-  // No Local on a shared subscription.
-  'MQTT-3.8.3-4': RC_PROTOCOL_ERROR,
   'MQTT-3.10.3-2': RC_PROTOCOL_ERROR,
   // A topic alias while Topic Alias Maximum is 0.
   'MQTT-3.3.2-9': 0x94,

@@ -16,7 +16,7 @@
 import type { Broker } from '../../broker/broker.ts';
 import type { Message } from '../../broker/message.ts';
 import type { Outbound, Session } from '../../broker/session.ts';
-import { ProtocolError, RC_TOPIC_FILTER_INVALID, SUBACK_FAILURE, type QoS, type SubscribePacket } from '../../codec/packets.ts';
+import { RC_TOPIC_FILTER_INVALID, SUBACK_FAILURE, type QoS } from '../../codec/packets.ts';
 import type { Connection } from '../../transport/connection.ts';
 import { log } from '../../util/log.ts';
 
@@ -36,13 +36,6 @@ export const isShare = (f: string): boolean => groupEnd(f) > 0;
 export function aclFilter(f: string): string {
   const i = groupEnd(f);
   return i > 0 ? f.slice(i + 1) : f;
-}
-
-/** No Local on a share is a protocol error [MQTT-3.8.3-4]: checked before anything is applied. */
-export function checkShares(p: SubscribePacket): void {
-  for (const s of p.subscriptions) {
-    if (s.noLocal && groupEnd(s.topic)) throw new ProtocolError('MQTT-3.8.3-4', `No Local on ${s.topic}`);
-  }
 }
 
 /** Refuses an invalid share filter: SUBACK 0x8F in MQTT 5, 0x80 before. */
