@@ -10,6 +10,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BrokerConfig } from '../../src/config/types.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { requirePeer } from '../helpers/peers.ts';
+import { killAll, run, spawnProc } from '../helpers/proc.ts';
 import { RawClient } from '../helpers/raw.ts';
 
 interface Got {
@@ -32,6 +34,7 @@ beforeAll(async () => {
   b = await startBroker();
 });
 afterEach(async () => {
+  await killAll();
   for (const c of open.splice(0)) {
     if (c instanceof RawClient) c.end();
     else c.end(true);
@@ -359,5 +362,25 @@ describe('ACLs and persistence', () => {
     await pub.publishAsync('ps/t', 'after', { qos: 1 });
     const p = await again.next();
     expect(p.payload.toString()).toBe('after');
+  });
+});
+
+describe.skipIf(!requirePeer('mosquitto_pub', 'mosquitto_sub'))('mosquitto_sub -V mqttv5 as members', () => {
+  it('two mosquitto_sub members of one group get five messages each', async () => {
+    const host = ['-h', '127.0.0.1', '-p', String(b.port), '-V', 'mqttv5'];
+    const subs = [];
+    for (const name of ['ms0', 'ms1']) {
+      // Subscribed once the retained marker on its plain filter arrives (same SUBSCRIBE packet).
+      const marker = await run('mosquitto_pub', [...host, '-t', `ready/${name}`, '-m', 'ready', '-r', '-q', '1']);
+      expect(marker.exit.code, marker.describe()).toBe(0);
+      const s = spawnProc('mosquitto_sub', [...host, '-W', '15', '-q', '1', '-t', '$share/ms/ms/t', '-t', `ready/${name}`, '-C', '6']);
+      await s.waitFor('ready');
+      subs.push(s);
+    }
+    const { c: pub } = await client('ms-pub');
+    await publish(pub, 'ms/t', 10, 1);
+    for (const s of subs) expect((await s.waitExit(10000)).code, s.describe()).toBe(0);
+    expect(subs.map((s) => s.stdout.filter((l) => l.startsWith('m')).length)).toEqual([5, 5]);
+    expect(subs.flatMap((s) => s.stdout.filter((l) => l.startsWith('m'))).sort()).toEqual(range('m', 10));
   });
 });
