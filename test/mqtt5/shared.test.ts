@@ -348,9 +348,11 @@ describe('ACLs and persistence', () => {
     const pdir = mkdtempSync(join(dir, 'persist-'));
     const cfg: Partial<BrokerConfig> = { persistence: true, persistenceLocation: pdir };
     const first = await startBroker(cfg);
+    extra.push(first);
     const r = await rawMember('ps-raw', '$share/ps/ps/t', 1, { protocolVersion: 4, clean: false }, first.port);
     r.end();
     await r.closed;
+    extra.splice(extra.indexOf(first), 1);
     await first.close();
     const second = await startBroker(cfg);
     extra.push(second);
