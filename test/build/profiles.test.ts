@@ -40,6 +40,7 @@ const MARKERS: Record<string, string[]> = {
     'its maximum packet size',
     'unknown topic alias',
     'No Local on shared subscription',
+    'invalid shared subscription',
   ],
   WS: ['MQTT over WebSocket endpoint', '258EAFA5-E914-47DA-95CA-C5AB0DC85B11', 'mqttv3.1'],
 };
