@@ -5,6 +5,7 @@
 // The output is CommonJS so `node broker.min.js` runs anywhere, copied alone, on old Node too;
 // a package.json beside it marks its folder as CommonJS inside this ESM package.
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,7 +53,7 @@ export async function buildBundle({ outfile = join(root, 'dist/broker.min.js'), 
     define,
     // Native add-ons are loaded at run time only when their feature is configured.
     external: ['serialport', '@serialport/*', 'onoff', 'epoll'],
-    plugins: [absentOptionals],
+    plugins: [absentOptionals, boardGpio],
     banner: { js: '#!/usr/bin/env node' },
     legalComments: 'none',
     // Midge's own internal property names, shortened (scripts/mangle.mjs says which and why).
@@ -73,6 +74,21 @@ const absentOptionals = {
   },
 };
 
+// GPIO's config (src/features/gpio/config.ts) imports board files for their pin maps only. Bundle
+// just their `gpio` section, and boards with the same section (Pi Zero and Zero 2: one header)
+// as one module: esbuild keeps one copy per resolved path.
+const boardGpio = {
+  name: 'board-gpio',
+  setup(b) {
+    b.onResolve({ filter: /boards\/[^/]+\.json$/ }, (a) => {
+      const { gpio } = readJson(join(a.resolveDir, a.path));
+      const json = JSON.stringify({ gpio: gpio && { sysfsBase: gpio.sysfsBase, pins: gpio.pins } });
+      return { path: `gpio-${createHash('sha1').update(json).digest('hex').slice(0, 8)}.json`, namespace: 'board', pluginData: json };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'board' }, (a) => ({ contents: a.pluginData, loader: 'json' }));
+  },
+};
+
 /** A POSIX sh launcher: refuses a Node older than the board's, then execs it with its flags. */
 export function launcherScript(board, profile) {
   const flags = board.nodeFlags.map((f) => `'${f}'`).join(' ');
@@ -87,7 +103,7 @@ if [ "$major" -lt ${board.minNode} ]; then
   echo "midge: this build for ${board.name} needs Node.js ${board.minNode} or newer, found $v" >&2
   exit 1
 fi
-exec "$NODE" ${flags} "$here/broker.min.js" "$@"
+${board.serial?.length ? `# Serial links with DEVICE auto try these first (SERIAL).\nexport MIDGE_SERIAL_DEFAULTS='${board.serial.join(' ')}'\n` : ''}exec "$NODE" ${flags} "$here/broker.min.js" "$@"
 `;
 }
 

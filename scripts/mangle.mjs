@@ -7,7 +7,7 @@
 // - it never occurs in the declarations of Node, TypeScript's libs, ws (bundled as is),
 //   serialport or onoff (so nothing handed to or received from them is renamed), nor in
 //   boards/*.json (bundled data);
-// - it is at least 3 characters long and not an ALL_CAPS constant.
+// - it is camelCase (two words or more): see the filter below.
 // Persistence and the wire never store property names (binary formats), so builds with
 // different lists still read each other's files. Tests run the sources unmangled and the bundle
 // tests (test/build, */bundle.test.ts) run mangled bundles.
@@ -68,7 +68,9 @@ export function mangleable(root) {
     };
     visit(ts.createSourceFile(f, readFileSync(f, 'utf8'), ts.ScriptTarget.Latest, true));
   }
-  const names = [...props].filter((n) => n.length > 2 && !/^[A-Z0-9_]+$/.test(n) && !outside.has(n) && !quoted.has(n)).sort();
+  // camelCase only: lower-case and snake_case names are also how data is keyed (option names in
+  // lookup tables such as `sys_interval: [...]`, formats, board names), read by dynamic keys.
+  const names = [...props].filter((n) => /^[a-z][a-z0-9]*[A-Z][A-Za-z0-9]*$/.test(n) && !outside.has(n) && !quoted.has(n)).sort();
   cached = new RegExp(`^(?:${names.join('|')})$`);
   return cached;
 }

@@ -10,6 +10,7 @@ import type { Connection } from './transport/connection.ts';
 import { startPersistence } from './features/persist/index.ts';
 import { listenTcp } from './transport/tcp.ts';
 import { listenSn } from './features/sn/udp.ts';
+import { startSerial } from './features/serial/index.ts';
 import { listenTls } from './features/tls/listen.ts';
 import { listenWs } from './features/ws/listen.ts';
 import { startGpio } from './features/gpio/index.ts';
@@ -111,6 +112,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     }
     // Bridges start once every listener is up, so a failed start-up leaves none running.
     if (BRIDGE && cfg.bridges) stopBridges = startBridges(broker, cfg, maxPacket);
+    if (SERIAL && cfg.serial) others.push(await startSerial(broker, cfg.serial));
     if (GPIO && cfg.gpio) others.push(await startGpio(broker, cfg.gpio, cfg.gpioDriver));
   } catch (err) {
     await close();

@@ -9,7 +9,7 @@ export default defineConfig({
     TLS: 'true',
     AUTH: 'true',
     SN: 'true',
-    SERIAL: 'false',
+    SERIAL: 'true',
     GPIO: 'true',
     PERSIST: 'true',
     WS: 'true',

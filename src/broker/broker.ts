@@ -1,6 +1,7 @@
 // The protocol-independent core: sessions, the topic tree, retained messages, wills and the
 // publish path. Transports (MQTT connections now; MQTT-SN, bridges later) call into it.
 import type { QoS, Will } from '../codec/packets.ts';
+import { handBack, isShare, join, leave, type Share } from '../features/mqtt5/shared.ts';
 import { log } from '../util/log.ts';
 import type { Gate } from './access.ts';
 import { makeMessage, type Message } from './message.ts';
@@ -37,7 +38,9 @@ export class Broker {
   readonly stats = new Stats();
   readonly retained = new RetainedStore();
   readonly sessions = new Map<string, Session>();
-  readonly tree = new TopicTree<Session>();
+  readonly tree = new TopicTree<Session | Share>();
+  /** MQTT5: shared subscription groups by their whole filter, $share/GROUP/FILTER. */
+  declare shares: Map<string, Share>;
   /** Decides CONNECTs when AUTH is configured; undefined = only allow_anonymous applies. */
   gate: Gate | undefined = undefined;
   /** Coarse clock in seconds, advanced by tick(): the hot path never calls Date.now(). */
@@ -59,7 +62,10 @@ export class Broker {
 
   constructor(readonly options: BrokerOptions) {
     if (PERSIST) this.store = undefined;
-    if (MQTT5) this.lifetimes = new Lifetimes(this);
+    if (MQTT5) {
+      this.lifetimes = new Lifetimes(this);
+      this.shares = new Map();
+    }
   }
 
   start(): void {
@@ -144,7 +150,10 @@ export class Broker {
     session.will = undefined;
     session.detach(this.now);
     if (session.clean) this.removeSession(session);
-    else if (MQTT5 && session.expiry !== undefined) will = this.lifetimes.detached(session, will, this.now);
+    else if (MQTT5) {
+      handBack(session);
+      if (session.expiry !== undefined) will = this.lifetimes.detached(session, will, this.now);
+    }
     if (will) this.publishWill(session, will);
   }
 
@@ -160,7 +169,10 @@ export class Broker {
       session.store.sessionRemoved(session);
       session.store = undefined;
     }
-    for (const filter of session.subscriptions.keys()) this.tree.remove(filter, session);
+    for (const filter of session.subscriptions.keys()) {
+      if (MQTT5 && isShare(filter)) leave(this, session, filter);
+      else this.tree.remove(filter, session);
+    }
     session.reset();
     if (this.sessions.get(session.clientId) === session) {
       this.sessions.delete(session.clientId);
@@ -185,7 +197,7 @@ export class Broker {
       if (BRIDGE && msg.origin !== undefined && s.outlet === msg.origin) continue;
       const q = msg.qos < s.matchQos ? msg.qos : s.matchQos;
       // MQTT5: subscriptions with options add subscription ids and Retain As Published.
-      if (MQTT5 && s.m5?.gen === this.tree.gen) deliver5(s, msg, q);
+      if (MQTT5 && s.m5?.gen === this.tree.gen) deliver5(s as Session, msg, q);
       // Downgrade to the subscription's QoS [MQTT-3.8.4-6]; forwarded messages carry RETAIN 0
       // [MQTT-3.3.1-9].
       else s.deliver(msg, q, false);
@@ -200,11 +212,16 @@ export class Broker {
   subscribe(session: Session, filter: string, qos: QoS, o: number = qos): boolean {
     session.subscriptions.set(filter, qos);
     if (PERSIST) session.store?.subscribed(session, filter, qos);
+    // A shared subscription lives in its group, not in the tree (features/mqtt5/shared.ts).
+    if (MQTT5 && isShare(filter)) return join(this, session, filter, qos), false;
+    if (PERSIST) session.store?.subscribed(session, filter, qos);
     return this.tree.add(filter, session, o);
   }
 
   /** Sends the retained messages matching a new subscription [MQTT-3.3.1-6]; `x` as for deliver. */
   sendRetained(session: Session, filter: string, qos: QoS, x?: Buffer): void {
+    // Only a new non-shared subscription gets retained messages [MQTT-3.3.1-9 (5.0)].
+    if (MQTT5 && isShare(filter)) return;
     for (const m of this.retained.matching(filter)) {
       if (MQTT5 && m.expiresAt !== undefined && retainedExpired(this, m)) continue;
       if (AUTH && session.access !== undefined && !session.access.mayRead(m.topic)) continue;
@@ -214,7 +231,8 @@ export class Broker {
 
   unsubscribe(session: Session, filter: string): boolean {
     if (!session.subscriptions.delete(filter)) return false;
-    this.tree.remove(filter, session);
+    if (MQTT5 && isShare(filter)) leave(this, session, filter);
+    else this.tree.remove(filter, session);
     if (PERSIST) session.store?.unsubscribed(session, filter);
     return true;
   }

@@ -101,9 +101,10 @@ export class Session implements Subscriber {
    * Deliver `msg` at the given (already downgraded) QoS. `retain` marks a retained message sent
    * for a new subscription: those may exceed the queue limit, since they already sit in the
    * retained store and a subscriber to '#' must get all of them. MQTT5: `x` are this subscriber's
-   * PUBLISH properties; `rap` (Retain As Published) sends the message's own RETAIN flag.
+   * PUBLISH properties; `rap` (Retain As Published) sends the message's own RETAIN flag. Returns
+   * the QoS 1/2 message's Outbound (a shared subscription tracks what it gave).
    */
-  deliver(msg: Message, qos: QoS, retain: boolean, x?: Buffer, rap?: boolean): void {
+  deliver(msg: Message, qos: QoS, retain: boolean, x?: Buffer, rap?: boolean): Outbound | undefined {
     const outlet = this.outlet;
     const flag = MQTT5 && rap ? msg.retain : retain;
     if (qos === 0) {
@@ -118,6 +119,7 @@ export class Session implements Subscriber {
       if (PERSIST) this.store?.stored(this, ob);
       this.sendNew(outlet, ob);
     } else this.enqueue(ob, retain);
+    return ob;
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) arrived: the message is done. */
@@ -193,7 +195,7 @@ export class Session implements Subscriber {
     this.queueHead = 0;
   }
 
-  private windowOpen(): boolean {
+  windowOpen(): boolean {
     return (this.inflightMap?.size ?? 0) < this.window;
   }
 

@@ -26,6 +26,11 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** Throws the one-line Error a command line mistake gets (midge and midge passwd). */
+export function bad(message: string): never {
+  throw new Error(message);
+}
+
 /** Parses the arguments after `midge`. Throws an Error with a one-line message on bad input. */
 export function parseCli(argv: string[]): CliOptions {
   // Non-strict parsing with tokens, so that every mistake gets our own message.
@@ -33,33 +38,33 @@ export function parseCli(argv: string[]): CliOptions {
   const out: CliOptions = { verbose: false, help: false };
   for (const t of tokens) {
     if (t.kind === 'option-terminator') continue;
-    if (t.kind === 'positional') throw new Error(`unexpected argument '${t.value}'`);
+    if (t.kind === 'positional') bad(`unexpected argument '${t.value}'`);
     const raw = t.rawName;
     switch (t.name) {
       case 'config-file':
-        if (t.value === undefined || t.value === '') throw new Error(`${raw} needs a config file name`);
-        if (out.configFile !== undefined) throw new Error(`${raw}: only one config file can be given`);
+        if (t.value === undefined || t.value === '') bad(`${raw} needs a config file name`);
+        if (out.configFile !== undefined) bad(`${raw}: only one config file can be given`);
         out.configFile = t.value;
         break;
       case 'port': {
-        if (t.value === undefined) throw new Error(`${raw} needs a port number`);
+        if (t.value === undefined) bad(`${raw} needs a port number`);
         const port = /^\d+$/.test(t.value) ? Number(t.value) : NaN;
-        if (!(port >= 1 && port <= 65535)) throw new Error(`invalid port '${t.value}' for ${raw} (allowed 1..65535)`);
+        if (!(port >= 1 && port <= 65535)) bad(`invalid port '${t.value}' for ${raw} (allowed 1..65535)`);
         // Mosquitto takes several -p; Midge listens on one command-line port.
-        if (out.port !== undefined) throw new Error(`${raw}: only one port can be given`);
+        if (out.port !== undefined) bad(`${raw}: only one port can be given`);
         out.port = port;
         break;
       }
       case 'verbose':
       case 'help':
-        if (t.value !== undefined) throw new Error(`${raw} takes no value`);
+        if (t.value !== undefined) bad(`${raw} takes no value`);
         out[t.name] = true;
         break;
       case 'd':
       case 'daemon':
-        throw new Error(`${raw} is not supported: run midge in the foreground under a service manager (e.g. systemd)`);
+        bad(`${raw} is not supported: run midge in the foreground under a service manager (e.g. systemd)`);
       default:
-        throw new Error(`unknown option '${raw}'`);
+        bad(`unknown option '${raw}'`);
     }
   }
   return out;

@@ -22,67 +22,50 @@ export interface FeatureInfo {
   prefixes: readonly string[];
 }
 
+/**
+ * A feature's entry; each list is option names in one string, separated by spaces (smaller in the
+ * bundle than array literals).
+ */
+const feature = (profile: ProfileName, options = '', listenerOptions = '', prefixes = ''): FeatureInfo => {
+  const words = (s: string): readonly string[] => (s ? s.split(' ') : []);
+  return { profile, options: words(options), listenerOptions: words(listenerOptions), prefixes: words(prefixes) };
+};
+
 export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = {
-  BRIDGE: {
-    profile: 'router',
-    options: [
-      'connection', 'address', 'addresses', 'topic', 'bridge_protocol_version', 'cleansession',
-      'local_cleansession', 'local_clientid', 'remote_clientid', 'clientid', 'remote_username',
-      'username', 'remote_password', 'password', 'keepalive_interval', 'restart_timeout',
-      'try_private', 'notifications', 'notifications_local_only', 'notification_topic', 'start_type',
-      'threshold', 'idle_timeout', 'bridge_cafile', 'bridge_capath', 'bridge_certfile',
-      'bridge_keyfile', 'bridge_insecure', 'bridge_tls_version', 'bridge_alpn', 'bridge_identity',
-      'bridge_psk', 'bridge_require_ocsp', 'bridge_bind_address', 'bridge_attempt_unsubscribe',
-      'bridge_max_packet_size', 'bridge_outgoing_retain', 'round_robin', 'local_username',
-      'local_password',
-    ],
-    listenerOptions: [],
-    prefixes: [],
-  },
-  TLS: {
-    profile: 'router',
-    options: ['psk_file'],
-    listenerOptions: [
-      'cafile', 'capath', 'certfile', 'keyfile', 'require_certificate', 'use_identity_as_username',
-      'use_subject_as_username', 'tls_version', 'ciphers', 'ciphers_tls1.3', 'crlfile', 'dhparamfile',
-      'psk_hint',
-    ],
-    prefixes: [],
-  },
-  AUTH: {
-    profile: 'router',
-    options: [
-      'password_file', 'acl_file', 'scram_credentials_file', 'per_listener_settings', 'plugin',
-      'auth_plugin', 'auth_plugin_deny_special_chars',
-    ],
-    listenerOptions: [],
-    prefixes: ['plugin_opt_', 'auth_opt_'],
-  },
-  PERSIST: {
-    profile: 'gateway',
-    options: [
-      'persistence', 'retained_persistence', 'persistence_location', 'persistence_file',
-      'autosave_interval', 'autosave_on_changes', 'persistence_sync',
-    ],
-    listenerOptions: [],
-    prefixes: [],
-  },
-  WS: {
-    profile: 'full',
-    options: ['websockets_log_level', 'websockets_headers_size'],
-    listenerOptions: ['http_dir'],
-    prefixes: [],
-  },
-  SN: {
-    profile: 'gateway',
-    options: [],
-    listenerOptions: ['advertise_interval', 'gateway_id', 'predefined_topics', 'sn_max_clients'],
-    prefixes: [],
-  },
-  SERIAL: { profile: 'gateway', options: ['serial'], listenerOptions: [], prefixes: [] },
-  GPIO: { profile: 'gateway', options: ['gpio'], listenerOptions: [], prefixes: [] },
+  BRIDGE: feature(
+    'router',
+    'connection address addresses topic bridge_protocol_version cleansession ' +
+      'local_cleansession local_clientid remote_clientid clientid remote_username username ' +
+      'remote_password password keepalive_interval restart_timeout try_private notifications ' +
+      'notifications_local_only notification_topic start_type threshold idle_timeout ' +
+      'bridge_cafile bridge_capath bridge_certfile bridge_keyfile bridge_insecure ' +
+      'bridge_tls_version bridge_alpn bridge_identity bridge_psk bridge_require_ocsp ' +
+      'bridge_bind_address bridge_attempt_unsubscribe bridge_max_packet_size ' +
+      'bridge_outgoing_retain round_robin local_username local_password',
+  ),
+  TLS: feature(
+    'router',
+    'psk_file',
+    'cafile capath certfile keyfile require_certificate use_identity_as_username ' +
+      'use_subject_as_username tls_version ciphers ciphers_tls1.3 crlfile dhparamfile psk_hint',
+  ),
+  AUTH: feature(
+    'router',
+    'password_file acl_file scram_credentials_file per_listener_settings plugin auth_plugin auth_plugin_deny_special_chars',
+    '',
+    'plugin_opt_ auth_opt_',
+  ),
+  PERSIST: feature(
+    'gateway',
+    'persistence retained_persistence persistence_location persistence_file ' +
+      'autosave_interval autosave_on_changes persistence_sync',
+  ),
+  WS: feature('full', 'websockets_log_level websockets_headers_size', 'http_dir'),
+  SN: feature('gateway', '', 'advertise_interval gateway_id predefined_topics sn_max_clients'),
+  SERIAL: feature('gateway', 'serial'),
+  GPIO: feature('gateway', 'gpio'),
   // sys_interval is a core option: with SYS compiled out it is accepted and has no effect.
-  SYS: { profile: 'gateway', options: [], listenerOptions: [], prefixes: [] },
+  SYS: feature('gateway'),
 };
 
 export const FEATURE_NAMES = Object.keys(FEATURES) as FeatureName[];

@@ -114,6 +114,14 @@
 //   words stored raw: listener options in ListenerConfig.extra (last one wins),
 //   others in BrokerConfig.extra (every occurrence, in order).
 //
+// SERIAL LINKS (feature SERIAL; src/features/serial/config.ts reads the key=value words)
+//   serial NAME DEVICE [baud=115200] [framing=mqttsn-slip|mqttsn|line] [prefix=] [qos=0]
+//          [retain=false] [subscribe=FILTER]... [maxline=1024]
+//                                  One line per link; names are unique. DEVICE: a path, `auto`
+//                                  (first USB serial device) or `auto:VID:PID` (USB ids in hex).
+//                                  mqttsn-slip (default) and mqttsn need feature SN. prefix, qos,
+//                                  retain, subscribe and maxline are for framing=line.
+//
 // OPTIONS (TLS feature; per listener, parsed here when TLS is built)
 //   certfile PATH, keyfile PATH    The listener's certificate chain and private key (PEM). Setting
 //                                  certfile makes the listener TLS; both are required together.
@@ -182,10 +190,12 @@
 // Mosquitto options that Midge does not implement (see UNSUPPORTED) are errors saying so.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { contentLines } from './lines.ts';
 import { featureBuilt, featureMissingMessage, optionOwner } from './features.ts';
 import { parsePredefined } from '../features/sn/predefined.ts';
 import type { BridgeConfig, BrokerConfig, ListenerConfig, SnListenerConfig, TlsSettings } from './types.ts';
 import { bridgeOption, checkBridge, newBridge } from '../features/bridge/config.ts';
+import { parseSerialLink } from '../features/serial/config.ts';
 import { parseGpio } from '../features/gpio/config.ts';
 
 /** A configuration error; the message is `file:line: reason` (or `file: reason` without a line). */
@@ -209,15 +219,14 @@ const MAX_INT = 2147483647;
 const DEFAULT_PORT = 1883;
 
 /** Mosquitto options with no Midge implementation (core ones; feature options are in features.ts). */
-const UNSUPPORTED = new Set([
-  'accept_protocol_versions', 'allow_duplicate_messages', 'allow_zero_length_clientid',
-  'auto_id_prefix', 'bind_interface', 'check_retain_source', 'clientid_prefixes',
-  'connection_messages', 'log_facility', 'log_timestamp', 'log_timestamp_format',
-  'max_inflight_bytes', 'max_qos', 'maximum_qos',
-  'max_queued_bytes', 'max_topic_alias', 'memory_limit', 'mount_point', 'pid_file',
-  'queue_qos0_messages', 'retry_interval', 'set_tcp_nodelay', 'socket_domain', 'tls_engine',
-  'tls_engine_kpass_sha1', 'tls_keyform', 'upgrade_outgoing_qos', 'use_username_as_clientid', 'user',
-]);
+const UNSUPPORTED = new Set(
+  ('accept_protocol_versions allow_duplicate_messages allow_zero_length_clientid auto_id_prefix ' +
+    'bind_interface check_retain_source clientid_prefixes connection_messages log_facility ' +
+    'log_timestamp log_timestamp_format max_inflight_bytes max_qos maximum_qos max_queued_bytes ' +
+    'max_topic_alias memory_limit mount_point pid_file queue_qos0_messages retry_interval ' +
+    'set_tcp_nodelay socket_domain tls_engine tls_engine_kpass_sha1 tls_keyform ' +
+    'upgrade_outgoing_qos use_username_as_clientid user').split(' '),
+);
 
 export interface Where {
   file: string;
@@ -398,12 +407,71 @@ export function parseBool(w: Where, name: string, s: string): boolean {
   return fail(w, `option '${name}' needs true or false, got '${s}'`);
 }
 
+/**
+ * How a one-word option is read into its field: `[field]` true or false, `[field, min, max]` an
+ * integer, `[field, words]` one of the words, `[field, 0]` any word.
+ */
+export type OptionSpec = readonly [field: string, min?: number | readonly string[], max?: number];
+
+/** The spec of `name` in `table`, if it has one (own keys only: not `constructor`). */
+export const specOf = (table: Record<string, OptionSpec>, name: string): OptionSpec | undefined =>
+  Object.hasOwn(table, name) ? table[name] : undefined;
+
+/** Reads the option's one value into `target` as its spec says. */
+export function setOption(w: Where, name: string, args: string[], [field, a, b]: OptionSpec, target: object): void {
+  const v = single(w, name, args);
+  (target as Record<string, unknown>)[field] =
+    a === undefined ? parseBool(w, name, v)
+    : b !== undefined ? parseInteger(w, name, v, a as number, b)
+    : !a || (a as readonly string[]).includes(v) ? v
+    : fail(w, `option '${name}' needs ${(a as readonly string[]).join(', ').replace(/, (?!.*, )/, ' or ')}, got '${v}'`);
+}
+
+/**
+ * The `key=value` words of a feature's line (serial, gpio) in order, each key one of `keys` and
+ * given once (`repeatable` may repeat); `fail` throws the reason, which starts with `what`.
+ */
+export function keyValues(
+  words: string[],
+  keys: readonly string[],
+  what: string,
+  fail: (reason: string) => never,
+  repeatable = '',
+): [string, string][] {
+  const seen = new Set<string>();
+  return words.map((word) => {
+    const eq = word.indexOf('=');
+    const k = word.slice(0, eq);
+    if (eq < 1 || !keys.includes(k)) fail(`${what}: unknown setting '${word}' (expected key=value, key one of ${keys.join(', ')})`);
+    if (seen.has(k) && k !== repeatable) fail(`${what}: '${k}' given twice`);
+    seen.add(k);
+    return [k, word.slice(eq + 1)];
+  });
+}
+
 /** The rest of a (trimmed) line after its first `words` words, for values that may hold spaces. */
 function restOfLine(line: string, words: number): string {
   let rest = line;
   for (let i = 0; i < words; i++) rest = rest.replace(/^\S+\s*/, '');
   return rest.trim();
 }
+
+/** One-word options read straight into the config (core, PERSIST, AUTH). */
+const SCALARS: Record<string, OptionSpec> = {
+  max_inflight_messages: ['maxInflightMessages', 0, 65535],
+  message_size_limit: ['messageSizeLimit', 0, MAX_PAYLOAD],
+  max_keepalive: ['maxKeepalive', 0, 65535],
+  retain_available: ['retainAvailable'],
+  sys_interval: ['sysInterval', 0, 65535],
+  ...(PERSIST && {
+    persistence: ['persistence'],
+    retained_persistence: ['persistence'], // Mosquitto's old synonym
+    autosave_interval: ['autosaveInterval', 0, MAX_INT],
+    autosave_on_changes: ['autosaveOnChanges'],
+    persistence_sync: ['persistenceSync', ['never', 'interval', 'always']],
+  }),
+  ...(AUTH && { per_listener_settings: ['perListenerSettings'] }),
+};
 
 const DURATION_UNITS: Record<string, number> = { h: 3600, d: 86400, w: 86400 * 7, m: 86400 * 30, y: 86400 * 365 };
 
@@ -472,10 +540,6 @@ function authOption(st: State, w: Where, name: string, args: string[], line: str
     });
     return true;
   }
-  if (name === 'per_listener_settings') {
-    cfg.perListenerSettings = parseBool(w, name, single(w, name, args));
-    return true;
-  }
   return false;
 }
 
@@ -488,6 +552,8 @@ function parseLine(st: State, line: string, w: Where): void {
     const n = parseInteger(w, name, single(w, name, args), 0, 65535);
     return listenerSetting(st, w, name, (t) => { t.maxTopicAlias = n; }, n !== 10);
   }
+  const spec = specOf(SCALARS, name);
+  if (spec) return setOption(w, name, args, spec, cfg);
   switch (name) {
     case 'listener': {
       countArgs(w, name, args, 1, 2, 'a port');
@@ -535,16 +601,10 @@ function parseLine(st: State, line: string, w: Where): void {
       if (AUTH) authSetting(st, w, name, (t) => { t.allowAnonymous = v; });
       return;
     }
-    case 'max_inflight_messages':
-      cfg.maxInflightMessages = parseInteger(w, name, single(w, name, args), 0, 65535);
-      return;
     case 'max_queued_messages':
       // Inside a bridge block: that bridge's queue.
       if (BRIDGE && st.bridge) st.bridge.maxQueued = parseInteger(w, name, single(w, name, args), 0, MAX_INT);
       else cfg.maxQueuedMessages = parseInteger(w, name, single(w, name, args), 0, MAX_INT);
-      return;
-    case 'message_size_limit':
-      cfg.messageSizeLimit = parseInteger(w, name, single(w, name, args), 0, MAX_PAYLOAD);
       return;
     case 'max_packet_size': {
       const n = parseInteger(w, name, single(w, name, args), 0, MAX_PAYLOAD + 5);
@@ -553,15 +613,6 @@ function parseLine(st: State, line: string, w: Where): void {
       cfg.maxPacketSize = n;
       return;
     }
-    case 'max_keepalive':
-      cfg.maxKeepalive = parseInteger(w, name, single(w, name, args), 0, 65535);
-      return;
-    case 'retain_available':
-      cfg.retainAvailable = parseBool(w, name, single(w, name, args));
-      return;
-    case 'sys_interval':
-      cfg.sysInterval = parseInteger(w, name, single(w, name, args), 0, 65535);
-      return;
     case 'log_type': {
       const v = single(w, name, args);
       // The first log_type replaces the default set.
@@ -611,11 +662,17 @@ function parseLine(st: State, line: string, w: Where): void {
     default:
       break;
   }
-  if (PERSIST && persistenceOption(cfg, w, name, args, line)) return;
+  if (PERSIST && (name === 'persistence_location' || name === 'persistence_file')) {
+    const v = restOfLine(line, 1);
+    if (!v) fail(w, `option '${name}' needs a value`);
+    if (name === 'persistence_location') cfg.persistenceLocation = v;
+    else cfg.persistenceFile = v; // relative to persistence_location
+    return;
+  }
   // Without AUTH, the feature table below says the option is compiled out.
   if (AUTH && authOption(st, w, name, args, line)) return;
 
-  if (TLS && TLS_OPTIONS.includes(name)) {
+  if (TLS && (TLS_PATHS.includes(name) || specOf(TLS_SCALARS, name))) {
     tlsOption(st, w, name, args, line);
     return;
   }
@@ -623,9 +680,11 @@ function parseLine(st: State, line: string, w: Where): void {
   if (owner) {
     if (!featureBuilt(owner.feature)) fail(w, featureMissingMessage(`option '${name}'`, owner.feature));
     if (SN && owner.feature === 'SN') return snSetting(st, w, name, args, line);
+    // Copied on write, as bridges below.
+    if (SERIAL && owner.feature === 'SERIAL') return void (cfg.serial = [...(cfg.serial ?? []), parseSerialLink(w, args, cfg.serial ?? [])]);
     if (GPIO && name === 'gpio') {
       // Copied on write, as bridges: a base config keeps its own list.
-      cfg.gpio = [...(cfg.gpio ?? []), parseGpio(args, (reason) => fail(w, reason), cfg.gpio ?? [])];
+      cfg.gpio = [...(cfg.gpio ?? []), parseGpio(w, args, cfg.gpio ?? [])];
       return;
     }
     countArgs(w, name, args, 1, Infinity);
@@ -661,9 +720,15 @@ export function snDefaults(): SnListenerConfig {
   };
 }
 
+const SN_SCALARS: Record<string, OptionSpec> = {
+  advertise_interval: ['advertiseInterval', 0, 65535],
+  gateway_id: ['gatewayId', 1, 255],
+  sn_max_clients: ['maxClients', 1, 65535],
+};
+
 /** An MQTT-SN listener option (feature SN): parsed into the listener's `sn` settings. */
 function snSetting(st: State, w: Where, name: string, args: string[], line: string): void {
-  let set: (sn: SnListenerConfig) => void;
+  const one: Partial<SnListenerConfig> = {};
   if (name === 'predefined_topics') {
     const path = resolve(dirname(w.file), restOfLine(line, 1));
     if (!restOfLine(line, 1)) fail(w, `option '${name}' needs a file`);
@@ -673,85 +738,39 @@ function snSetting(st: State, w: Where, name: string, args: string[], line: stri
     } catch (err) {
       return fail(w, `cannot read predefined_topics file: ${(err as Error).message}`);
     }
-    const topics = parsePredefined(text, (n, reason) => {
+    one.predefinedTopics = parsePredefined(text, (n, reason) => {
       throw new ConfigError(path, n, reason);
     });
-    set = (sn) => {
-      sn.predefinedTopics = topics;
-    };
   } else {
-    const v = single(w, name, args);
-    if (name === 'advertise_interval') set = (sn) => { sn.advertiseInterval = parseInteger(w, name, v, 0, 65535); };
-    else if (name === 'gateway_id') set = (sn) => { sn.gatewayId = parseInteger(w, name, v, 1, 255); };
-    else set = (sn) => { sn.maxClients = parseInteger(w, name, v, 1, 65535); };
+    setOption(w, name, args, SN_SCALARS[name], one);
   }
   listenerSetting(st, w, name, (t) => {
     const snWhere = (st.snWhere ??= new Map());
     if (!snWhere.has(t)) snWhere.set(t, w);
-    set((t.sn ??= snDefaults()));
+    Object.assign((t.sn ??= snDefaults()), one);
   }, true);
 }
 
-/** The options of feature PERSIST (README "Persistence"); false if `name` is not one of them. */
-function persistenceOption(cfg: BrokerConfig, w: Where, name: string, args: string[], line: string): boolean {
-  switch (name) {
-    case 'persistence':
-    case 'retained_persistence': // Mosquitto's old synonym
-      cfg.persistence = parseBool(w, name, single(w, name, args));
-      return true;
-    case 'persistence_location':
-    case 'persistence_file': {
-      const v = restOfLine(line, 1);
-      if (!v) fail(w, `option '${name}' needs a value`);
-      if (name === 'persistence_location') cfg.persistenceLocation = v;
-      else cfg.persistenceFile = v; // relative to persistence_location
-      return true;
-    }
-    case 'autosave_interval':
-      cfg.autosaveInterval = parseInteger(w, name, single(w, name, args), 0, MAX_INT);
-      return true;
-    case 'autosave_on_changes':
-      cfg.autosaveOnChanges = parseBool(w, name, single(w, name, args));
-      return true;
-    case 'persistence_sync': {
-      const v = single(w, name, args);
-      if (v !== 'never' && v !== 'interval' && v !== 'always') fail(w, `option '${name}' needs never, interval or always, got '${v}'`);
-      cfg.persistenceSync = v;
-      return true;
-    }
-    default:
-      return false;
-  }
-}
-
-const TLS_VERSIONS = ['tlsv1.1', 'tlsv1.2', 'tlsv1.3'];
-/** The TLS options Midge implements; the feature's others stay in `extra` and are refused. */
-const TLS_OPTIONS = ['cafile', 'capath', 'certfile', 'keyfile', 'require_certificate', 'use_identity_as_username', 'tls_version', 'ciphers'];
+/** The TLS options Midge implements, paths and one-word ones; the feature's others stay in `extra` and are refused. */
+const TLS_PATHS = ['cafile', 'capath', 'certfile', 'keyfile'];
+const TLS_SCALARS: Record<string, OptionSpec> = {
+  require_certificate: ['requireCertificate'],
+  use_identity_as_username: ['useIdentityAsUsername'],
+  tls_version: ['tlsVersion', ['tlsv1.1', 'tlsv1.2', 'tlsv1.3']],
+  ciphers: ['ciphers', 0],
+};
 
 /** A per-listener TLS option into the listener's `tls` settings. */
 function tlsOption(st: State, w: Where, name: string, args: string[], line: string): void {
   countArgs(w, name, args, 1, Infinity);
-  let set: (t: TlsSettings) => void;
-  if (name === 'cafile' || name === 'capath' || name === 'certfile' || name === 'keyfile') {
-    // A path is the rest of the line, as in Mosquitto: it may contain spaces.
-    const path = restOfLine(line, 1);
-    const key = name === 'cafile' ? 'cafile' : name === 'capath' ? 'capath' : name === 'certfile' ? 'certfile' : 'keyfile';
-    set = (t) => { t[key] = path; };
-  } else if (name === 'require_certificate' || name === 'use_identity_as_username') {
-    const v = parseBool(w, name, single(w, name, args));
-    set = name === 'require_certificate' ? (t) => { t.requireCertificate = v; } : (t) => { t.useIdentityAsUsername = v; };
-  } else if (name === 'tls_version') {
-    const v = single(w, name, args);
-    if (!TLS_VERSIONS.includes(v)) fail(w, `unknown tls_version '${v}' (expected ${TLS_VERSIONS.join(', ')})`);
-    set = (t) => { t.tlsVersion = v; };
-  } else {
-    const v = single(w, name, args);
-    set = (t) => { t.ciphers = v; };
-  }
+  const one: Record<string, unknown> = {};
+  // A path is the rest of the line, as in Mosquitto: it may contain spaces.
+  if (TLS_PATHS.includes(name)) one[name] = restOfLine(line, 1);
+  else setOption(w, name, args, TLS_SCALARS[name], one);
   listenerSetting(st, w, name, (target) => {
     const t = (target.tls ??= {});
     if (!st.tlsWhere.has(t)) st.tlsWhere.set(t, w);
-    set(t);
+    Object.assign(t, one);
   }, true);
 }
 
@@ -807,13 +826,8 @@ function includeDir(st: State, w: Where, dir: string): void {
 
 function parseLines(st: State, text: string, file: string, level: number): void {
   st.cfg.files.push(file);
-  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
   st.current = undefined;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === '' || line.startsWith('#')) continue;
-    parseLine(st, line, { file, line: i + 1, level });
-  }
+  for (const [n, line] of contentLines(text)) parseLine(st, line, { file, line: n, level });
 }
 
 function finish(st: State): BrokerConfig {
@@ -825,14 +839,7 @@ function finish(st: State): BrokerConfig {
     cfg.listeners = loopbackListeners(DEFAULT_PORT, st.def);
     cfg.localOnly = true;
   } else if (st.def.where) {
-    const { file: f, line, option } = st.def.where;
-    throw new ConfigError(
-      f,
-      line,
-      `option '${option}' comes before any 'listener' line, so it belongs to the default listener, ` +
-        `but no 'port' or 'bind_address' defines one; move it after a 'listener' line ` +
-        `(or add 'port ${DEFAULT_PORT}')`,
-    );
+    noDefaultListener(st.def.where);
   }
   if (SN) {
     for (const l of cfg.listeners) {
@@ -850,6 +857,16 @@ function finish(st: State): BrokerConfig {
   return cfg;
 }
 
+/** An option in the default listener's scope while no `port` or `bind_address` defines that listener. */
+function noDefaultListener({ file, line, option }: { file: string; line: number; option: string }, why = ''): never {
+  throw new ConfigError(
+    file,
+    line,
+    `${why}option '${option}' comes before any 'listener' line, so it belongs to the default listener, ` +
+      `but no 'port' or 'bind_address' defines one; move it after a 'listener' line (or add 'port ${DEFAULT_PORT}')`,
+  );
+}
+
 /** AUTH: global security settings, or per listener with per_listener_settings true. */
 function finishAuth(st: State, cfg: BrokerConfig): void {
   if (!cfg.perListenerSettings) {
@@ -860,13 +877,7 @@ function finishAuth(st: State, cfg: BrokerConfig): void {
   }
   const hasDefault = st.defPort !== undefined || st.defHost !== undefined || cfg.localOnly === true;
   if (st.authWhere && !hasDefault) {
-    const { file: f, line, option } = st.authWhere;
-    throw new ConfigError(
-      f,
-      line,
-      `with per_listener_settings true, option '${option}' before any 'listener' line belongs to the default ` +
-        `listener, but no 'port' or 'bind_address' defines one; move it after a 'listener' line`,
-    );
+    noDefaultListener(st.authWhere, 'with per_listener_settings true, ');
   }
   cfg.passwordFile = cfg.aclFile = cfg.scramFile = undefined;
   // A listener without allow_anonymous: false with a config file, true in local-only mode.
@@ -906,7 +917,7 @@ export function refuseUnimplemented(cfg: BrokerConfig): void {
     throw new ConfigError(
       cfg.files[cfg.files.length - 1] ?? 'config',
       0,
-      `option '${pending[0]}'${owner ? ` (feature ${owner.feature})` : ''} is built into this bundle but not implemented yet in this version of Midge`,
+      `option '${pending[0]}'${owner ? ` (feature ${owner.feature})` : ''} is not implemented yet in this version of Midge`,
     );
   }
 }

@@ -107,10 +107,27 @@ export interface BridgeConfig {
   maxQueued?: number;
 }
 
+/** One `serial NAME DEVICE [key=value]...` line (SERIAL; README "Serial links"). */
+export interface SerialLinkConfig {
+  name: string;
+  /** A device path, `auto` or `auto:VID:PID` (USB ids in hex). */
+  device: string;
+  baud: number; // default 115200
+  framing: 'mqttsn-slip' | 'mqttsn' | 'line'; // default mqttsn-slip
+  // Line mode only:
+  prefix: string; // prepended to topics the device publishes, default ''
+  qos: QoS; // of the device's publishes, default 0
+  retain: boolean; // default false
+  subscribe: string[]; // filters whose messages are written to the device
+  maxLine: number; // bytes, default 1024
+}
+
 export interface BrokerConfig {
   listeners: ListenerConfig[];
   /** BRIDGE: the `connection` blocks, in file order; undefined = none. */
   bridges?: BridgeConfig[];
+  /** SERIAL: the `serial` lines, in file order; undefined = none. */
+  serial?: SerialLinkConfig[];
   allowAnonymous: boolean;
   maxInflightMessages: number; // default 20; 0 = unlimited
   maxQueuedMessages: number; // default 1000; 0 = unlimited

@@ -13,6 +13,7 @@ import { idProps, optionsOf } from '../features/mqtt5/sub-options.ts';
 import type { Session } from '../broker/session.ts';
 import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
 import { type Connection, writeDurable } from '../transport/connection.ts';
+import { aclFilter, shareRefused } from '../features/mqtt5/shared.ts';
 import { log } from '../util/log.ts';
 
 export function handleSubscribe(conn: Connection, session: Session, p: SubscribePacket): void {
@@ -30,7 +31,8 @@ export function handleSubscribe(conn: Connection, session: Session, p: Subscribe
       granted.push(v5 ? RC_TOPIC_FILTER_INVALID : SUBACK_FAILURE);
       continue;
     }
-    if (AUTH && session.access && !session.access.maySubscribe(topic)) {
+    if (MQTT5 && shareRefused(topic, conn, granted)) continue;
+    if (AUTH && session.access && !session.access.maySubscribe(MQTT5 ? aclFilter(topic) : topic)) {
       granted.push(v5 ? RC_NOT_AUTHORIZED : SUBACK_FAILURE);
       log.notice(`Client ${conn.clientId}: subscription to ${topic} denied by ACL.`);
       continue;

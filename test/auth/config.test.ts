@@ -35,7 +35,7 @@ describe('config options', () => {
     const c = parseConfigText('per_listener_settings true\npassword_file /p0\nport 1885\nlistener 1883\n', F);
     expect(c.listeners.map((l) => [l.port, l.passwordFile])).toEqual([[1883, undefined], [1885, '/p0']]);
     expect(() => parseConfigText('per_listener_settings true\nacl_file /a\nlistener 1883\n', F)).toThrow(
-      `${F}:2: with per_listener_settings true, option 'acl_file' before any 'listener' line belongs to the default listener`,
+      `${F}:2: with per_listener_settings true, option 'acl_file' comes before any 'listener' line, so it belongs to the default listener`,
     );
     // Local-only mode: the loopback listeners are the default listener; anonymous allowed by default.
     const local = parseConfigText('per_listener_settings true\npassword_file /p\n', F);

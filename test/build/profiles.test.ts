@@ -28,7 +28,7 @@ const MARKERS: Record<string, string[]> = {
   TLS: ['Reloaded TLS certificates', 'TLS handshake with', 'client certificate without a CN'],
   AUTH: ['bad username or password', 'denied by ACL', 'keeping the previous users and ACL', 'Reenter password', 'channel-binding-not-supported'],
   SN: ['Opening MQTT-SN gateway', 'New MQTT-SN client connected from', 'node:dgram', 'use * for every client'],
-  SERIAL: [],
+  SERIAL: ['Serial links not started', '/sys/class/tty', '$SYS/broker/serial/'],
   GPIO: ['GPIO pins not available', 'outputs no longer follow their set topics', 'kernels 6.6+ number sysfs GPIOs'],
   PERSIST: ['Persistence: restored', '.corrupt-', '.journal'],
   // The GUID every WebSocket handshake hashes (RFC 6455) is in ws's code: ws is bundled with WS only.
@@ -40,6 +40,7 @@ const MARKERS: Record<string, string[]> = {
     'its maximum packet size',
     'unknown topic alias',
     'No Local on shared subscription',
+    'invalid shared subscription',
   ],
   WS: ['MQTT over WebSocket endpoint', '258EAFA5-E914-47DA-95CA-C5AB0DC85B11', 'mqttv3.1'],
 };

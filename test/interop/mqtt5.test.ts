@@ -51,7 +51,7 @@ describe('MQTT 5 with MQTT.js', () => {
     expect(connack.reasonCode).toBe(0);
     expect(connack.properties?.receiveMaximum).toBe(20); // max_inflight_messages
     expect(connack.properties?.subscriptionIdentifiersAvailable).toBe(true);
-    expect(connack.properties?.sharedSubscriptionAvailable).toBe(false);
+    expect(connack.properties?.sharedSubscriptionAvailable).toBe(true); // test/mqtt5/shared.test.ts
     expect(connack.properties?.topicAliasMaximum).toBe(10); // max_topic_alias
     expect(broker.running.broker.sessions.get('v5-connack')).toBeDefined();
   });

@@ -5,28 +5,28 @@ import {
   CONNACK, CONNECT, decode, DISCONNECT, encode, PINGREQ, PINGRESP, PUBLISH, REGACK, REGISTER, type SnPacket,
   type SnQoS, SUBACK, SUBSCRIBE, WILLMSG, WILLMSGREQ, WILLTOPIC, WILLTOPICREQ,
 } from '../../src/features/sn/codec.ts';
+import { Inbox } from '../helpers/inbox.ts';
 
 export class SnTestClient {
-  readonly inbox: SnPacket[] = [];
-  private waiters: { type: number; resolve: (p: SnPacket) => void }[] = [];
+  private readonly box = new Inbox<SnPacket>();
   private nextId = 1;
 
   private constructor(
     readonly socket: dgram.Socket,
     readonly port: number,
   ) {
-    socket.on('message', (buf) => {
-      const p = decode(buf);
-      const i = this.waiters.findIndex((w) => w.type === p.type);
-      if (i >= 0) this.waiters.splice(i, 1)[0].resolve(p);
-      else this.inbox.push(p);
-    });
+    socket.on('message', (buf) => this.box.add(decode(buf)));
   }
 
   static async open(port: number): Promise<SnTestClient> {
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
     return new SnTestClient(socket, port);
+  }
+
+  /** Messages received and not awaited yet. */
+  get inbox(): SnPacket[] {
+    return this.box.items;
   }
 
   get localPort(): number {
@@ -43,22 +43,7 @@ export class SnTestClient {
 
   /** The next message of `type` (already received, or the next to arrive). */
   next(type: number, timeoutMs = 5000): Promise<SnPacket> {
-    const i = this.inbox.findIndex((p) => p.type === type);
-    if (i >= 0) return Promise.resolve(this.inbox.splice(i, 1)[0]);
-    return new Promise((resolve, reject) => {
-      const w = {
-        type,
-        resolve: (p: SnPacket) => {
-          clearTimeout(t);
-          resolve(p);
-        },
-      };
-      const t = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        reject(new Error(`no message of type 0x${type.toString(16)} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiters.push(w);
-    });
+    return this.box.next((p) => p.type === type, `message of type 0x${type.toString(16)}`, timeoutMs);
   }
 
   /** Sends and awaits the reply of type `reply`. */

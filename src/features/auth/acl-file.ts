@@ -4,6 +4,7 @@
 //   pattern [read|write|readwrite|deny] TOPIC  (every client; %c = client id, %u = username)
 // Rules before the first `user` line are for anonymous clients. `#` starts a comment line.
 import { topicFilterError } from '../../codec/validate.ts';
+import { contentLines } from '../../config/lines.ts';
 
 export const READ = 1;
 export const WRITE = 2;
@@ -30,11 +31,9 @@ const ACCESS: Record<string, number> = { read: READ, write: WRITE, readwrite: RE
 export function parseAclFile(text: string, file: string): AclFile {
   const acl: AclFile = { anonymous: undefined, users: new Map(), patterns: [] };
   let user: string | undefined;
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return;
+  for (const [n, line] of contentLines(text)) {
     const fail = (why: string): never => {
-      throw new Error(`${file}:${i + 1}: ${why}`);
+      throw new Error(`${file}:${n}: ${why}`);
     };
     const m = /^(\S+)(?:\s+(.*))?$/.exec(line) as RegExpExecArray;
     const word = m[1];
@@ -43,7 +42,7 @@ export function parseAclFile(text: string, file: string): AclFile {
       if (!rest) fail(`'user' needs a username`);
       user = rest;
       if (!acl.users.has(user)) acl.users.set(user, []);
-      return;
+      continue;
     }
     if (word !== 'topic' && word !== 'pattern') fail(`unknown line '${word}' (expected topic, pattern or user)`);
     if (!rest) fail(`'${word}' needs a topic`);
@@ -60,6 +59,6 @@ export function parseAclFile(text: string, file: string): AclFile {
     if (word === 'pattern') acl.patterns.push(rule);
     else if (user === undefined) (acl.anonymous ??= []).push(rule);
     else (acl.users.get(user) as Rule[]).push(rule);
-  });
+  }
   return acl;
 }

@@ -74,6 +74,17 @@ function covers(rule: string[], filter: string[]): boolean {
   }
 }
 
+/** The first rule of an ordered list that matches `topic` decides: a deny, or a grant with `want`. */
+function firstMatch(rules: Compiled[], topic: string[], want: number): boolean | undefined {
+  for (const r of rules) {
+    if (matches(r.levels, topic)) {
+      if (r.access === 0) return false;
+      if (r.access & want) return true;
+    }
+  }
+  return undefined;
+}
+
 /** Denies first, then grants: the order Mosquitto checks a list in. */
 function ordered(rules: Compiled[]): Compiled[] {
   return [...rules.filter((r) => r.access === 0), ...rules.filter((r) => r.access !== 0)];
@@ -112,20 +123,7 @@ export class ClientAccess implements Access {
 
   /** Mosquitto's decision for one topic and one access bit. */
   private decide(topic: string[], want: number): boolean {
-    for (const r of this.own) {
-      if (matches(r.levels, topic)) {
-        if (r.access === 0) return false;
-        if (r.access & want) return true;
-      }
-    }
-    if (this.dangerous) return false;
-    for (const r of this.patterns) {
-      if (matches(r.levels, topic)) {
-        if (r.access === 0) return false;
-        if (r.access & want) return true;
-      }
-    }
-    return false;
+    return firstMatch(this.own, topic, want) ?? (!this.dangerous && firstMatch(this.patterns, topic, want) === true);
   }
 
   private check(topic: string, want: number, known: number): boolean {

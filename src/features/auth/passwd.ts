@@ -3,20 +3,18 @@
 import { chmodSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
+import { bad } from '../../config/cli.ts';
 import { hashPassword, parseHash, splitLines, type PasswordLine } from './password-file.ts';
 import { parseScramEntry, scramEntry } from './scram-file.ts';
 
 export const PASSWD_USAGE = `Usage: midge passwd [-H sha512 | -H sha512-pbkdf2] [-c | -D] passwordfile username
        midge passwd [-H sha512 | -H sha512-pbkdf2] [-c] -b passwordfile username password
        midge passwd -U passwordfile
-
- -b  batch mode: the password is taken from the command line.
- -c  create a new password file (an existing one is overwritten).
- -D  delete the username instead of adding or updating its password.
- -H  hash: sha512-pbkdf2 ($7$, 101 iterations; the default) or sha512 ($6$, Mosquitto 1.x).
- -U  convert a file of plain-text passwords (user:password lines) to hashed passwords.
+ -b  batch mode: the password is on the command line (else it is asked twice).
+ -c  create the file (overwrites an existing one).  -D  delete the user.
+ -H  sha512-pbkdf2 ($7$, 101 iterations; default) or sha512 ($6$, Mosquitto 1.x).
+ -U  hash the plain-text passwords of a user:password file.
  --scram  with any of the above: SCRAM-SHA-256 entries, for a scram_credentials_file.
-Without -b, the password is asked twice (from the terminal, or read as two lines of stdin).
 `;
 
 interface PasswdArgs {
@@ -42,14 +40,14 @@ function parseArgs(argv: string[]): PasswdArgs {
       const h = argv[++i];
       if (h === 'sha512-pbkdf2') a.kind = 7;
       else if (h === 'sha512') a.kind = 6;
-      else throw new Error(`-H needs sha512-pbkdf2 or sha512, got '${h ?? ''}'`);
-    } else if (t.startsWith('-') && t.length > 1) throw new Error(`unknown option '${t}'`);
+      else bad(`-H needs sha512-pbkdf2 or sha512, got '${h ?? ''}'`);
+    } else if (t.startsWith('-') && t.length > 1) bad(`unknown option '${t}'`);
     else a.pos.push(t);
   }
-  if (a.create && a.del) throw new Error('-c and -D cannot be used together');
+  if (a.create && a.del) bad('-c and -D cannot be used together');
   const want = a.upgrade ? 1 : a.batch && !a.del ? 3 : 2;
-  if (a.upgrade && (a.create || a.del || a.batch)) throw new Error('-U takes only a password file');
-  if (a.pos.length !== want) throw new Error(`expected ${want} argument${want > 1 ? 's' : ''}, got ${a.pos.length}`);
+  if (a.upgrade && (a.create || a.del || a.batch)) bad('-U takes only a password file');
+  if (a.pos.length !== want) bad(`expected ${want} argument${want > 1 ? 's' : ''}, got ${a.pos.length}`);
   return a;
 }
 
@@ -64,8 +62,8 @@ async function askPassword(): Promise<string> {
     process.stderr.write('\nReenter password: ');
     const b = await it.next();
     process.stderr.write('\n');
-    if (a.done || b.done) throw new Error('no password given');
-    if (a.value !== b.value) throw new Error('passwords do not match');
+    if (a.done || b.done) bad('no password given');
+    if (a.value !== b.value) bad('passwords do not match');
     return a.value as string;
   } finally {
     rl.close();
@@ -73,14 +71,14 @@ async function askPassword(): Promise<string> {
 }
 
 function checkUser(user: string): void {
-  if (user === '' || user.includes(':')) throw new Error(`invalid username '${user}' (must be non-empty, without ':')`);
+  if (user === '' || user.includes(':')) bad(`invalid username '${user}' (must be non-empty, without ':')`);
 }
 
 function readLines(file: string): PasswordLine[] {
   try {
     return splitLines(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot read password file '${file}': ${(err as Error).message}`);
+    bad(`cannot read password file '${file}': ${(err as Error).message}`);
   }
 }
 
@@ -116,12 +114,12 @@ async function passwd(a: PasswdArgs): Promise<void> {
   let lines = a.create ? [] : readLines(file);
   if (a.del) {
     const kept = lines.filter((l) => l.user !== user);
-    if (kept.length === lines.length) throw new Error(`user '${user}' not found in password file '${file}'`);
+    if (kept.length === lines.length) bad(`user '${user}' not found in password file '${file}'`);
     writeLines(file, kept, false);
     return;
   }
   const pw = a.batch ? given : await askPassword();
-  if (pw === '') throw new Error('empty password');
+  if (pw === '') bad('empty password');
   const line = { text: `${user}:${entry(pw, a.kind)}`, user };
   const at = lines.findIndex((l) => l.user === user);
   if (at >= 0) lines = [...lines.slice(0, at), line, ...lines.slice(at + 1).filter((l) => l.user !== user)];

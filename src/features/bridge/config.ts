@@ -1,7 +1,7 @@
 // Parsing of Mosquitto's bridge options (`connection NAME` and the options of its block) into a
 // typed BridgeConfig. Called by src/config/parse.ts for every option features.ts gives to BRIDGE.
 import { topicFilterError, topicNameError } from '../../codec/validate.ts';
-import { countArgs, fail, parseBool, parseInteger, single, type Where } from '../../config/parse.ts';
+import { countArgs, fail, parseInteger, setOption, single, specOf, type OptionSpec, type Where } from '../../config/parse.ts';
 import type { BridgeConfig, BridgeTopic } from '../../config/types.ts';
 import type { QoS } from '../../codec/packets.ts';
 
@@ -11,6 +11,34 @@ const NOT_SUPPORTED = new Set([
 
 const ALIASES: Record<string, string> = {
   addresses: 'address', clientid: 'remote_clientid', username: 'remote_username', password: 'remote_password',
+};
+
+/** The block's one-word options (OptionSpec: [field] true/false, [field, min, max], [field, words], [field, 0] any word). */
+const SCALARS: Record<string, OptionSpec> = {
+  round_robin: ['roundRobin'],
+  cleansession: ['cleanSession'],
+  local_cleansession: ['localCleanSession'],
+  remote_clientid: ['remoteClientId', 0],
+  local_clientid: ['localClientId', 0],
+  remote_username: ['remoteUsername', 0],
+  remote_password: ['remotePassword', 0],
+  keepalive_interval: ['keepalive', 0, 65535],
+  try_private: ['tryPrivate'],
+  notifications: ['notifications'],
+  notifications_local_only: ['notificationsLocalOnly'],
+  start_type: ['startType', ['automatic', 'lazy', 'once']],
+  threshold: ['threshold', 1, 2147483647],
+  idle_timeout: ['idleTimeout', 1, 2147483647],
+  bridge_cafile: ['cafile', 0],
+  bridge_certfile: ['certfile', 0],
+  bridge_keyfile: ['keyfile', 0],
+  bridge_insecure: ['insecure'],
+  bridge_tls_version: ['tlsVersion', ['tlsv1.3', 'tlsv1.2', 'tlsv1.1']],
+  bridge_alpn: ['alpn', 0],
+  bridge_bind_address: ['bindAddress', 0],
+  bridge_attempt_unsubscribe: ['attemptUnsubscribe'],
+  bridge_max_packet_size: ['maxPacketSize', 0, 268435460],
+  bridge_outgoing_retain: ['outgoingRetain'],
 };
 
 export function newBridge(w: Where, args: string[], existing: BridgeConfig[]): BridgeConfig {
@@ -57,19 +85,20 @@ function parseTopic(w: Where, args: string[]): BridgeTopic {
 
 /** Applies one option of a bridge block; `bridge` is the current block, if any. */
 export function bridgeOption(w: Where, option: string, args: string[], bridge: BridgeConfig | undefined): void {
-  const name = ALIASES[option] ?? option;
+  const name = Object.hasOwn(ALIASES, option) ? ALIASES[option] : option;
   if (NOT_SUPPORTED.has(name)) fail(w, `option '${option}' is a Mosquitto bridge option that Midge does not support`);
   if (!bridge) fail(w, `option '${option}' must follow a 'connection' line (it belongs to a bridge)`);
   const b = bridge;
-  const bool = (): boolean => parseBool(w, option, single(w, option, args));
-  const int = (min: number, max: number): number => parseInteger(w, option, single(w, option, args), min, max);
+  const spec = specOf(SCALARS, name);
+  if (spec) return setOption(w, option, args, spec, b);
   switch (name) {
     case 'address':
       countArgs(w, option, args, 1, Infinity, 'an address');
       b.addresses.push(...args.map((a) => parseAddress(w, a)));
       return;
-    case 'round_robin': b.roundRobin = bool(); return;
     case 'topic': b.topics.push(parseTopic(w, args)); return;
+    // The bridge's local session is inside the broker and needs no credentials.
+    case 'local_username': case 'local_password': single(w, option, args); return;
     case 'bridge_protocol_version': {
       const v = single(w, option, args);
       if (v === 'mqttv31') b.protocolLevel = 3;
@@ -78,53 +107,18 @@ export function bridgeOption(w: Where, option: string, args: string[], bridge: B
       else fail(w, `bridge_protocol_version must be mqttv31, mqttv311 or mqttv50, got '${v}'`);
       return;
     }
-    case 'cleansession': b.cleanSession = bool(); return;
-    case 'local_cleansession': b.localCleanSession = bool(); return;
-    case 'remote_clientid': b.remoteClientId = single(w, option, args); return;
-    case 'local_clientid': b.localClientId = single(w, option, args); return;
-    case 'remote_username': b.remoteUsername = single(w, option, args); return;
-    case 'remote_password': b.remotePassword = single(w, option, args); return;
-    // The bridge's local session is inside the broker and needs no credentials.
-    case 'local_username': case 'local_password': single(w, option, args); return;
-    case 'keepalive_interval': b.keepalive = int(0, 65535); return;
     case 'restart_timeout': {
       countArgs(w, option, args, 1, 2);
       b.restartBase = parseInteger(w, option, args[0], 1, 86400);
       b.restartCap = args[1] === undefined ? b.restartBase : parseInteger(w, option, args[1], b.restartBase, 86400);
       return;
     }
-    case 'try_private': b.tryPrivate = bool(); return;
-    case 'notifications': b.notifications = bool(); return;
-    case 'notifications_local_only': b.notificationsLocalOnly = bool(); return;
     case 'notification_topic': {
       const t = single(w, option, args);
       if (topicNameError(t)) fail(w, `invalid notification_topic '${t}'`);
       b.notificationTopic = t;
       return;
     }
-    case 'start_type': {
-      const v = single(w, option, args);
-      if (v !== 'automatic' && v !== 'lazy' && v !== 'once') fail(w, `start_type must be automatic, lazy or once, got '${v}'`);
-      b.startType = v;
-      return;
-    }
-    case 'threshold': b.threshold = int(1, 2147483647); return;
-    case 'idle_timeout': b.idleTimeout = int(1, 2147483647); return;
-    case 'bridge_cafile': b.cafile = single(w, option, args); return;
-    case 'bridge_certfile': b.certfile = single(w, option, args); return;
-    case 'bridge_keyfile': b.keyfile = single(w, option, args); return;
-    case 'bridge_insecure': b.insecure = bool(); return;
-    case 'bridge_tls_version': {
-      const v = single(w, option, args);
-      if (!['tlsv1.3', 'tlsv1.2', 'tlsv1.1'].includes(v)) fail(w, `bridge_tls_version must be tlsv1.3, tlsv1.2 or tlsv1.1, got '${v}'`);
-      b.tlsVersion = v;
-      return;
-    }
-    case 'bridge_alpn': b.alpn = single(w, option, args); return;
-    case 'bridge_bind_address': b.bindAddress = single(w, option, args); return;
-    case 'bridge_attempt_unsubscribe': b.attemptUnsubscribe = bool(); return;
-    case 'bridge_max_packet_size': b.maxPacketSize = int(0, 268435460); return;
-    case 'bridge_outgoing_retain': b.outgoingRetain = bool(); return;
     default: fail(w, `unknown bridge option '${option}'`);
   }
 }

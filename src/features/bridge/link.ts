@@ -15,6 +15,7 @@ import { DISCONNECT_BYTES, encode, encodeAck, encodePublish, PINGREQ_BYTES } fro
 import type { Packet, QoS, Will } from '../../codec/packets.ts';
 import type { BridgeConfig } from '../../config/types.ts';
 import { log } from '../../util/log.ts';
+import { nodeTlsVersion } from '../tls/context.ts';
 import { nextDelay } from './backoff.ts';
 import { remap } from './topics.ts';
 
@@ -82,7 +83,7 @@ export class BridgeLink implements Outlet, Ticking {
         ca: readFileSync(cfg.cafile),
         cert: cfg.certfile ? readFileSync(cfg.certfile) : undefined,
         key: cfg.keyfile ? readFileSync(cfg.keyfile) : undefined,
-        minVersion: cfg.tlsVersion ? (`TLSv${cfg.tlsVersion.slice(4)}` as tls.SecureVersion) : undefined,
+        minVersion: cfg.tlsVersion ? nodeTlsVersion(cfg.tlsVersion) : undefined,
         ALPNProtocols: cfg.alpn ? [cfg.alpn] : undefined,
         // bridge_insecure skips the host name check only; the chain is still verified.
         checkServerIdentity: cfg.insecure ? () => undefined : tls.checkServerIdentity,
@@ -145,7 +146,7 @@ export class BridgeLink implements Outlet, Ticking {
     if (this.cfg.maxPacketSize > 0 && buf.length > this.cfg.maxPacketSize) {
       this.broker.stats.messagesDropped++;
       if (this.oversize++ % 1000 === 0) {
-        log.warning(`Bridge ${this.cfg.name}: dropped message on ${msg.topic} of ${buf.length} bytes (bridge_max_packet_size ${this.cfg.maxPacketSize}).`);
+        this.say('warning', `dropped message on ${msg.topic} of ${buf.length} bytes (bridge_max_packet_size ${this.cfg.maxPacketSize}).`);
       }
       // Free its place in the in-flight window, later: complete() pumps, and we are inside a pump.
       if (qos > 0) queueMicrotask(() => this.abandon(packetId, qos));
@@ -172,7 +173,7 @@ export class BridgeLink implements Outlet, Ticking {
 
   /** The local client id was taken over by a client: the bridge cannot go on. */
   close(reason: string): void {
-    log.warning(`Bridge ${this.cfg.name}: local session ${this.localId} ${reason}; bridge stopped.`);
+    this.say('warning', `local session ${this.localId} ${reason}; bridge stopped.`);
     this.stop();
     this.broker.detach(this.session, false);
   }
@@ -198,7 +199,7 @@ export class BridgeLink implements Outlet, Ticking {
       } else if (!this.cfg.roundRobin && this.addr !== 0 && ms >= this.nextProbe) {
         this.probePrimary(sock);
       } else if (this.cfg.startType === 'lazy' && this.broker.now - this.lastTraffic >= this.cfg.idleTimeout) {
-        log.notice(`Bridge ${this.cfg.name}: idle for ${this.cfg.idleTimeout} s, disconnecting (start_type lazy).`);
+        this.say('notice', `idle for ${this.cfg.idleTimeout} s, disconnecting (start_type lazy).`);
         this.hangUp();
         this.down(sock);
         sock.end();
@@ -220,7 +221,7 @@ export class BridgeLink implements Outlet, Ticking {
     probe.once('connect', () => {
       probe.destroy();
       if (sock !== this.socket || this.state !== 'connected') return;
-      log.notice(`Bridge ${this.cfg.name}: ${a.host}:${a.port} is reachable again; moving back to it.`);
+      this.say('notice', `${a.host}:${a.port} is reachable again; moving back to it.`);
       this.hangUp();
       this.down(sock);
       sock.end();
@@ -242,7 +243,7 @@ export class BridgeLink implements Outlet, Ticking {
     const a = this.cfg.addresses[this.addr];
     this.state = 'connecting';
     this.startedAt = this.lastRx = this.lastTx = Date.now();
-    log.debug(`Bridge ${this.cfg.name}: connecting to ${a.host}:${a.port}.`);
+    this.say('debug', `connecting to ${a.host}:${a.port}.`);
     const opts = { host: a.host, port: a.port, localAddress: this.cfg.bindAddress };
     const sock = this.tlsOptions
       ? tls.connect({ ...this.tlsOptions, ...opts, servername: net.isIP(a.host) ? undefined : a.host })
@@ -301,7 +302,7 @@ export class BridgeLink implements Outlet, Ticking {
           msg.origin = this; // never sent back out through this link
           this.broker.publish(msg);
         } else {
-          log.debug(`Bridge ${this.cfg.name}: dropped message on ${p.topic} (no matching 'in' topic).`);
+          this.say('debug', `dropped message on ${p.topic} (no matching 'in' topic).`);
         }
         if (p.qos === 1) this.write(encodeAck(4, p.packetId));
         else if (p.qos === 2) {
@@ -320,7 +321,7 @@ export class BridgeLink implements Outlet, Ticking {
       case 9:
         if (p.packetId !== this.subId) return;
         p.granted.forEach((g, i) => {
-          if (g === 0x80) log.warning(`Bridge ${this.cfg.name}: the remote refused subscription ${this.remoteFilters()[i]}.`);
+          if (g === 0x80) this.say('warning', `the remote refused subscription ${this.remoteFilters()[i]}.`);
         });
         return this.goReady();
       case 11:
@@ -336,7 +337,7 @@ export class BridgeLink implements Outlet, Ticking {
       const priv = this.cfg.tryPrivate && !this.privateRefused;
       if (rc === 1 && priv) {
         // The remote does not know Mosquitto's bridge marker: ask again as a plain client.
-        log.notice(`Bridge ${this.cfg.name}: ${this.where} refused try_private; connecting as a plain client.`);
+        this.say('notice', `${this.where} refused try_private; connecting as a plain client.`);
         this.privateRefused = true;
         this.down(sock);
         sock.destroy();
@@ -396,18 +397,16 @@ export class BridgeLink implements Outlet, Ticking {
     const wasConnected = this.down(sock);
     const n = this.cfg.addresses.length;
     if (wasConnected) {
-      log.notice(`Bridge ${this.cfg.name}: connection to ${this.where} lost: ${reason}.`);
+      this.say('notice', `connection to ${this.where} lost: ${reason}.`);
       this.addr = this.cfg.roundRobin ? (this.addr + 1) % n : 0;
       this.delay = 0;
     } else {
-      const line = `Bridge ${this.cfg.name}: cannot connect to ${this.where}: ${reason}; retrying.`;
-      if (reason !== this.lastProblem) log.warning(line);
-      else log.debug(line);
+      this.say(reason !== this.lastProblem ? 'warning' : 'debug', `cannot connect to ${this.where}: ${reason}; retrying.`);
       this.lastProblem = reason;
       this.addr = (this.addr + 1) % n;
     }
     if (this.cfg.startType === 'once') {
-      log.notice(`Bridge ${this.cfg.name}: start_type once, not reconnecting.`);
+      this.say('notice', `start_type once, not reconnecting.`);
       return;
     }
     this.delay = nextDelay(this.delay, this.cfg.restartBase, this.cfg.restartCap);
@@ -424,7 +423,12 @@ export class BridgeLink implements Outlet, Ticking {
     this.write(DISCONNECT_BYTES);
   }
 
-  private notifyLocal(v: '0' | '1'): void {
+  /** A log line about this bridge. */
+  private say(level: 'debug' | 'notice' | 'warning', text: string): void {
+    log[level](`Bridge ${this.cfg.name}: ${text}`);
+  }
+
+    private notifyLocal(v: '0' | '1'): void {
     if (this.cfg.notifications) this.broker.publish(makeMessage(this.stateTopic, Buffer.from(v), 1, true));
   }
 

@@ -2,6 +2,7 @@
 // are words of the line, not options, so the minimal build's table of option names stays small.
 import type { QoS } from '../../codec/packets.ts';
 import { topicNameError } from '../../codec/validate.ts';
+import { fail, keyValues, setOption, type OptionSpec, type Where } from '../../config/parse.ts';
 import type { Level } from './pin.ts';
 import piZero from '../../../boards/pi-zero.json' with { type: 'json' };
 import piZero2 from '../../../boards/pi-zero-2.json' with { type: 'json' };
@@ -44,98 +45,76 @@ declare const MIDGE_BOARD: string | undefined;
 /** Its name when its file maps GPIO pins: the default of board=. */
 const BUILD_BOARD = typeof MIDGE_BOARD === 'string' && MIDGE_BOARD in BOARDS ? MIDGE_BOARD : undefined;
 
-const KEYS = ['topic', 'set_topic', 'edge', 'debounce', 'active_low', 'retain', 'qos', 'format', 'initial', 'failsafe', 'board', 'base'];
-const FORMATS = ['01', 'onoff', 'bool', 'json'];
+/** The settings of a gpio line (OptionSpec); topics are checked below. */
+const KEYS: Record<string, OptionSpec> = {
+  topic: ['topic', 0],
+  set_topic: ['setTopic', 0],
+  edge: ['edge', ['both', 'rising', 'falling']],
+  debounce: ['debounce', 0, 60000],
+  active_low: ['activeLow'],
+  retain: ['retain'],
+  qos: ['qos', 0, 2],
+  format: ['format', ['01', 'onoff', 'bool', 'json']],
+  initial: ['initial', ['publish']],
+  failsafe: ['failsafe', 0, 1],
+  board: ['board', 0],
+  base: ['base', 0, 65535],
+};
 
 /**
- * `args` are the words after `gpio`; `fail` throws the parser's `file:line: reason` error;
- * `others` are the pins configured so far (a pin or set topic used twice is an error).
+ * `args` are the words after `gpio`; `others` are the pins configured so far (a pin or set topic
+ * used twice is an error).
  */
-export function parseGpio(args: string[], fail: (reason: string) => never, others: readonly GpioPinConfig[]): GpioPinConfig {
-  if (args.length < 3) fail(`option 'gpio' needs PIN in|out topic=TOPIC [key=value ...]`);
+export function parseGpio(w: Where, args: string[], others: readonly GpioPinConfig[]): GpioPinConfig {
+  if (args.length < 3) fail(w, `option 'gpio' needs PIN in|out topic=TOPIC [key=value ...]`);
   const [pin, direction] = args;
-  if (direction !== 'in' && direction !== 'out') fail(`gpio ${pin}: direction must be in or out, got '${direction}'`);
-  const kv = new Map<string, string>();
-  for (const word of args.slice(2)) {
-    const eq = word.indexOf('=');
-    const k = word.slice(0, eq);
-    if (eq < 1 || !KEYS.includes(k)) fail(`gpio ${pin}: unknown setting '${word}' (expected key=value with key one of ${KEYS.join(', ')})`);
-    if (kv.has(k)) fail(`gpio ${pin}: duplicate '${k}'`);
-    kv.set(k, word.slice(eq + 1));
+  const bad: (reason: string) => never = (reason) => fail(w, `gpio ${pin}: ${reason}`);
+  if (direction !== 'in' && direction !== 'out') bad(`direction must be in or out, got '${direction}'`);
+  // Keys of the other direction's pins.
+  const [wrongWay, kind] = direction === 'in' ? [['set_topic', 'failsafe'], 'output'] : [['edge', 'debounce'], 'input'];
+  const kv: Record<string, unknown> = {};
+  for (const [k, v] of keyValues(args.slice(2), Object.keys(KEYS), `gpio ${pin}`, (r) => fail(w, r))) {
+    if (wrongWay.includes(k)) bad(`'${k}' applies to ${kind} pins only`);
+    setOption(w, `gpio ${k}`, [v], KEYS[k], kv);
+    const err = k.endsWith('topic') && topicNameError(v);
+    if (err) bad(`${k} '${v}': ${err}`);
   }
-  const bool = (k: string): boolean => {
-    const v = kv.get(k);
-    if (v === undefined || v === 'false' || v === '0') return false;
-    if (v === 'true' || v === '1') return true;
-    return fail(`gpio ${pin}: ${k} must be true or false, got '${v}'`);
-  };
-  const int = (k: string, max: number): number | undefined => {
-    const v = kv.get(k);
-    if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v) || Number(v) > max) fail(`gpio ${pin}: ${k} must be a whole number 0..${max}, got '${v}'`);
-    return Number(v);
-  };
-  const topic = (k: string): string | undefined => {
-    const t = kv.get(k);
-    if (t === undefined) return undefined;
-    const err = topicNameError(t);
-    if (err) fail(`gpio ${pin}: ${k} '${t}': ${err}`);
-    return t;
-  };
-  const onlyFor = (keys: string[], dir: string): void => {
-    for (const k of keys) if (kv.has(k)) fail(`gpio ${pin}: '${k}' applies to ${dir} pins only`);
-  };
-  if (direction === 'in') onlyFor(['set_topic', 'failsafe'], 'output');
-  else onlyFor(['edge', 'debounce'], 'input');
-
+  const o = kv as Partial<GpioPinConfig> & { initial?: string; board?: string; base?: number };
   const cfg: GpioPinConfig = {
     name: pin,
-    number: pinNumber(pin, kv.get('board') ?? BUILD_BOARD, int('base', 65535), fail),
+    number: pinNumber(pin, o.board ?? BUILD_BOARD, o.base, bad),
     direction,
-    topic: topic('topic') ?? fail(`gpio ${pin}: topic=TOPIC is required`),
-    edge: 'both',
-    debounce: int('debounce', 60000) ?? 0,
-    activeLow: bool('active_low'),
-    retain: bool('retain'),
-    qos: (int('qos', 2) ?? 0) as QoS,
-    format: '01',
-    publishInitial: false,
+    topic: o.topic ?? bad('topic=TOPIC is required'),
+    edge: o.edge ?? 'both',
+    debounce: o.debounce ?? 0,
+    activeLow: o.activeLow ?? false,
+    retain: o.retain ?? false,
+    qos: o.qos ?? 0,
+    format: o.format ?? '01',
+    publishInitial: o.initial === 'publish',
   };
-  const edge = kv.get('edge');
-  if (edge !== undefined) {
-    if (edge !== 'both' && edge !== 'rising' && edge !== 'falling') fail(`gpio ${pin}: edge must be both, rising or falling, got '${edge}'`);
-    cfg.edge = edge;
-  }
-  const format = kv.get('format');
-  if (format !== undefined) {
-    if (!FORMATS.includes(format)) fail(`gpio ${pin}: format must be one of ${FORMATS.join(', ')}, got '${format}'`);
-    cfg.format = format as GpioFormat;
-  }
-  const initial = kv.get('initial');
-  if (initial !== undefined && initial !== 'publish') fail(`gpio ${pin}: initial must be 'publish', got '${initial}'`);
-  cfg.publishInitial = initial === 'publish';
   if (direction === 'out') {
-    cfg.setTopic = topic('set_topic') ?? `${cfg.topic}/set`;
+    cfg.setTopic = o.setTopic ?? `${cfg.topic}/set`;
     // The state published on `topic` would set the pin again, forever.
-    if (cfg.setTopic === cfg.topic) fail(`gpio ${pin}: set_topic must differ from topic`);
-    const fs = int('failsafe', 1);
-    if (fs !== undefined) cfg.failsafe = fs as Level;
+    if (cfg.setTopic === cfg.topic) bad('set_topic must differ from topic');
+    if (o.failsafe !== undefined) cfg.failsafe = o.failsafe;
   }
-  for (const o of others) {
-    if (o.number === cfg.number) fail(`gpio ${pin}: the same line as gpio ${o.name} (number ${o.number})`);
-    if (cfg.setTopic && o.setTopic === cfg.setTopic) fail(`gpio ${pin}: set_topic ${cfg.setTopic} is already used by gpio ${o.name}`);
+  for (const p of others) {
+    if (p.number === cfg.number) bad(`the same line as gpio ${p.name} (number ${p.number})`);
+    if (cfg.setTopic && p.setTopic === cfg.setTopic) bad(`set_topic ${cfg.setTopic} is already used by gpio ${p.name}`);
   }
   return cfg;
 }
 
 /** PIN → driver number: a board name (GPIO17, PIN11) or line number plus the board's chip base. */
-function pinNumber(pin: string, boardName: string | undefined, base: number | undefined, fail: (reason: string) => never): number {
+function pinNumber(pin: string, boardName: string | undefined, base: number | undefined, bad: (reason: string) => never): number {
   const board = boardName === undefined ? undefined : BOARDS[boardName];
-  if (boardName !== undefined && !board) fail(`gpio ${pin}: unknown board '${boardName}' (boards with GPIO: ${Object.keys(BOARDS).join(', ')})`);
+  const names = Object.keys(BOARDS).join(', ');
+  if (boardName !== undefined && !board) bad(`unknown board '${boardName}' (boards with GPIO: ${names})`);
   let line: number | undefined;
   if (/^\d+$/.test(pin)) line = Number(pin);
   else if (board) line = board.pins[pin.toUpperCase()];
-  else fail(`gpio ${pin}: a pin name needs board=NAME (${Object.keys(BOARDS).join(', ')}); without it, give the sysfs GPIO number`);
-  if (line === undefined) fail(`gpio ${pin}: board ${boardName} has no pin '${pin}' (names like GPIO17 or PIN11)`);
+  else bad(`a pin name needs board=NAME (${names}); without it, give the sysfs GPIO number`);
+  if (line === undefined) bad(`board ${boardName} has no pin '${pin}' (names like GPIO17 or PIN11)`);
   return line + (base ?? board?.sysfsBase ?? 0);
 }

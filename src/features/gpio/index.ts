@@ -20,6 +20,8 @@ interface Open {
   pin: Pin;
   /** Logical state last published (inputs) or set (outputs). */
   state: Level;
+  /** 1 when active low: the level is the logical state XOR this. */
+  inv: number;
   timer?: NodeJS.Timeout;
 }
 
@@ -57,9 +59,9 @@ export async function startGpio(broker: Broker, pins: GpioPinConfig[], driver?: 
       log.error(`GPIO pin ${cfg.name} (number ${cfg.number}) could not be opened: ${(err as Error).message}${hint}`);
       continue;
     }
-    const o: Open = { cfg, pin, state: cfg.direction === 'out' ? ((initial ^ inv) as Level) : ((pin.read() ^ inv) as Level) };
+    const o: Open = { cfg, pin, inv, state: cfg.direction === 'out' ? ((initial ^ inv) as Level) : ((pin.read() ^ inv) as Level) };
     open.push(o);
-    if (cfg.direction === 'in') pin.watch((level) => onEdge(o, level, inv, publish));
+    if (cfg.direction === 'in') pin.watch((level) => onEdge(o, level, publish));
     if (cfg.publishInitial) publish(o);
   }
   log.notice(`GPIO: ${open.length} of ${pins.length} pin(s) open (driver ${driver.name}).`);
@@ -83,7 +85,7 @@ export async function startGpio(broker: Broker, pins: GpioPinConfig[], driver?: 
       for (const o of open) {
         clearTimeout(o.timer);
         try {
-          if (o.cfg.failsafe !== undefined) o.pin.write((o.cfg.failsafe ^ (o.cfg.activeLow ? 1 : 0)) as Level);
+          if (o.cfg.failsafe !== undefined) o.pin.write((o.cfg.failsafe ^ o.inv) as Level);
           o.pin.close();
         } catch (err) {
           log.warning(`GPIO pin ${o.cfg.name}: ${(err as Error).message} while releasing it.`);
@@ -94,16 +96,16 @@ export async function startGpio(broker: Broker, pins: GpioPinConfig[], driver?: 
 }
 
 /** An input edge: the settled logical value is published when it changed (and the edge is wanted). */
-function onEdge(o: Open, level: Level, inv: number, publish: (o: Open) => void): void {
+function onEdge(o: Open, level: Level, publish: (o: Open) => void): void {
   const settle = (v: Level): void => {
     if (v === o.state) return;
     o.state = v;
     if (o.cfg.edge === 'both' || (o.cfg.edge === 'rising') === (v === 1)) publish(o);
   };
-  if (o.cfg.debounce === 0) return settle((level ^ inv) as Level);
+  if (o.cfg.debounce === 0) return settle((level ^ o.inv) as Level);
   // Debounce: the level read once it has stayed put for `debounce` ms counts.
   clearTimeout(o.timer);
-  o.timer = setTimeout(() => settle((o.pin.read() ^ inv) as Level), o.cfg.debounce);
+  o.timer = setTimeout(() => settle((o.pin.read() ^ o.inv) as Level), o.cfg.debounce);
 }
 
 /** The outputs' session outlet: a delivered message on a set topic sets that pin. */
@@ -129,7 +131,7 @@ class OutputsOutlet implements Outlet {
     }
     const next = v === 'toggle' ? ((o.state ^ 1) as Level) : v;
     try {
-      o.pin.write((next ^ (o.cfg.activeLow ? 1 : 0)) as Level);
+      o.pin.write((next ^ o.inv) as Level);
     } catch (err) {
       log.error(`GPIO pin ${o.cfg.name}: could not set it: ${(err as Error).message}`);
       return;

@@ -50,7 +50,7 @@ export async function loadOnoff(sysfs = '/sys/class/gpio'): Promise<{ Gpio: Gpio
     return { Gpio };
   } catch (err) {
     return {
-      why: `the onoff module could not be loaded (${(err as Error).message}); install it next to broker.min.js with \`npm install onoff@6\` (it builds a native add-on: needs python3, make and a C++ compiler, or a prebuilt epoll)`,
+      why: `cannot load onoff (${(err as Error).message}); install it next to broker.min.js: npm install onoff@6 (its native add-on needs python3, make and g++)`,
     };
   }
 }

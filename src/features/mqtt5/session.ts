@@ -25,7 +25,7 @@ export function connack5(o: BrokerOptions, present: boolean, code: number, prope
     if (!o.retainAvailable) properties.retainAvailable = 0;
     properties.wildcardSubscriptionAvailable = 1;
     properties.subscriptionIdentifiersAvailable = 1;
-    properties.sharedSubscriptionAvailable = 0;
+    properties.sharedSubscriptionAvailable = 1;
   }
   return encode5({ type: 2, sessionPresent: present, returnCode: CONNACK5[code] ?? code, properties });
 }

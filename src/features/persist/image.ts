@@ -150,6 +150,21 @@ function held(s: Session): Outbound[] {
 }
 
 /**
+ * A message added to a client's queue: its MSG record first if `ids` has no id for it yet (it gets
+ * `next`), then STORE. Returns the next free message id.
+ */
+export function writeStored(w: RecordWriter, client: string, ob: Outbound, ids: WeakMap<Message, number>, next: number): number {
+  const m = ob.msg;
+  let id = ids.get(m);
+  if (id === undefined) {
+    ids.set(m, (id = next++));
+    w.begin(R_MSG).u32(id).u8(m.qos).u8(m.retain ? 1 : 0).str(m.topic).bin(m.payload).end();
+  }
+  w.begin(R_STORE).str(client).u32(id).u8(ob.qos).u8(ob.retain ? 1 : 0).end();
+  return next;
+}
+
+/**
  * Writes the broker's durable state as records: retained messages (not $SYS ones, which the
  * broker makes again) and every persistent session. `ids` gets the id of each message written.
  */
@@ -167,13 +182,7 @@ export function dump(broker: Broker, w: RecordWriter, ids: WeakMap<Message, numb
     if (user !== undefined) w.begin(R_USER).str(c).u8(1).str(user).end();
     for (const [filter, qos] of s.subscriptions) w.begin(R_SUB).str(c).str(filter).u8(qos).end();
     for (const ob of held(s)) {
-      let id = ids.get(ob.msg);
-      if (id === undefined) {
-        ids.set(ob.msg, (id = next++));
-        const m = ob.msg;
-        w.begin(R_MSG).u32(id).u8(m.qos).u8(m.retain ? 1 : 0).str(m.topic).bin(m.payload).end();
-      }
-      w.begin(R_STORE).str(c).u32(id).u8(ob.qos).u8(ob.retain ? 1 : 0).end();
+      next = writeStored(w, c, ob, ids, next);
       if (ob.packetId) {
         w.begin(R_SENT).str(c).u16(ob.packetId).end();
         if (ob.released) w.begin(R_REL).str(c).u16(ob.packetId).end();

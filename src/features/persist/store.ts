@@ -10,10 +10,10 @@ import type { AckTarget, Store } from '../../broker/store.ts';
 import type { QoS } from '../../codec/packets.ts';
 import { log } from '../../util/log.ts';
 import {
-  header, KIND_JOURNAL, KIND_SNAPSHOT, R_DONE, R_DROP, R_IN, R_INREL, R_MSG, R_REL, R_RETAIN, R_SENT, R_SESSION,
-  R_STORE, R_SUB, R_UNSUB, R_USER, RecordWriter,
+  header, KIND_JOURNAL, KIND_SNAPSHOT, R_DONE, R_DROP, R_IN, R_INREL, R_REL, R_RETAIN, R_SENT, R_SESSION, R_SUB,
+  R_UNSUB, R_USER, RecordWriter,
 } from './format.ts';
-import { dump } from './image.ts';
+import { dump, writeStored } from './image.ts';
 
 export type SyncMode = 'never' | 'interval' | 'always';
 
@@ -24,6 +24,10 @@ export interface StoreOptions {
   autosaveInterval: number;
   autosaveOnChanges: boolean;
 }
+
+/** Takes the records of persistence_sync never, which keeps no journal. */
+const drop = (): RecordWriter => NO_RECORD;
+const NO_RECORD = { u8: drop, u16: drop, u32: drop, str: drop, bin: drop, end() {} } as unknown as RecordWriter;
 
 /** Seconds between fsyncs of the journal with persistence_sync interval. */
 const SYNC_SECONDS = 1;
@@ -137,52 +141,36 @@ export class PersistStore implements Store {
 
   retained(msg: Message): void {
     if (msg.topic.startsWith('$SYS')) return; // regenerated at start-up, never persisted
-    if (this.journaling) this.w.begin(R_RETAIN).str(msg.topic).u8(msg.qos).bin(msg.payload).end();
-    this.changed();
+    this.record(R_RETAIN).str(msg.topic).u8(msg.qos).bin(msg.payload).end();
   }
 
   sessionAdded(s: Session): void {
-    if (this.journaling) this.w.begin(R_SESSION).str(s.clientId).end();
-    this.changed();
+    this.record(R_SESSION, s).end();
   }
 
   sessionRemoved(s: Session): void {
     this.users.delete(s.clientId);
-    if (this.journaling) this.w.begin(R_DROP).str(s.clientId).end();
-    this.changed();
+    this.record(R_DROP, s).end();
   }
 
   connected(s: Session, username: string | undefined): void {
     if (this.users.has(s.clientId) && this.users.get(s.clientId) === username) return;
     this.users.set(s.clientId, username);
-    if (this.journaling) {
-      this.w.begin(R_USER).str(s.clientId).u8(username === undefined ? 0 : 1);
-      if (username !== undefined) this.w.str(username);
-      this.w.end();
-    }
-    this.changed();
+    const w = this.record(R_USER, s).u8(username === undefined ? 0 : 1);
+    if (username !== undefined) w.str(username);
+    w.end();
   }
 
   subscribed(s: Session, filter: string, qos: QoS): void {
-    if (this.journaling) this.w.begin(R_SUB).str(s.clientId).str(filter).u8(qos).end();
-    this.changed();
+    this.record(R_SUB, s).str(filter).u8(qos).end();
   }
 
   unsubscribed(s: Session, filter: string): void {
-    if (this.journaling) this.w.begin(R_UNSUB).str(s.clientId).str(filter).end();
-    this.changed();
+    this.record(R_UNSUB, s).str(filter).end();
   }
 
   stored(s: Session, ob: Outbound): void {
-    if (this.journaling) {
-      const m = ob.msg;
-      let id = this.ids.get(m);
-      if (id === undefined) {
-        this.ids.set(m, (id = this.nextId++));
-        this.w.begin(R_MSG).u32(id).u8(m.qos).u8(m.retain ? 1 : 0).str(m.topic).bin(m.payload).end();
-      }
-      this.w.begin(R_STORE).str(s.clientId).u32(id).u8(ob.qos).u8(ob.retain ? 1 : 0).end();
-    }
+    if (this.journaling) this.nextId = writeStored(this.w, s.clientId, ob, this.ids, this.nextId);
     this.changed();
   }
 
@@ -214,8 +202,15 @@ export class PersistStore implements Store {
   // ---- journal ----
 
   private idRecord(type: number, s: Session, packetId: number): void {
-    if (this.journaling) this.w.begin(type).str(s.clientId).u16(packetId).end();
+    this.record(type, s).u16(packetId).end();
+  }
+
+  /** A change: its journal record begun (with the session's client id), or a writer that drops it. */
+  private record(type: number, s?: Session): RecordWriter {
     this.changed();
+    if (!this.journaling) return NO_RECORD;
+    this.w.begin(type);
+    return s ? this.w.str(s.clientId) : this.w;
   }
 
   private changed(): void {

@@ -106,15 +106,13 @@ export class SnClient implements Outlet {
     const flags = (dup ? 0x80 : 0) | (qos << 5) | (retain ? 0x10 : 0) | (t >> 16);
     const buf = encodePublish(flags, t & 0xffff, packetId, msg.payload);
     this.gw.broker.stats.messagesSent++;
-    this.send(buf);
-    if (qos > 0) this.unacked.set(key(PUBLISH, packetId), { buf, sentAt: this.gw.broker.now, tries: 0, qos });
+    if (qos > 0) this.track(PUBLISH, packetId, buf, qos);
+    else this.send(buf);
   }
 
   sendPubrel(packetId: number): void {
     if (this.muteRelease) return;
-    const buf = ack(PUBREL, packetId);
-    this.send(buf);
-    this.unacked.set(key(PUBREL, packetId), { buf, sentAt: this.gw.broker.now, tries: 0, qos: 2 });
+    this.track(PUBREL, packetId, ack(PUBREL, packetId), 2);
   }
 
   close(reason: string): void {
@@ -381,8 +379,7 @@ export class SnClient implements Outlet {
     this.nextMsgId = msgId === 65535 ? 1 : msgId + 1;
     const buf = frame(REGISTER, Buffer.concat([Buffer.from([topicId >> 8, topicId & 255, msgId >> 8, msgId & 255]), Buffer.from(topic)]));
     this.registering = { msgId, topicId, topic };
-    this.send(buf);
-    this.unacked.set(key(REGISTER, msgId), { buf, sentAt: this.gw.broker.now, tries: 0, qos: 0 });
+    this.track(REGISTER, msgId, buf, 0);
     return true;
   }
 
@@ -497,6 +494,12 @@ export class SnClient implements Outlet {
 
   private send(buf: Buffer): void {
     this.gw.send(this.peer, buf);
+  }
+
+  /** Sends a datagram that awaits an acknowledgement (`type` and `msgId` key it), resent until then. */
+  private track(type: number, msgId: number, buf: Buffer, qos: number): void {
+    this.send(buf);
+    this.unacked.set(key(type, msgId), { buf, sentAt: this.gw.broker.now, tries: 0, qos });
   }
 
   private resend(u: Unacked): void {

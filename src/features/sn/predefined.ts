@@ -2,27 +2,25 @@
 // reuse theirs: one `CLIENTID, TOPIC, ID` per line, `*` as CLIENTID for every client, `#` comment
 // lines, blank lines ignored. A client's own entry wins over a `*` entry for the same id or name.
 import { topicNameError } from '../../codec/validate.ts';
+import { contentLines } from '../../config/lines.ts';
 import type { PredefinedTopic } from '../../config/types.ts';
 
 /** Parses the file's text; `fail(line, reason)` reports an error (it throws). */
 export function parsePredefined(text: string, fail: (line: number, reason: string) => never): PredefinedTopic[] {
   const out: PredefinedTopic[] = [];
   const seen = new Set<string>();
-  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === '' || line.startsWith('#')) continue;
+  for (const [n, line] of contentLines(text)) {
     const parts = line.split(',').map((s) => s.trim());
-    if (parts.length !== 3) fail(i + 1, `expected 'CLIENTID, TOPIC, ID', got '${line}'`);
+    if (parts.length !== 3) fail(n, `expected 'CLIENTID, TOPIC, ID', got '${line}'`);
     const [clientId, topic, idText] = parts;
-    if (!clientId) fail(i + 1, 'empty client id (use * for every client)');
-    if (topicNameError(topic)) fail(i + 1, `'${topic}' is not a topic name (no wildcards, not empty)`);
+    if (!clientId) fail(n, 'empty client id (use * for every client)');
+    if (topicNameError(topic)) fail(n, `'${topic}' is not a topic name (no wildcards, not empty)`);
     if (!/^\d+$/.test(idText) || Number(idText) < 1 || Number(idText) > 65534) {
-      fail(i + 1, `topic id '${idText}' is out of range (allowed 1..65534)`);
+      fail(n, `topic id '${idText}' is out of range (allowed 1..65534)`);
     }
     const id = Number(idText);
     for (const key of [`${clientId}\0#${id}`, `${clientId}\0${topic}`]) {
-      if (seen.has(key)) fail(i + 1, `duplicate ${key.includes('#') ? `topic id ${id}` : `topic '${topic}'`} for client ${clientId}`);
+      if (seen.has(key)) fail(n, `duplicate ${key.includes('#') ? `topic id ${id}` : `topic '${topic}'`} for client ${clientId}`);
       seen.add(key);
     }
     out.push({ clientId, topic, id });

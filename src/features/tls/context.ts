@@ -6,7 +6,8 @@ import type tls from 'node:tls';
 import type { TlsSettings } from '../../config/types.ts';
 import { CONNECT_TIMEOUT } from '../../transport/connection.ts';
 
-const VERSIONS = { 'tlsv1.1': 'TLSv1.1', 'tlsv1.2': 'TLSv1.2', 'tlsv1.3': 'TLSv1.3' } as const;
+/** Node's name of a mosquitto.conf TLS version (tlsv1.2 → TLSv1.2). */
+export const nodeTlsVersion = (v: string): tls.SecureVersion => `TLSv${v.slice(4)}` as tls.SecureVersion;
 
 /** What setSecureContext() can swap on a live server: certificates, keys, CAs, versions, ciphers. */
 export function secureContextOptions(t: TlsSettings): tls.SecureContextOptions {
@@ -25,7 +26,7 @@ export function secureContextOptions(t: TlsSettings): tls.SecureContextOptions {
     cert: readFileSync(t.certfile as string),
     key: readFileSync(t.keyfile as string),
     ...(ca.length > 0 && { ca }),
-    minVersion: VERSIONS[(t.tlsVersion ?? 'tlsv1.2') as keyof typeof VERSIONS],
+    minVersion: nodeTlsVersion(t.tlsVersion ?? 'tlsv1.2'),
     ...(t.ciphers !== undefined && { ciphers: t.ciphers }),
   };
 }
