@@ -72,7 +72,7 @@ export interface BridgeConfig {
   roundRobin: boolean;
   topics: BridgeTopic[];
   /** 3 (mqttv31) or 4 (mqttv311). */
-  protocolLevel: 3 | 4;
+  protocolLevel: 3 | 4 | 5;
   cleanSession: boolean;
   localCleanSession?: boolean;
   remoteClientId?: string; // default HOSTNAME.NAME

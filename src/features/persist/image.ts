@@ -9,6 +9,7 @@ import {
   type BodyReader, R_DONE, R_DROP, R_IN, R_INREL, R_MSG, R_REL, R_RETAIN, R_SENT, R_SESSION, R_STORE, R_SUB,
   R_UNSUB, R_USER, type RecordWriter,
 } from './format.ts';
+import { readTail, writeTail } from './mqtt5.ts';
 
 interface SessionImage {
   subs: Map<string, QoS>;
@@ -39,7 +40,9 @@ export class Image {
       const qos = qosOf(r.u8());
       const retain = r.u8() === 1;
       const topic = r.str();
-      this.messages.set(id, makeMessage(topic, r.bin(), qos, retain));
+      const m = makeMessage(topic, r.bin(), qos, retain);
+      if (MQTT5) readTail(r, m);
+      this.messages.set(id, m);
       return;
     }
     if (type === R_RETAIN) {
@@ -47,7 +50,11 @@ export class Image {
       const qos = qosOf(r.u8());
       const payload = r.bin(true); // RetainedStore.set copies it
       if (payload.length === 0) this.retained.delete(topic);
-      else this.retained.set(topic, makeMessage(topic, payload, qos, true));
+      else {
+        const m = makeMessage(topic, payload, qos, true);
+        if (MQTT5) readTail(r, m);
+        this.retained.set(topic, m);
+      }
       return;
     }
     const client = r.str();
@@ -140,6 +147,20 @@ export class Image {
   }
 }
 
+/** The RETAIN record of a retained message (set, or deleted by an empty payload). */
+export function retainRecord(w: RecordWriter, m: Message): void {
+  w.begin(R_RETAIN).str(m.topic).u8(m.qos).bin(m.payload);
+  if (MQTT5) writeTail(w, m);
+  w.end();
+}
+
+/** The MSG record of a message that sessions refer to by `id`. */
+export function msgRecord(w: RecordWriter, id: number, m: Message): void {
+  w.begin(R_MSG).u32(id).u8(m.qos).u8(m.retain ? 1 : 0).str(m.topic).bin(m.payload);
+  if (MQTT5) writeTail(w, m);
+  w.end();
+}
+
 const NOTHING: Access = { mayRead: () => false, mayWrite: () => false, maySubscribe: () => false };
 
 /** A session's QoS 1/2 messages: in flight first, then queued, each group oldest first. */
@@ -157,7 +178,7 @@ export function dump(broker: Broker, w: RecordWriter, ids: WeakMap<Message, numb
   let next = 1;
   // '#' does not match topics starting with '$' [MQTT-4.7.2-1]: $SYS is left out.
   for (const m of broker.retained.matching('#')) {
-    w.begin(R_RETAIN).str(m.topic).u8(m.qos).bin(m.payload).end();
+    retainRecord(w, m);
   }
   for (const s of broker.sessions.values()) {
     if (s.clean) continue;
@@ -170,8 +191,7 @@ export function dump(broker: Broker, w: RecordWriter, ids: WeakMap<Message, numb
       let id = ids.get(ob.msg);
       if (id === undefined) {
         ids.set(ob.msg, (id = next++));
-        const m = ob.msg;
-        w.begin(R_MSG).u32(id).u8(m.qos).u8(m.retain ? 1 : 0).str(m.topic).bin(m.payload).end();
+        msgRecord(w, id, ob.msg);
       }
       w.begin(R_STORE).str(c).u32(id).u8(ob.qos).u8(ob.retain ? 1 : 0).end();
       if (ob.packetId) {

@@ -10,10 +10,10 @@ import type { AckTarget, Store } from '../../broker/store.ts';
 import type { QoS } from '../../codec/packets.ts';
 import { log } from '../../util/log.ts';
 import {
-  header, KIND_JOURNAL, KIND_SNAPSHOT, R_DONE, R_DROP, R_IN, R_INREL, R_MSG, R_REL, R_RETAIN, R_SENT, R_SESSION,
+  header, KIND_JOURNAL, KIND_SNAPSHOT, R_DONE, R_DROP, R_IN, R_INREL, R_REL, R_SENT, R_SESSION,
   R_STORE, R_SUB, R_UNSUB, R_USER, RecordWriter,
 } from './format.ts';
-import { dump } from './image.ts';
+import { dump, msgRecord, retainRecord } from './image.ts';
 
 export type SyncMode = 'never' | 'interval' | 'always';
 
@@ -137,7 +137,7 @@ export class PersistStore implements Store {
 
   retained(msg: Message): void {
     if (msg.topic.startsWith('$SYS')) return; // regenerated at start-up, never persisted
-    if (this.journaling) this.w.begin(R_RETAIN).str(msg.topic).u8(msg.qos).bin(msg.payload).end();
+    if (this.journaling) retainRecord(this.w, msg);
     this.changed();
   }
 
@@ -179,7 +179,7 @@ export class PersistStore implements Store {
       let id = this.ids.get(m);
       if (id === undefined) {
         this.ids.set(m, (id = this.nextId++));
-        this.w.begin(R_MSG).u32(id).u8(m.qos).u8(m.retain ? 1 : 0).str(m.topic).bin(m.payload).end();
+        msgRecord(this.w, id, m);
       }
       this.w.begin(R_STORE).str(s.clientId).u32(id).u8(ob.qos).u8(ob.retain ? 1 : 0).end();
     }
