@@ -20,10 +20,10 @@
 // stream (`v5`). Properties are checked by src/features/mqtt5/properties.ts; the variable
 // headers gain reason codes (a short ack or DISCONNECT means reason 0), SUBSCRIBE gains
 // subscription options (reserved bits [MQTT-3.8.3-5], retain handling 3 [MQTT-3.8.3-6]), AUTH
-// (type 15) exists, and a password without a username is allowed. Errors carry the reason code
-// for the server's DISCONNECT (0x81 malformed, 0x82 protocol error).
+// (type 15) exists, and a password without a username is allowed. The rule of an error decides
+// the reason code of the server's DISCONNECT (src/features/mqtt5/reason.ts).
 
-import { CONNACK_BAD_PROTOCOL, ProtocolError, RC_PROTOCOL_ERROR, RC_TOPIC_NAME_INVALID } from './packets.ts';
+import { CONNACK_BAD_PROTOCOL, ProtocolError } from './packets.ts';
 import type {
   AckPacket,
   AuthPacket,
@@ -60,6 +60,12 @@ const malformed = (msg: string): ProtocolError => new ProtocolError('MQTT-4.8.0-
 // is synchronous and never interleaves (onPacket runs after a packet is fully parsed), and it
 // saves allocating a reader per packet.
 let pos = 0;
+// MQTT5: whether the packet being parsed belongs to an MQTT 5 stream (set from Decoder.v5), and
+// the properties just read (module-level too, so builds without MQTT5 keep no trace of them).
+let v5 = false;
+let props: Properties | undefined;
+// MQTT 5: only PINGREQ and PINGRESP keep a fixed length.
+const FIXED_LEN5 = [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, -1, -1];
 
 function readU16(buf: Buffer, end: number, what: string): number {
   if (pos + 2 > end) throw malformed(`${what} is truncated`);
@@ -127,7 +133,6 @@ function checkFirstByte(b1: number): void {
 }
 
 function parseConnect(buf: Buffer, start: number, end: number): ConnectPacket {
-  let v5 = false;
   pos = start;
   const protocolName = readString(buf, end, 'protocol name');
   const v31 = protocolName === 'MQIsdp';
@@ -140,8 +145,7 @@ function parseConnect(buf: Buffer, start: number, end: number): ConnectPacket {
   const protocolLevel = buf[pos++];
   // Bit 0x80 is Mosquitto's bridge marker (try_private): 0x83 or 0x84 is a bridge speaking 3.1 or
   // 3.1.1, accepted in builds with BRIDGE. The level is passed on as received.
-  if (MQTT5 && protocolLevel === 5 && !v31) v5 = true;
-  else if ((BRIDGE ? protocolLevel & 0x7f : protocolLevel) !== (v31 ? 3 : 4)) {
+  if (!(MQTT5 && protocolLevel === 5 && !v31) && (BRIDGE ? protocolLevel & 0x7f : protocolLevel) !== (v31 ? 3 : 4)) {
     throw new ProtocolError('MQTT-3.1.2-2', `unsupported protocol level ${protocolLevel} for ${protocolName}`, CONNACK_BAD_PROTOCOL);
   }
   if (pos >= end) throw malformed('CONNECT is truncated');
@@ -156,20 +160,20 @@ function parseConnect(buf: Buffer, start: number, end: number): ConnectPacket {
     throw new ProtocolError('MQTT-3.1.2-14', 'will QoS 3');
   }
   // MQTT 5 allows a password without a username.
-  if ((flags & 0xc0) === 0x40 && !(MQTT5 && v5)) throw new ProtocolError('MQTT-3.1.2-22', 'password flag set without username flag');
-  const props = MQTT5 && v5 ? readProps(buf, end, 1) : undefined;
+  if ((flags & 0xc0) === 0x40 && !(MQTT5 && protocolLevel === 5)) throw new ProtocolError('MQTT-3.1.2-22', 'password flag set without username flag');
+  if (MQTT5) props = protocolLevel === 5 ? readProps(buf, end, 1) : undefined;
 
   const clientId = readString(buf, end, 'client identifier');
   const p: ConnectPacket = { type: 1, protocolName, protocolLevel, clean: (flags & 0x02) !== 0, keepalive, clientId };
-  if (MQTT5 && v5) p.properties = props;
+  if (MQTT5 && props) p.properties = props;
   if (flags & 0x04) {
-    const wp = MQTT5 && v5 ? readProps(buf, end, 0) : undefined;
+    if (MQTT5 && p.properties) props = readProps(buf, end, 0);
     const topic = readString(buf, end, 'will topic');
     const bad = topicNameError(topic);
     if (bad !== null) throw new ProtocolError(bad, `invalid will topic ${JSON.stringify(topic)}`);
     const payload = readBinaryCopy(buf, end, 'will message');
     const will: Will = { topic, payload, qos: willQos as QoS, retain: (flags & 0x20) !== 0 };
-    if (MQTT5 && v5) will.properties = wp;
+    if (MQTT5 && p.properties) will.properties = props;
     p.will = will;
   }
   // MQTT 3.1 §3.1: "the Remaining Length field from the fixed header takes precedence over the
@@ -180,41 +184,34 @@ function parseConnect(buf: Buffer, start: number, end: number): ConnectPacket {
   return p;
 }
 
-function parseConnack(buf: Buffer, start: number, end: number, v5: boolean): ConnackPacket {
-  if (end - start < 2) throw malformed('CONNACK is truncated');
+function parseConnack(buf: Buffer, start: number): ConnackPacket {
   const ackFlags = buf[start];
   if (ackFlags & 0xfe) throw new ProtocolError('MQTT-3.2.2-1', 'reserved CONNACK acknowledge flags are set');
-  const p: ConnackPacket = { type: 2, sessionPresent: ackFlags === 1, returnCode: buf[start + 1] };
-  if (MQTT5 && v5) {
-    pos = start + 2;
-    p.properties = readProps(buf, end, 2);
-    if (pos !== end) throw malformed('unexpected bytes after CONNACK properties');
-  }
-  return p;
+  return { type: 2, sessionPresent: ackFlags === 1, returnCode: buf[start + 1] };
 }
 
-function parsePublish(b1: number, buf: Buffer, start: number, end: number, v5: boolean): PublishPacket {
+function parsePublish(b1: number, buf: Buffer, start: number, end: number): PublishPacket {
   pos = start;
   const topic = readString(buf, end, 'topic name');
   const bad = topicNameError(topic);
+  // MQTT 5: an empty topic name is allowed with a topic alias (checked below).
+  if (bad !== null && !(MQTT5 && v5 && topic === '')) throw new ProtocolError(bad, `invalid topic name ${JSON.stringify(topic)}`);
   const qos = ((b1 >> 1) & 3) as QoS;
   const packetId = qos === 0 ? 0 : readId(buf, end);
   if (MQTT5 && v5) {
     const properties = readProps(buf, end, 3);
-    // An empty topic name is allowed with a topic alias [MQTT-3.3.2-1 (5.0)].
-    if (bad !== null && !(topic === '' && properties.topicAlias !== undefined)) throw new ProtocolError(bad, `invalid topic name ${JSON.stringify(topic)}`, undefined, RC_TOPIC_NAME_INVALID);
+    if (topic === '' && properties.topicAlias === undefined) throw new ProtocolError('MQTT-3.3.2-1', 'empty topic name without a topic alias');
     return { type: 3, dup: (b1 & 0x08) !== 0, qos, retain: (b1 & 0x01) !== 0, topic, packetId, payload: buf.subarray(pos, end), properties };
   }
-  if (bad !== null) throw new ProtocolError(bad, `invalid topic name ${JSON.stringify(topic)}`);
   // A view, not a copy: the broker fans this out without touching the bytes.
   return { type: 3, dup: (b1 & 0x08) !== 0, qos, retain: (b1 & 0x01) !== 0, topic, packetId, payload: buf.subarray(pos, end) };
 }
 
-function parseSubscribe(buf: Buffer, start: number, end: number, v5: boolean): SubscribePacket {
+function parseSubscribe(buf: Buffer, start: number, end: number): SubscribePacket {
   pos = start;
   const packetId = readId(buf, end);
-  const properties = MQTT5 && v5 ? readProps(buf, end, 8) : undefined;
-  if (pos === end) throw new ProtocolError('MQTT-3.8.3-3', 'SUBSCRIBE without topic filters', undefined, RC_PROTOCOL_ERROR);
+  if (MQTT5 && v5) props = readProps(buf, end, 8);
+  if (pos === end) throw new ProtocolError('MQTT-3.8.3-3', 'SUBSCRIBE without topic filters');
   const subscriptions: Subscription[] = [];
   while (pos < end) {
     const topic = readString(buf, end, 'topic filter');
@@ -225,22 +222,21 @@ function parseSubscribe(buf: Buffer, start: number, end: number, v5: boolean): S
     if (MQTT5 && v5) {
       // Options: QoS (bits 0-1), No Local, Retain As Published, Retain Handling (bits 4-5).
       if (q & 0xc0) throw new ProtocolError('MQTT-3.8.3-5', 'reserved subscription option bits are set');
-      if ((q & 3) === 3 || (q & 0x30) === 0x30) throw new ProtocolError('MQTT5-3.8.3.1', `invalid subscription options 0x${q.toString(16)}`, undefined, RC_PROTOCOL_ERROR);
+      if ((q & 3) === 3 || (q & 0x30) === 0x30) throw new ProtocolError('MQTT5-3.8.3.1', `invalid subscription options 0x${q.toString(16)}`);
       subscriptions.push({ topic, qos: (q & 3) as QoS, noLocal: (q & 4) !== 0, retainAsPublished: (q & 8) !== 0, retainHandling: (q >> 4) as 0 | 1 | 2 });
       continue;
     }
     if (q > 2) throw new ProtocolError('MQTT-3-8.3-4', `invalid requested QoS byte 0x${q.toString(16)}`);
     subscriptions.push({ topic, qos: q as QoS });
   }
-  const p: SubscribePacket = { type: 8, packetId, subscriptions };
-  if (MQTT5 && v5) p.properties = properties;
-  return p;
+  if (MQTT5 && v5) return { type: 8, packetId, subscriptions, properties: props };
+  return { type: 8, packetId, subscriptions };
 }
 
-function parseSuback(buf: Buffer, start: number, end: number, v5: boolean): SubackPacket {
+function parseSuback(buf: Buffer, start: number, end: number): SubackPacket {
   pos = start;
   const packetId = readId(buf, end);
-  const properties = MQTT5 && v5 ? readProps(buf, end, 9) : undefined;
+  if (MQTT5 && v5) props = readProps(buf, end, 9);
   // Not numbered in the spec, but a SUBACK answers a SUBSCRIBE, which has at least one filter.
   if (pos === end) throw malformed('SUBACK without return codes');
   const granted: number[] = [];
@@ -249,15 +245,14 @@ function parseSuback(buf: Buffer, start: number, end: number, v5: boolean): Suba
     if (c > 2 && c !== 0x80 && !(MQTT5 && v5 && c > 0x80)) throw new ProtocolError('MQTT-3.9.3-2', `invalid SUBACK return code 0x${c.toString(16)}`);
     granted.push(c);
   }
-  const p: SubackPacket = { type: 9, packetId, granted };
-  if (MQTT5 && v5) p.properties = properties;
-  return p;
+  if (MQTT5 && v5) return { type: 9, packetId, granted, properties: props };
+  return { type: 9, packetId, granted };
 }
 
-function parseUnsubscribe(buf: Buffer, start: number, end: number, v5: boolean): UnsubscribePacket {
+function parseUnsubscribe(buf: Buffer, start: number, end: number): UnsubscribePacket {
   pos = start;
   const packetId = readId(buf, end);
-  const properties = MQTT5 && v5 ? readProps(buf, end, 10) : undefined;
+  if (MQTT5 && v5) props = readProps(buf, end, 10);
   if (pos === end) throw new ProtocolError('MQTT-3.10.3-2', 'UNSUBSCRIBE without topic filters');
   const topics: string[] = [];
   while (pos < end) {
@@ -266,14 +261,21 @@ function parseUnsubscribe(buf: Buffer, start: number, end: number, v5: boolean):
     if (bad !== null) throw new ProtocolError(bad, `invalid topic filter ${JSON.stringify(topic)}`);
     topics.push(topic);
   }
-  const p: UnsubscribePacket = { type: 10, packetId, topics };
-  if (MQTT5 && v5) p.properties = properties;
-  return p;
+  if (MQTT5 && v5) return { type: 10, packetId, topics, properties: props };
+  return { type: 10, packetId, topics };
 }
 
-/** MQTT 5 packets after the fixed part: PUBACK..PUBCOMP, UNSUBACK, DISCONNECT, AUTH. */
+/** MQTT 5 forms of CONNACK, PUBACK..PUBCOMP, UNSUBACK, DISCONNECT and AUTH. */
 function parse5(type: number, buf: Buffer, start: number, end: number): Packet {
   pos = start;
+  if (type === 2) {
+    if (end - start < 3) throw malformed('CONNACK is truncated');
+    const p = parseConnack(buf, start);
+    pos += 2;
+    p.properties = readProps(buf, end, 2);
+    if (pos !== end) throw malformed('unexpected bytes after CONNACK properties');
+    return p;
+  }
   if (type === 11) {
     const packetId = readId(buf, end);
     const properties = readProps(buf, end, 11);
@@ -290,16 +292,15 @@ function parse5(type: number, buf: Buffer, start: number, end: number): Packet {
 }
 
 /** Decodes the body [start, end) of a packet whose fixed header was already validated. */
-function parseBody(b1: number, buf: Buffer, start: number, end: number, v5: boolean): Packet {
-  const type = b1 >> 4;
-  if (MQTT5 && v5 && ((type >= 4 && type <= 7) || type === 11 || type >= 14)) return parse5(type, buf, start, end);
-  switch (type) {
+function parseBody(b1: number, buf: Buffer, start: number, end: number): Packet {
+  if (MQTT5 && v5 && ((b1 >= 0x40 && b1 < 0x80) || b1 >> 4 === 2 || b1 >> 4 === 11 || b1 >= 0xe0)) return parse5(b1 >> 4, buf, start, end);
+  switch (b1 >> 4) {
     case 1:
       return parseConnect(buf, start, end);
     case 2:
-      return parseConnack(buf, start, end, v5);
+      return parseConnack(buf, start);
     case 3:
-      return parsePublish(b1, buf, start, end, v5);
+      return parsePublish(b1, buf, start, end);
     case 4:
     case 5:
     case 6:
@@ -310,11 +311,11 @@ function parseBody(b1: number, buf: Buffer, start: number, end: number, v5: bool
       return ack;
     }
     case 8:
-      return parseSubscribe(buf, start, end, v5);
+      return parseSubscribe(buf, start, end);
     case 9:
-      return parseSuback(buf, start, end, v5);
+      return parseSuback(buf, start, end);
     case 10:
-      return parseUnsubscribe(buf, start, end, v5);
+      return parseUnsubscribe(buf, start, end);
     default:
       // 12, 13, 14: length already checked to be 0.
       return { type: (b1 >> 4) as 12 | 13 | 14 };
@@ -334,8 +335,8 @@ function parseBody(b1: number, buf: Buffer, start: number, end: number, v5: bool
 export class Decoder {
   /** Set after the first error; further input is ignored. */
   failed = false;
-  /** MQTT 5 stream: set by a level 5 CONNECT (server side), or by the owner (a v5 client). */
-  v5 = false;
+  /** MQTT5: an MQTT 5 stream, set by a level 5 CONNECT (server side) or by the owner (a client). */
+  declare v5: boolean;
 
   // Fixed header split across chunks (at most 4 bytes are ever pending here).
   // Allocated on first use: most connections never see a split header, and an idle connection
@@ -356,7 +357,9 @@ export class Decoder {
     private readonly onPacket: (p: Packet) => void,
     private readonly onError: (e: ProtocolError) => void,
     private readonly maxPacketSize = MAX_REMAINING_LENGTH,
-  ) {}
+  ) {
+    if (MQTT5) this.v5 = false;
+  }
 
   push(chunk: Buffer): void {
     if (this.failed) return;
@@ -379,10 +382,11 @@ export class Decoder {
   }
 
   private emit(p: Packet): void {
-    if (MQTT5 && p.type === 1 && p.protocolLevel === 5) this.v5 = true;
+    if (MQTT5 && p.type === 1 && p.protocolLevel === 5) this.v5 = v5 = true;
     this.inCallback = true;
     this.onPacket(p);
     this.inCallback = false;
+    if (MQTT5) v5 = this.v5; // in case onPacket fed another decoder
   }
 
   /**
@@ -391,12 +395,8 @@ export class Decoder {
    */
   private header(buf: Buffer, off: number, end: number): number {
     const b1 = buf[off];
-    const type = b1 >> 4;
-    // MQTT 5: AUTH (15) exists; acks, CONNACK and DISCONNECT may carry reasons and properties.
-    const v5 = MQTT5 && this.v5;
-    if (v5 && type === 15) {
-      if (b1 & 0x0f) throw new ProtocolError('MQTT-2.1.3-1', 'invalid fixed header flags for AUTH');
-    } else checkFirstByte(b1);
+    // MQTT 5 has AUTH (0xf0; other flags fail as a reserved type).
+    if (!(MQTT5 && this.v5 && b1 === 0xf0)) checkFirstByte(b1);
     let i = off + 1;
     let rem = 0;
     let mul = 1;
@@ -411,13 +411,15 @@ export class Decoder {
     if (rem > this.maxPacketSize) {
       throw new ProtocolError('packet-too-large', `remaining length ${rem} exceeds the maximum packet size ${this.maxPacketSize}`);
     }
-    const fixed = v5 && type !== 12 && type !== 13 ? -1 : FIXED_LEN[type];
+    // MQTT 5: acks, CONNACK and DISCONNECT may carry reason codes and properties.
+    const fixed = MQTT5 && this.v5 ? FIXED_LEN5[b1 >> 4] : FIXED_LEN[b1 >> 4];
     if (fixed >= 0 && rem !== fixed) throw malformed(`packet type ${b1 >> 4} with remaining length ${rem}, expected ${fixed}`);
     this.rem = rem;
     return i;
   }
 
   private consume(chunk: Buffer): void {
+    if (MQTT5) v5 = this.v5;
     const end = chunk.length;
     let off = 0;
 
@@ -450,11 +452,11 @@ export class Decoder {
       let p: Packet;
       if (this.got === 0) {
         // Only the header was split: the body is contiguous in this chunk.
-        p = parseBody(b1, chunk, off, off + need, this.v5);
+        p = parseBody(b1, chunk, off, off + need);
       } else {
         this.parts.push(chunk.subarray(off, off + need));
         const body = Buffer.concat(this.parts, len);
-        p = parseBody(b1, body, 0, len, this.v5);
+        p = parseBody(b1, body, 0, len);
       }
       this.parts = [];
       this.got = 0;
@@ -480,7 +482,7 @@ export class Decoder {
         this.got = end - bodyStart;
         return;
       }
-      const p = parseBody(chunk[off], chunk, bodyStart, bodyEnd, this.v5);
+      const p = parseBody(chunk[off], chunk, bodyStart, bodyEnd);
       off = bodyEnd;
       this.emit(p);
       if (this.failed) return;

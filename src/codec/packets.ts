@@ -208,15 +208,15 @@ export type Packet =
 /**
  * A violation of the protocol found while decoding. `rule` names the normative statement
  * (e.g. 'MQTT-3.3.1-4'); `connackCode` is set when the spec wants a CONNACK with that code sent
- * before the connection is closed (e.g. 1 for an unsupported protocol level). `reason` is the
- * MQTT 5 reason code for the server's DISCONNECT (or CONNACK) on an MQTT 5 connection.
+ * before the connection is closed (e.g. 1 for an unsupported protocol level). On an MQTT 5
+ * connection the rule also decides the DISCONNECT reason code (src/features/mqtt5/reason.ts),
+ * which keeps this class as small as it is without MQTT5.
  */
 export class ProtocolError extends Error {
   constructor(
     readonly rule: string,
     message: string,
     readonly connackCode?: number,
-    readonly reason = 0x81,
   ) {
     super(`[${rule}] ${message}`);
   }

@@ -1,5 +1,5 @@
 // MQTT 5 properties (§2.2.2): one table entry per identifier drives both decoding and encoding.
-import { ProtocolError, RC_PROTOCOL_ERROR, type Properties } from '../../codec/packets.ts';
+import { ProtocolError, type Properties } from '../../codec/packets.ts';
 import { checkUtf8 } from '../../codec/validate.ts';
 
 // Value types.
@@ -27,43 +27,50 @@ const MSG = W | PB; // application message properties
 type Name = keyof Properties;
 // [name, type, packets]. A fourth element 1 means 0 is not a valid value.
 type Def = [Name, number, number, 1?];
-const DEFS: Def[] = [];
-const ID: Partial<Record<Name, number>> = {};
-for (const [id, def] of [
-  [0x01, ['payloadFormatIndicator', BYTE, MSG]],
-  [0x02, ['messageExpiryInterval', U32, MSG]],
-  [0x03, ['contentType', STR, MSG]],
-  [0x08, ['responseTopic', STR, MSG]],
-  [0x09, ['correlationData', BIN, MSG]],
-  [0x0b, ['subscriptionIdentifier', VBI, PB | SB, 1]],
-  [0x11, ['sessionExpiryInterval', U32, CN | CA | DC]],
-  [0x12, ['assignedClientIdentifier', STR, CA]],
-  [0x13, ['serverKeepAlive', U16, CA]],
-  [0x15, ['authenticationMethod', STR, CN | CA | AU]],
-  [0x16, ['authenticationData', BIN, CN | CA | AU]],
-  [0x17, ['requestProblemInformation', BYTE, CN]],
-  [0x18, ['willDelayInterval', U32, W]],
-  [0x19, ['requestResponseInformation', BYTE, CN]],
-  [0x1a, ['responseInformation', STR, CA]],
-  [0x1c, ['serverReference', STR, CA | DC]],
-  [0x1f, ['reasonString', STR, CA | ACKS | SA | UA | DC | AU]],
-  [0x21, ['receiveMaximum', U16, CN | CA, 1]],
-  [0x22, ['topicAliasMaximum', U16, CN | CA]],
-  [0x23, ['topicAlias', U16, PB, 1]],
-  [0x24, ['maximumQoS', BYTE, CA]],
-  [0x25, ['retainAvailable', BYTE, CA]],
-  [0x26, ['userProperties', PAIR, 0xffff]],
-  [0x27, ['maximumPacketSize', U32, CN | CA, 1]],
-  [0x28, ['wildcardSubscriptionAvailable', BYTE, CA]],
-  [0x29, ['subscriptionIdentifiersAvailable', BYTE, CA]],
-  [0x2a, ['sharedSubscriptionAvailable', BYTE, CA]],
-] as [number, Def][]) {
-  DEFS[id] = def;
-  ID[def[0]] = id;
-}
+// Indexed by identifier; holes are unassigned identifiers.
+const DEFS: (Def | undefined)[] = [
+  , // 0x00: none
+  ['payloadFormatIndicator', BYTE, MSG], // 0x01
+  ['messageExpiryInterval', U32, MSG], // 0x02
+  ['contentType', STR, MSG], // 0x03
+  ,,,, // 0x04-0x07: none
+  ['responseTopic', STR, MSG], // 0x08
+  ['correlationData', BIN, MSG], // 0x09
+  , // 0x0a: none
+  ['subscriptionIdentifier', VBI, PB | SB, 1], // 0x0b
+  ,,,,, // 0x0c-0x10: none
+  ['sessionExpiryInterval', U32, CN | CA | DC], // 0x11
+  ['assignedClientIdentifier', STR, CA], // 0x12
+  ['serverKeepAlive', U16, CA], // 0x13
+  , // 0x14: none
+  ['authenticationMethod', STR, CN | CA | AU], // 0x15
+  ['authenticationData', BIN, CN | CA | AU], // 0x16
+  ['requestProblemInformation', BYTE, CN], // 0x17
+  ['willDelayInterval', U32, W], // 0x18
+  ['requestResponseInformation', BYTE, CN], // 0x19
+  ['responseInformation', STR, CA], // 0x1a
+  , // 0x1b: none
+  ['serverReference', STR, CA | DC], // 0x1c
+  ,, // 0x1d-0x1e: none
+  ['reasonString', STR, CA | ACKS | SA | UA | DC | AU], // 0x1f
+  , // 0x20: none
+  ['receiveMaximum', U16, CN | CA, 1], // 0x21
+  ['topicAliasMaximum', U16, CN | CA], // 0x22
+  ['topicAlias', U16, PB, 1], // 0x23
+  ['maximumQoS', BYTE, CA], // 0x24
+  ['retainAvailable', BYTE, CA], // 0x25
+  ['userProperties', PAIR, 0xffff], // 0x26
+  ['maximumPacketSize', U32, CN | CA, 1], // 0x27
+  ['wildcardSubscriptionAvailable', BYTE, CA], // 0x28
+  ['subscriptionIdentifiersAvailable', BYTE, CA], // 0x29
+  ['sharedSubscriptionAvailable', BYTE, CA], // 0x2a
+];
+
+const idOf = (name: Name): number => DEFS.findIndex((d) => d?.[0] === name);
 
 const malformed = (msg: string): ProtocolError => new ProtocolError('MQTT-4.8.0-1', msg);
-const protocol = (rule: string, msg: string): ProtocolError => new ProtocolError(rule, msg, undefined, RC_PROTOCOL_ERROR);
+// 'MQTT5-2.2.2.2' (the properties section): a protocol error, see reason.ts.
+const protocol = (msg: string): ProtocolError => new ProtocolError('MQTT5-2.2.2.2', msg);
 
 /** Size of the Variable Byte Integer at buf[i], or 0 if truncated; the value goes to `vbiValue`. */
 export let vbiValue = 0;
@@ -104,15 +111,15 @@ export function decodeProps(buf: Buffer, start: number, end: number, type: numbe
     const def = DEFS[id];
     if (def === undefined) throw malformed(`unknown property 0x${id.toString(16)}`);
     const [name, t, mask, nz] = def;
-    if (!(mask & (1 << type))) throw protocol('MQTT5-2.2.2.2', `property ${name} not allowed in packet type ${type}`);
+    if (!(mask & (1 << type))) throw protocol(`property ${name} not allowed in packet type ${type}`);
     const many = t === PAIR || (t === VBI && type === 3);
-    if (!many && out[name] !== undefined) throw protocol('MQTT5-2.2.2.2', `property ${name} repeated`);
+    if (!many && out[name] !== undefined) throw protocol(`property ${name} repeated`);
     let v: unknown;
     const need = t === BYTE ? 1 : t === U16 ? 2 : t === U32 ? 4 : t === VBI ? 1 : 2;
     if (i + need > end) throw malformed(`property ${name} is truncated`);
     if (t === BYTE) {
       v = buf[i++];
-      if ((v as number) > 1) throw protocol('MQTT5-2.2.2.2', `property ${name} is ${v as number}, not 0 or 1`);
+      if ((v as number) > 1) throw protocol(`property ${name} is ${v as number}, not 0 or 1`);
     } else if (t === U16) {
       v = buf.readUInt16BE(i);
       i += 2;
@@ -142,16 +149,18 @@ export function decodeProps(buf: Buffer, start: number, end: number, type: numbe
         continue;
       }
     }
-    if (nz && v === 0) throw protocol('MQTT5-2.2.2.2', `property ${name} is 0`);
+    if (nz && v === 0) throw protocol(`property ${name} is 0`);
     if (many) ((out[name] as number[] | undefined) ??= []).push(v as number);
     else out[name] = v;
   }
   return p;
 }
 
-/** Bytes of a Variable Byte Integer. */
-export const vbiLen = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4);
+// Not the encoder's remainingLengthBytes: importing the encoder here would reorder the minimal
+// bundle (a few bytes bigger without MQTT5).
+export const vbiSize = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4);
 
+/** Writes Variable Byte Integer `n` at `off`; returns the offset after it. */
 export function putVbi(buf: Buffer, off: number, n: number): number {
   while (n >= 0x80) {
     buf[off++] = (n & 0x7f) | 0x80;
@@ -175,7 +184,7 @@ export function encodeProps(p: Properties | undefined): Buffer {
   const each = (name: Name, f: (v: never, t: number) => void): void => {
     const v = p[name] as unknown;
     if (v === undefined) return;
-    const t = DEFS[ID[name]!][1];
+    const t = DEFS[idOf(name)]![1];
     if (t === PAIR || (t === VBI && Array.isArray(v))) for (const x of v as unknown[]) f(x as never, t);
     else f(v as never, t);
   };
@@ -184,7 +193,7 @@ export function encodeProps(p: Properties | undefined): Buffer {
     each(name, (v: unknown, t) => {
       size +=
         1 +
-        (t === BYTE ? 1 : t === U16 ? 2 : t === U32 ? 4 : t === VBI ? vbiLen(v as number) : t === BIN ? 2 + (v as Buffer).length
+        (t === BYTE ? 1 : t === U16 ? 2 : t === U32 ? 4 : t === VBI ? vbiSize(v as number) : t === BIN ? 2 + (v as Buffer).length
           : t === STR ? 2 + Buffer.byteLength(v as string) : 4 + Buffer.byteLength((v as string[])[0]) + Buffer.byteLength((v as string[])[1]));
     });
   }
@@ -196,7 +205,7 @@ export function encodeProps(p: Properties | undefined): Buffer {
     o += 2 + n;
   };
   for (const name of names) {
-    const id = ID[name]!;
+    const id = idOf(name);
     each(name, (v: unknown, t) => {
       buf[o++] = id;
       if (t === BYTE) buf[o++] = v as number;
