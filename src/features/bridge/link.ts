@@ -11,11 +11,12 @@ import { makeMessage, type Message } from '../../broker/message.ts';
 import type { Outlet } from '../../broker/outlet.ts';
 import type { Limits, Session } from '../../broker/session.ts';
 import { Decoder } from '../../codec/decoder.ts';
-import { DISCONNECT_BYTES, encode, encodeAck, encodePublish, PINGREQ_BYTES } from '../../codec/encoder.ts';
-import type { Packet, QoS, Will } from '../../codec/packets.ts';
+import { DISCONNECT_BYTES, encode, encode5, encodeAck, encodePublish, PINGREQ_BYTES } from '../../codec/encoder.ts';
+import type { DisconnectPacket, Packet, QoS, Will } from '../../codec/packets.ts';
 import type { BridgeConfig } from '../../config/types.ts';
 import { log } from '../../util/log.ts';
 import { nextDelay } from './backoff.ts';
+import { connectProps, inboundProps, publish5, subOptions } from './mqtt5.ts';
 import { remap } from './topics.ts';
 
 /** Seconds allowed from starting a connection (DNS, TCP, TLS) to CONNACK. */
@@ -47,6 +48,9 @@ export class BridgeLink implements Outlet, Ticking {
   private lastTraffic = 0; // broker seconds; for idle_timeout
   private corked = false;
   private oversize = 0;
+  private refused = 0; // MQTT 5: messages the remote refused with a reason code
+  /** MQTT 5: the remote's Maximum Packet Size (CONNACK); 0 = none. */
+  private remoteMax = 0;
   private silentRel = 0;
   private nextProbe = 0; // ms; round_robin false on a secondary address
   /** Inbound QoS 2 ids passed on, awaiting PUBREL (exactly once across reconnects). */
@@ -57,6 +61,10 @@ export class BridgeLink implements Outlet, Ticking {
   private readonly tlsOptions: tls.ConnectionOptions | undefined;
   /** Every out/both line has equal prefixes: outgoing topics need no remapping. */
   private readonly sameTopics: boolean;
+  /** bridge_protocol_version mqttv50. */
+  private readonly v5: boolean;
+  /** max_inflight_messages, before the remote's Receive Maximum lowers it. */
+  private readonly inflight: number;
   private readonly uncork = (): void => {
     this.corked = false;
     this.socket?.uncork();
@@ -75,6 +83,8 @@ export class BridgeLink implements Outlet, Ticking {
       this.notifyUp = makeMessage(this.stateTopic, Buffer.from('1'), 1, true);
       this.will = { topic: this.stateTopic, payload: Buffer.from('0'), qos: 1, retain: true };
     }
+    this.v5 = MQTT5 && cfg.protocolLevel === 5;
+    this.inflight = limits.maxInflight;
     this.sameTopics = cfg.topics.every((t) => t.direction === 'in' || t.localPrefix === t.remotePrefix);
     if (cfg.cafile) {
       // Read now: a missing file stops start-up instead of failing every reconnect.
@@ -139,13 +149,16 @@ export class BridgeLink implements Outlet, Ticking {
       keep = this.cfg.outgoingRetain && (retain || msg.retain);
     }
     const buf =
-      qos === 0 && !keep && topic === msg.topic
-        ? (msg.enc0 ??= encodePublish(topic, msg.payload, 0, false, false, 0))
-        : encodePublish(topic, msg.payload, qos, keep, dup, packetId);
-    if (this.cfg.maxPacketSize > 0 && buf.length > this.cfg.maxPacketSize) {
+      MQTT5 && this.v5
+        ? publish5(msg, topic, qos, keep, dup, packetId)
+        : qos === 0 && !keep && topic === msg.topic
+          ? (msg.enc0 ??= encodePublish(topic, msg.payload, 0, false, false, 0))
+          : encodePublish(topic, msg.payload, qos, keep, dup, packetId);
+    const max = this.cfg.maxPacketSize;
+    if ((max > 0 && buf.length > max) || (MQTT5 && this.remoteMax > 0 && buf.length > this.remoteMax)) {
       this.broker.stats.messagesDropped++;
       if (this.oversize++ % 1000 === 0) {
-        log.warning(`Bridge ${this.cfg.name}: dropped message on ${msg.topic} of ${buf.length} bytes (bridge_max_packet_size ${this.cfg.maxPacketSize}).`);
+        log.warning(`Bridge ${this.cfg.name}: dropped message on ${msg.topic} of ${buf.length} bytes (${max > 0 && buf.length > max ? `bridge_max_packet_size ${max}` : `the remote's maximum ${this.remoteMax}`}).`);
       }
       // Free its place in the in-flight window, later: complete() pumps, and we are inside a pump.
       if (qos > 0) queueMicrotask(() => this.abandon(packetId, qos));
@@ -254,6 +267,7 @@ export class BridgeLink implements Outlet, Ticking {
       (e) => this.lost(sock, `protocol error from the remote: ${e.message}`),
       this.maxPacket,
     );
+    if (MQTT5) decoder.v5 = this.v5;
     sock.once(this.tlsOptions ? 'secureConnect' : 'connect', () => this.sendConnect());
     sock.on('data', (chunk: Buffer) => {
       this.lastRx = Date.now();
@@ -267,7 +281,8 @@ export class BridgeLink implements Outlet, Ticking {
 
   private sendConnect(): void {
     const c = this.cfg;
-    const priv = c.tryPrivate && !this.privateRefused ? 0x80 : 0;
+    // MQTT 5 bridges prevent loops with No Local instead of the try_private marker.
+    const priv = c.tryPrivate && !this.privateRefused && !this.v5 ? 0x80 : 0;
     this.write(
       encode({
         type: 1,
@@ -279,6 +294,7 @@ export class BridgeLink implements Outlet, Ticking {
         will: this.will,
         username: c.remoteUsername,
         password: c.remotePassword === undefined ? undefined : Buffer.from(c.remotePassword),
+        properties: MQTT5 && this.v5 ? connectProps(c.cleanSession) : undefined,
       }),
     );
   }
@@ -287,6 +303,12 @@ export class BridgeLink implements Outlet, Ticking {
     if (sock !== this.socket) return;
     if (this.state === 'connecting') {
       if (p.type !== 2) return this.lost(sock, `packet type ${p.type} before CONNACK`);
+      if (MQTT5 && this.v5 && p.returnCode === 0) {
+        // Honour the remote's limits: its window for our QoS 1/2 messages and its packet size.
+        const rm = p.properties?.receiveMaximum;
+        this.limits.maxInflight = rm && (this.inflight === 0 || rm < this.inflight) ? rm : this.inflight;
+        this.remoteMax = p.properties?.maximumPacketSize ?? 0;
+      }
       return this.onConnack(sock, p.returnCode);
     }
     const s = this.session;
@@ -298,6 +320,7 @@ export class BridgeLink implements Outlet, Ticking {
         const topic = remap(this.cfg.topics, p.topic, true);
         if (topic !== undefined) {
           const msg = makeMessage(topic, p.payload, p.qos, p.retain);
+          if (MQTT5 && this.v5) (msg as { properties?: unknown }).properties = inboundProps(p);
           msg.origin = this; // never sent back out through this link
           this.broker.publish(msg);
         } else {
@@ -310,8 +333,15 @@ export class BridgeLink implements Outlet, Ticking {
         }
         return;
       }
-      case 4: s.complete(p.packetId, 1); return;
-      case 5: if (!s.received(p.packetId)) this.write(encodeAck(6, p.packetId)); return;
+      case 4:
+        if (MQTT5 && this.v5) this.refusedBy(p.packetId, p.reasonCode);
+        s.complete(p.packetId, 1);
+        return;
+      case 5:
+        // MQTT 5: a PUBREC with a failure reason (0x80 or more) ends the flow without PUBREL (§4.3.3).
+        if (MQTT5 && this.v5 && this.refusedBy(p.packetId, p.reasonCode)) return this.abandon(p.packetId, 2);
+        if (!s.received(p.packetId)) this.write(encodeAck(6, p.packetId));
+        return;
       case 6:
         this.inQos2.delete(p.packetId);
         this.write(encodeAck(7, p.packetId));
@@ -320,14 +350,19 @@ export class BridgeLink implements Outlet, Ticking {
       case 9:
         if (p.packetId !== this.subId) return;
         p.granted.forEach((g, i) => {
-          if (g === 0x80) log.warning(`Bridge ${this.cfg.name}: the remote refused subscription ${this.remoteFilters()[i]}.`);
+          if (g >= 0x80) log.warning(`Bridge ${this.cfg.name}: the remote refused subscription ${this.remoteFilters()[i]}.`);
         });
         return this.goReady();
       case 11:
       case 13:
         return;
       default:
-        return this.lost(sock, `unexpected packet type ${p.type} from the remote`);
+        return this.lost(
+          sock,
+          MQTT5 && this.v5 && p.type === 14
+            ? `disconnected by the remote (reason 0x${((p as DisconnectPacket).reasonCode ?? 0).toString(16)})`
+            : `unexpected packet type ${p.type} from the remote`,
+        );
     }
   }
 
@@ -343,7 +378,7 @@ export class BridgeLink implements Outlet, Ticking {
         this.connect();
         return;
       }
-      return this.lost(sock, `connection refused: CONNACK ${rc} (${CONNACK_REASONS[rc] ?? 'unknown code'})`);
+      return this.lost(sock, `connection refused: CONNACK ${rc} (${CONNACK_REASONS[rc] ?? `reason 0x${rc.toString(16)}`})`);
     }
     this.state = 'connected';
     this.nextProbe = Date.now() + this.cfg.restartBase * 1000;
@@ -356,13 +391,15 @@ export class BridgeLink implements Outlet, Ticking {
     if (this.cfg.attemptUnsubscribe) {
       // Drop what an earlier configuration may have left in a persistent remote session.
       const outOnly = this.cfg.topics.filter((t) => t.direction === 'out').map((t) => t.remotePrefix + t.pattern);
-      if (outOnly.length) this.write(encode({ type: 10, packetId: this.session.allocateId(), topics: outOnly }));
+      if (outOnly.length) this.write(this.encode({ type: 10, packetId: this.session.allocateId(), topics: outOnly }));
     }
     const filters = this.remoteFilters();
     if (filters.length === 0) return this.goReady();
     this.subId = this.session.allocateId();
-    const subscriptions = this.cfg.topics.filter((t) => t.direction !== 'out').map((t) => ({ topic: t.remotePrefix + t.pattern, qos: t.qos }));
-    this.write(encode({ type: 8, packetId: this.subId, subscriptions }));
+    const subscriptions = this.cfg.topics
+      .filter((t) => t.direction !== 'out')
+      .map((t) => (MQTT5 && this.v5 ? subOptions(t.remotePrefix + t.pattern, t.qos) : { topic: t.remotePrefix + t.pattern, qos: t.qos }));
+    this.write(this.encode({ type: 8, packetId: this.subId, subscriptions }));
   }
 
   private remoteFilters(): string[] {
@@ -420,8 +457,27 @@ export class BridgeLink implements Outlet, Ticking {
 
   /** A clean DISCONNECT suppresses the will, so say "0" on the remote first. */
   private hangUp(): void {
-    if (this.notifyUp) this.write(encodePublish(this.stateTopic, Buffer.from('0'), 0, true, false, 0));
+    if (this.notifyUp) this.write(this.encode({ type: 3, topic: this.stateTopic, payload: Buffer.from('0'), qos: 0, retain: true, dup: false, packetId: 0 }));
     this.write(DISCONNECT_BYTES);
+  }
+
+  /** A packet in the link's protocol version. */
+  private encode(p: Packet): Buffer {
+    return MQTT5 && this.v5 ? encode5(p) : encode(p);
+  }
+
+  /**
+   * MQTT 5: whether an ack says the remote refused the message (reason code 0x80 or more, e.g. 0x87
+   * not authorised). Logged, once per 1000; the message is finished, not resent.
+   */
+  private refusedBy(packetId: number, rc = 0): boolean {
+    if (rc < 0x80) return false;
+    this.broker.stats.messagesDropped++;
+    if (this.refused++ % 1000 === 0) {
+      const topic = this.session.inflight.get(packetId)?.msg.topic;
+      log.warning(`Bridge ${this.cfg.name}: the remote refused the message on ${topic} (reason 0x${rc.toString(16)}).`);
+    }
+    return true;
   }
 
   private notifyLocal(v: '0' | '1'): void {

@@ -1,0 +1,114 @@
+// A Midge bridge speaking MQTT 5 (bridge_protocol_version mqttv50) to Debian's mosquitto: message
+// properties cross in both directions, No Local on the link's subscriptions keeps `both #` from
+// looping, and reason codes on the remote's acks end a refused message instead of resending it.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { log } from '../../src/util/log.ts';
+import { client, crossed, endClients, exactlyOnce, midge, mosquitto } from '../bridge/helpers.ts';
+import { requirePeer } from '../helpers/peers.ts';
+import { killAll } from '../helpers/proc.ts';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const peers = requirePeer('mosquitto');
+const open: { close(): Promise<void> }[] = [];
+const stops: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await endClients();
+  for (const x of open.splice(0).reverse()) await x.close();
+  for (const s of stops.splice(0)) await s();
+  await killAll();
+});
+
+async function remote(conf = ''): Promise<Awaited<ReturnType<typeof mosquitto>>> {
+  const m = await mosquitto(conf);
+  stops.push(m.stop);
+  return m;
+}
+
+const link = (port: number, topics: string): string =>
+  `connection cloud\naddress 127.0.0.1:${port}\nremote_clientid house5\nbridge_protocol_version mqttv50\nrestart_timeout 1\nnotifications false\n${topics}`;
+
+const PROPS = {
+  payloadFormatIndicator: true,
+  contentType: 'application/json',
+  responseTopic: 'reply/here',
+  correlationData: Buffer.from([1, 2, 3]),
+  userProperties: { zone: ['kitchen', 'hall'], unit: 'C' },
+};
+
+describe.skipIf(!peers)('MQTT 5 bridge to mosquitto', () => {
+  it('connects with MQTT 5 and forwards messages with their properties both ways [MQTT-3.3.2-17] [MQTT-3.3.2-18]', async () => {
+    const m = await remote();
+    const onM = await client(m.port, ['cloud/#'], 1, 5);
+    const a = await midge(link(m.port, 'topic # out 1 house/ cloud/\ntopic cmd/# in 1 house/ cloud/\n'));
+    open.push(a);
+    const onA = await client(a.port, ['house/#'], 1, 5);
+    for (let i = 0; !onM.all.some((x) => x.topic === 'cloud/up'); i++) {
+      if (i > 50) throw new Error('the bridge never came up');
+      await onA.client.publishAsync('house/up', String(i), { qos: 1 });
+      await onM.until((all) => all.some((x) => x.topic === 'cloud/up'), 'up', 300).catch(() => undefined);
+    }
+    // mosquitto logs the protocol level of each CONNECT: p5 for the bridge.
+    expect(m.proc.stderr.some((l) => l.includes('as house5 (p5,'))).toBe(true);
+
+    await onA.client.publishAsync('house/kitchen/temp', '21.5', { qos: 1, properties: PROPS });
+    await onM.until((all) => all.some((x) => x.topic === 'cloud/kitchen/temp'), 'temp on mosquitto');
+    expect(onM.on('cloud/kitchen/temp')[0].properties).toMatchObject(PROPS);
+    expect(Object.keys(onM.on('cloud/kitchen/temp')[0].properties!.userProperties!)).toEqual(['zone', 'unit']);
+
+    await onM.client.publishAsync('cloud/cmd/heating', 'off', { qos: 1, properties: { userProperties: { by: 'app' }, contentType: 'text/plain' } });
+    await onA.until((all) => all.some((x) => x.topic === 'house/cmd/heating'), 'command on Midge');
+    expect(onA.on('house/cmd/heating')[0].properties).toMatchObject({ userProperties: { by: 'app' }, contentType: 'text/plain' });
+  });
+
+  it('loop test: bridged both ways on # over MQTT 5 (No Local, no try_private), each message arrives exactly once', async () => {
+    const m = await remote();
+    const onM = await client(m.port, ['#'], 1, 5);
+    const a = await midge(link(m.port, 'topic # both 1\n'));
+    open.push(a);
+    const onA = await client(a.port, ['#'], 1, 5);
+    await crossed(onA, onM);
+    await exactlyOnce(onA, onM, 30);
+  });
+
+  it('a PUBACK or PUBREC with reason 0x87 from the remote is logged once and not resent; the window stays open', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'midge-acl-'));
+    stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+    // Anonymous clients (the bridge, the test's subscriber) may read everything, write only ok/#.
+    writeFileSync(join(dir, 'acl'), 'topic read #\ntopic write ok/#\n');
+    // mosquitto started as root reads the file as user mosquitto.
+    chmodSync(dir, 0o755);
+    chmodSync(join(dir, 'acl'), 0o644);
+    const m = await remote(`acl_file ${join(dir, 'acl')}`);
+    const onM = await client(m.port, ['#'], 2, 5);
+    const lines: string[] = [];
+    const write = log.write.bind(log);
+    vi.spyOn(log, 'write').mockImplementation((t, msg) => {
+      lines.push(`${t}: ${msg}`);
+      write(t, msg);
+    });
+    const a = await midge(link(m.port, 'topic # out 2\n'));
+    open.push(a);
+    const onA = await client(a.port);
+    for (let i = 0; !onM.all.some((x) => x.topic === 'ok/up'); i++) {
+      if (i > 50) throw new Error('the bridge never came up');
+      await onA.client.publishAsync('ok/up', String(i), { qos: 1 });
+      await onM.until((all) => all.some((x) => x.topic === 'ok/up'), 'up', 300).catch(() => undefined);
+    }
+    // More refused QoS 1 and QoS 2 messages than the in-flight window (20) holds, then one allowed.
+    for (let i = 0; i < 30; i++) await onA.client.publishAsync(`no/${i}`, 'x', { qos: (1 + (i % 2)) as 1 | 2 });
+    await onA.client.publishAsync('ok/after', 'y', { qos: 1 });
+    await onM.until((all) => all.some((x) => x.topic === 'ok/after'), 'ok/after on mosquitto');
+    expect(onM.all.filter((x) => x.topic.startsWith('no/'))).toEqual([]);
+    const refused = lines.filter((l) => l.includes('Bridge cloud: the remote refused'));
+    expect(refused).toEqual(['warning: Bridge cloud: the remote refused the message on no/0 (reason 0x87).']);
+    // Each refused message crossed once: mosquitto denied 30 PUBLISH packets, none resent.
+    expect(m.proc.stderr.filter((l) => l.includes('Denied PUBLISH'))).toHaveLength(30);
+    // Nothing stays in flight (ok/after's PUBACK may still be on its way).
+    const session = a.running.broker.sessions.get('local.house5');
+    await vi.waitFor(() => expect(session?.inflightCount).toBe(0), { timeout: 5000 });
+  });
+});
