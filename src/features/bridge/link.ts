@@ -16,7 +16,7 @@ import type { DisconnectPacket, Packet, QoS, Will } from '../../codec/packets.ts
 import type { BridgeConfig } from '../../config/types.ts';
 import { log } from '../../util/log.ts';
 import { nextDelay } from './backoff.ts';
-import { connectProps, inboundProps, publish5, subOptions } from './mqtt5.ts';
+import { connectProps, inboundProps, publish5, refusedBy, subOptions } from './mqtt5.ts';
 import { remap } from './topics.ts';
 
 /** Seconds allowed from starting a connection (DNS, TCP, TLS) to CONNACK. */
@@ -48,7 +48,8 @@ export class BridgeLink implements Outlet, Ticking {
   private lastTraffic = 0; // broker seconds; for idle_timeout
   private corked = false;
   private oversize = 0;
-  private refused = 0; // MQTT 5: messages the remote refused with a reason code
+  /** MQTT 5: messages the remote refused with a reason code. */
+  refused = 0;
   /** MQTT 5: the remote's Maximum Packet Size (CONNACK); 0 = none. */
   private remoteMax = 0;
   private silentRel = 0;
@@ -334,12 +335,12 @@ export class BridgeLink implements Outlet, Ticking {
         return;
       }
       case 4:
-        if (MQTT5 && this.v5) this.refusedBy(p.packetId, p.reasonCode);
+        if (MQTT5 && this.v5) refusedBy(this, this.broker, s, p.packetId, p.reasonCode);
         s.complete(p.packetId, 1);
         return;
       case 5:
         // MQTT 5: a PUBREC with a failure reason (0x80 or more) ends the flow without PUBREL (§4.3.3).
-        if (MQTT5 && this.v5 && this.refusedBy(p.packetId, p.reasonCode)) return this.abandon(p.packetId, 2);
+        if (MQTT5 && this.v5 && refusedBy(this, this.broker, s, p.packetId, p.reasonCode)) return this.abandon(p.packetId, 2);
         if (!s.received(p.packetId)) this.write(encodeAck(6, p.packetId));
         return;
       case 6:
@@ -464,20 +465,6 @@ export class BridgeLink implements Outlet, Ticking {
   /** A packet in the link's protocol version. */
   private encode(p: Packet): Buffer {
     return MQTT5 && this.v5 ? encode5(p) : encode(p);
-  }
-
-  /**
-   * MQTT 5: whether an ack says the remote refused the message (reason code 0x80 or more, e.g. 0x87
-   * not authorised). Logged, once per 1000; the message is finished, not resent.
-   */
-  private refusedBy(packetId: number, rc = 0): boolean {
-    if (rc < 0x80) return false;
-    this.broker.stats.messagesDropped++;
-    if (this.refused++ % 1000 === 0) {
-      const topic = this.session.inflight.get(packetId)?.msg.topic;
-      log.warning(`Bridge ${this.cfg.name}: the remote refused the message on ${topic} (reason 0x${rc.toString(16)}).`);
-    }
-    return true;
   }
 
   private notifyLocal(v: '0' | '1'): void {

@@ -1,9 +1,13 @@
 // A bridge link speaking MQTT 5 (bridge_protocol_version mqttv50): what differs from 3.1.1 on the
 // wire. Loops are prevented as Mosquitto's v5 bridges do, with No Local on the link's remote
 // subscriptions instead of try_private; RETAIN stays as published (Retain As Published).
+import type { Broker } from '../../broker/broker.ts';
 import type { Message } from '../../broker/message.ts';
+import type { Session } from '../../broker/session.ts';
 import { encodePublish5 } from '../../codec/encoder.ts';
 import type { Properties, PublishPacket, QoS, Subscription } from '../../codec/packets.ts';
+import type { BridgeConfig } from '../../config/types.ts';
+import { log } from '../../util/log.ts';
 import { encodeProps } from '../mqtt5/properties.ts';
 
 type M5 = Message & { properties?: Properties };
@@ -25,4 +29,18 @@ export function inboundProps(p: PublishPacket): Properties | undefined {
   const { topicAlias, subscriptionIdentifier, ...rest } = p.properties;
   void topicAlias, subscriptionIdentifier;
   return rest;
+}
+
+/**
+ * Whether an ack's reason code says the remote refused the message (0x80 or more, e.g. 0x87 not
+ * authorised). Counted as dropped and logged (the first, then one in 1000); the caller finishes
+ * the message instead of resending it.
+ */
+export function refusedBy(link: { readonly cfg: BridgeConfig; refused: number }, broker: Broker, s: Session, packetId: number, rc = 0): boolean {
+  if (rc < 0x80) return false;
+  broker.stats.messagesDropped++;
+  if (link.refused++ % 1000 === 0) {
+    log.warning(`Bridge ${link.cfg.name}: the remote refused the message on ${s.inflight.get(packetId)?.msg.topic} (reason 0x${rc.toString(16)}).`);
+  }
+  return true;
 }
