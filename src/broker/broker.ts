@@ -10,6 +10,7 @@ import { Session, type Limits } from './session.ts';
 import { Stats } from './stats.ts';
 import type { Store } from './store.ts';
 import { TopicTree } from './topic-tree.ts';
+import { willMessage } from '../features/mqtt5/session.ts';
 
 export interface BrokerOptions extends Limits {
   allowAnonymous: boolean;
@@ -135,7 +136,7 @@ export class Broker {
       // A will is a publish by its client: it needs write access to its topic.
       if (AUTH && session.access && !session.access.mayWrite(will.topic)) {
         log.notice(`Will of client ${session.clientId} on ${will.topic} not published: denied by ACL.`);
-      } else this.publish(makeMessage(will.topic, will.payload, will.qos, will.retain));
+      } else this.publish(MQTT5 && will.properties ? willMessage(will) : makeMessage(will.topic, will.payload, will.qos, will.retain));
     }
   }
 

@@ -1,4 +1,4 @@
-import type { QoS } from '../codec/packets.ts';
+import type { Properties, QoS } from '../codec/packets.ts';
 import type { Outlet } from './outlet.ts';
 
 /**
@@ -15,6 +15,12 @@ export interface Message {
   /** BRIDGE: the bridge link it came in through, if any; the broker does not send it back there.
    *  Set only on such messages, so the common message keeps its shape. */
   origin?: Outlet;
+  /** MQTT5: the properties forwarded with the message (payload format, content type, response
+   *  topic, correlation data, user properties, expiry); set only on messages that have some. */
+  properties?: Properties;
+  /** MQTT5: `properties` encoded once, and the shared QoS 0 MQTT 5 encoding (as enc0). */
+  props5?: Buffer;
+  enc5?: Buffer;
 }
 
 /**

@@ -1,6 +1,6 @@
 // Routes each decoded packet to its handler. Before CONNECT only CONNECT is allowed
 // [MQTT-3.1.0-1]; a second CONNECT is a violation [MQTT-3.1.0-2].
-import { type Packet, ProtocolError } from '../codec/packets.ts';
+import { type DisconnectPacket, type Packet, ProtocolError, RC_DISCONNECT_WITH_WILL } from '../codec/packets.ts';
 import { PINGRESP_BYTES } from '../codec/encoder.ts';
 import type { Connection } from '../transport/connection.ts';
 import { handleConnect } from './handle-connect.ts';
@@ -24,7 +24,8 @@ export function handlePacket(conn: Connection, p: Packet): void {
     case 8: return handleSubscribe(conn, session, p);
     case 10: return handleUnsubscribe(conn, session, p);
     case 12: return conn.write(PINGRESP_BYTES);
-    case 14: return conn.end('', false); // [MQTT-3.14.4-3] no will after DISCONNECT
+    // [MQTT-3.14.4-3] no will after DISCONNECT, unless MQTT 5 reason 0x04 asks for it
+    case 14: return conn.end('', MQTT5 && (p as DisconnectPacket).reasonCode === RC_DISCONNECT_WITH_WILL);
     case 1: throw new ProtocolError('MQTT-3.1.0-2', 'second CONNECT on one connection');
     default: throw new ProtocolError('MQTT-4.8.0-1', `packet type ${p.type} is not sent by clients`);
   }

@@ -2,11 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Access } from '../broker/access.ts';
 import type { ConnectPacket } from '../codec/packets.ts';
+import { connack5 } from '../features/mqtt5/session.ts';
 import type { Connection } from '../transport/connection.ts';
 import { log } from '../util/log.ts';
 
 function refuse(conn: Connection, code: number, why: string): void {
-  conn.write(Buffer.from([0x20, 2, 0, code]));
+  conn.write(MQTT5 && conn.protocolLevel === 5 ? connack5(conn.broker.options, false, code) : Buffer.from([0x20, 2, 0, code]));
   log.notice(`Refused connection from ${conn.remote}: ${why}.`);
   conn.end('', false);
 }
@@ -14,6 +15,7 @@ function refuse(conn: Connection, code: number, why: string): void {
 export function handleConnect(conn: Connection, p: ConnectPacket): void {
   const broker = conn.broker;
   let id = p.clientId;
+  if (MQTT5) conn.protocolLevel = p.protocolLevel; // refusals answer an MQTT 5 client in MQTT 5
   // Level | 0x80: a bridge (try_private), accepted by the decoder in builds with BRIDGE.
   if ((BRIDGE ? p.protocolLevel & 0x7f : p.protocolLevel) === 3 && (id.length === 0 || id.length > 23)) {
     // MQTT 3.1 allows client ids of 1 to 23 characters only.
@@ -43,13 +45,14 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
   conn.protocolLevel = BRIDGE ? p.protocolLevel & 0x7f : p.protocolLevel;
   if (BRIDGE) conn.bridge = p.protocolLevel > 0x7f;
   conn.keepalive = p.keepalive;
+  if (MQTT5) conn.props5 = p.properties;
   const will = p.will && { ...p.will, payload: Buffer.from(p.will.payload) };
   const { session, present } = broker.attach(id, p.clean, will, conn);
   conn.session = session;
   if (AUTH) session.access = access;
   if (PERSIST) session.store?.connected(session, username);
   // [MQTT-3.2.2-1] session present is 0 for a clean session; [MQTT-3.2.2-2] 1 when state was kept.
-  conn.write(Buffer.from([0x20, 2, present ? 1 : 0, 0]));
+  conn.write(MQTT5 && conn.protocolLevel === 5 ? connack5(broker.options, present, 0) : Buffer.from([0x20, 2, present ? 1 : 0, 0]));
   log.info(
     `New ${BRIDGE && conn.bridge ? 'bridge' : 'client'} connected from ${conn.remote} as ${id} (p${conn.protocolLevel}, c${p.clean ? 1 : 0}, k${p.keepalive}${username !== undefined ? `, u'${username}'` : ''}).`,
   );

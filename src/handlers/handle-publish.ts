@@ -5,6 +5,7 @@ import type { Access } from '../broker/access.ts';
 import type { Broker } from '../broker/broker.ts';
 import { makeMessage, type Message } from '../broker/message.ts';
 import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
+import { forwarded } from '../features/mqtt5/session.ts';
 import type { Session } from '../broker/session.ts';
 import { type Connection, writeDurable } from '../transport/connection.ts';
 import { log } from '../util/log.ts';
@@ -21,6 +22,7 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
   }
   if (acceptPublish(broker, conn, AUTH ? session.access : undefined, p.topic, p.payload, p.retain)) {
     if (BRIDGE && conn.bridge) broker.publish(fromBridge(p, conn));
+    else if (MQTT5 && p.properties) broker.publish(withProps(p));
     else broker.publish(makeMessage(p.topic, p.payload, qos, p.retain));
   }
   if (qos === 1) writeDurable(conn, encodeAck(4, p.packetId));
@@ -29,6 +31,14 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
     if (PERSIST) session.store?.inbound(session, p.packetId, true);
     writeDurable(conn, encodeAck(5, p.packetId));
   }
+}
+
+/** MQTT 5: a message with the properties it carries on. */
+function withProps(p: PublishPacket): Message {
+  const msg = makeMessage(p.topic, p.payload, p.qos, p.retain);
+  const props = forwarded(p.properties, p);
+  if (props) msg.properties = props;
+  return msg;
 }
 
 /** A message from a bridge: the broker must not send it back to that bridge. */

@@ -1,6 +1,12 @@
 // SUBSCRIBE and UNSUBSCRIBE. SUBACK goes out before the retained messages of the new filters.
-import { encode } from '../codec/encoder.ts';
-import { type QoS, SUBACK_FAILURE, type SubscribePacket, type UnsubscribePacket } from '../codec/packets.ts';
+import { encode, encode5 } from '../codec/encoder.ts';
+import {
+  type QoS,
+  RC_NO_SUBSCRIPTION_EXISTED,
+  SUBACK_FAILURE,
+  type SubscribePacket,
+  type UnsubscribePacket,
+} from '../codec/packets.ts';
 import type { Session } from '../broker/session.ts';
 import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
 import { type Connection, writeDurable } from '../transport/connection.ts';
@@ -24,7 +30,8 @@ export function handleSubscribe(conn: Connection, session: Session, p: Subscribe
     granted.push(qos);
     if (log.enabled('subscribe')) log.write('subscribe', `${conn.clientId} ${qos} ${topic}`);
   }
-  writeDurable(conn, encode({ type: 9, packetId: p.packetId, granted }));
+  // MQTT 5: the same bytes are reason codes (granted QoS or 0x80), after a property length.
+  writeDurable(conn, (MQTT5 && conn.protocolLevel === 5 ? encode5 : encode)({ type: 9, packetId: p.packetId, granted }));
   for (let i = 0; i < p.subscriptions.length; i++) {
     if (granted[i] === SUBACK_FAILURE) continue;
     broker.sendRetained(session, p.subscriptions[i].topic, granted[i] as QoS);
@@ -32,9 +39,13 @@ export function handleSubscribe(conn: Connection, session: Session, p: Subscribe
 }
 
 export function handleUnsubscribe(conn: Connection, session: Session, p: UnsubscribePacket): void {
+  // MQTT 5: a reason code per filter, 0x11 where there was no such subscription.
+  const reasonCodes: number[] | undefined = MQTT5 && conn.protocolLevel === 5 ? [] : undefined;
   for (const topic of p.topics) {
-    conn.broker.unsubscribe(session, topic);
+    if (MQTT5 && reasonCodes) reasonCodes.push(conn.broker.unsubscribe(session, topic) ? 0 : RC_NO_SUBSCRIPTION_EXISTED);
+    else conn.broker.unsubscribe(session, topic);
     if (log.enabled('unsubscribe')) log.write('unsubscribe', `${conn.clientId} ${topic}`);
   }
-  conn.write(encode({ type: 11, packetId: p.packetId }));
+  if (MQTT5 && reasonCodes) conn.write(encode5({ type: 11, packetId: p.packetId, reasonCodes }));
+  else conn.write(encode({ type: 11, packetId: p.packetId }));
 }

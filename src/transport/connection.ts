@@ -2,8 +2,10 @@
 // Duplex). It decodes packets, hands each to its handler, and is the session's Outlet.
 import type { Duplex } from 'node:stream';
 import { Decoder } from '../codec/decoder.ts';
-import { encodeAck, encodePublish } from '../codec/encoder.ts';
-import { type Packet, type QoS, ProtocolError } from '../codec/packets.ts';
+import { encode5, encodeAck, encodePublish } from '../codec/encoder.ts';
+import { type Packet, type Properties, type QoS, ProtocolError } from '../codec/packets.ts';
+import { reasonFor } from '../features/mqtt5/reason.ts';
+import { publish5 } from '../features/mqtt5/session.ts';
 import type { Broker, Ticking } from '../broker/broker.ts';
 import type { Message } from '../broker/message.ts';
 import type { Outlet } from '../broker/outlet.ts';
@@ -45,6 +47,8 @@ export class Connection implements Outlet, Ticking {
   /** The client is a bridge (CONNECT level | 0x80): no echo, RETAIN kept as published. */
   declare bridge: boolean; // set at CONNECT in builds with BRIDGE
   keepalive = 0;
+  /** MQTT5: the CONNECT properties of an MQTT 5 client (session expiry, receive maximum, ...). */
+  declare props5: Properties | undefined;
   /**
    * A username vouched for by the transport (the TLS client certificate's CN with
    * use_identity_as_username); CONNECT then uses it instead of the packet's username.
@@ -97,9 +101,11 @@ export class Connection implements Outlet, Ticking {
     if (BRIDGE && this.bridge && msg.retain) retain = true;
     // QoS 0 forwards share one encoding per message; others differ by packet id.
     const buf =
-      qos === 0 && !retain
-        ? (msg.enc0 ??= encodePublish(msg.topic, msg.payload, 0, false, false, 0))
-        : encodePublish(msg.topic, msg.payload, qos, retain, dup, packetId);
+      MQTT5 && this.protocolLevel === 5
+        ? publish5(msg, qos, packetId, dup, retain)
+        : qos === 0 && !retain
+          ? (msg.enc0 ??= encodePublish(msg.topic, msg.payload, 0, false, false, 0))
+          : encodePublish(msg.topic, msg.payload, qos, retain, dup, packetId);
     this.broker.stats.messagesSent++;
     // A persistent session's QoS 1/2 message goes out only once it is on disk (persistence_sync
     // always), so a crash cannot make a publisher's resend reach the subscriber twice.
@@ -167,6 +173,8 @@ export class Connection implements Outlet, Ticking {
     if (e.connackCode !== undefined && !this.session) {
       this.write(Buffer.from([0x20, 2, 0, e.connackCode]));
     }
+    // MQTT 5: tell the client why [MQTT-4.13.1-1] (a bad CONNECT is just closed).
+    if (MQTT5 && this.protocolLevel === 5 && this.session) this.write(encode5({ type: 14, reasonCode: reasonFor(e) }));
     log.notice(`Client ${this.name} disconnected: protocol violation ${e.message}`);
     this.end('', true);
   }

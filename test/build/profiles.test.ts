@@ -32,7 +32,7 @@ const MARKERS: Record<string, string[]> = {
   GPIO: ['GPIO pins not available', 'outputs no longer follow their set topics', 'kernels 6.6+ number sysfs GPIOs'],
   PERSIST: ['Persistence: restored', '.corrupt-', '.journal'],
   // The GUID every WebSocket handshake hashes (RFC 6455) is in ws's code: ws is bundled with WS only.
-  MQTT5: [],
+  MQTT5: ['overlong variable byte integer', 'topic alias while Topic Alias Maximum is 0', 'empty topic name without a topic alias'],
   WS: ['MQTT over WebSocket endpoint', '258EAFA5-E914-47DA-95CA-C5AB0DC85B11', 'mqttv3.1'],
 };
 
