@@ -12,6 +12,8 @@ export interface Message {
   retain: boolean;
   /** Cached QoS 0, RETAIN 0 encoding, built on first use and shared by every QoS 0 recipient. */
   enc0?: Buffer;
+  /** MQTT5: when the Message Expiry Interval ends (broker seconds); set only on such messages. */
+  expiresAt?: number;
   /** BRIDGE: the bridge link it came in through, if any; the broker does not send it back there.
    *  Set only on such messages, so the common message keeps its shape. */
   origin?: Outlet;

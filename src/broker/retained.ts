@@ -13,7 +13,15 @@ export class RetainedStore {
   set(msg: Message): void {
     if (msg.payload.length === 0) this.byTopic.delete(msg.topic);
     // Copy: a received payload is a slice of a socket chunk, which must not stay pinned for ever.
-    else this.byTopic.set(msg.topic, makeMessage(msg.topic, Buffer.from(msg.payload), msg.qos, true));
+    else {
+      const m = makeMessage(msg.topic, Buffer.from(msg.payload), msg.qos, true);
+      // MQTT 5: a retained message keeps its properties and expiry (only messages that have some).
+      if (MQTT5 && msg.properties) {
+        m.properties = msg.properties;
+        m.expiresAt = msg.expiresAt;
+      }
+      this.byTopic.set(msg.topic, m);
+    }
   }
 
   /** Retained messages matching a filter, for a new subscription. */

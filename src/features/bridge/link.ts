@@ -16,7 +16,8 @@ import type { DisconnectPacket, Packet, QoS, Will } from '../../codec/packets.ts
 import type { BridgeConfig } from '../../config/types.ts';
 import { log } from '../../util/log.ts';
 import { nextDelay } from './backoff.ts';
-import { connectProps, inboundProps, publish5, refusedBy, subOptions } from './mqtt5.ts';
+import { forwarded } from '../mqtt5/session.ts';
+import { connectProps, publish5, refusedBy, subOptions } from './mqtt5.ts';
 import { remap } from './topics.ts';
 
 /** Seconds allowed from starting a connection (DNS, TCP, TLS) to CONNACK. */
@@ -321,7 +322,7 @@ export class BridgeLink implements Outlet, Ticking {
         const topic = remap(this.cfg.topics, p.topic, true);
         if (topic !== undefined) {
           const msg = makeMessage(topic, p.payload, p.qos, p.retain);
-          if (MQTT5 && this.v5) (msg as { properties?: unknown }).properties = inboundProps(p);
+          if (MQTT5 && this.v5) msg.properties = forwarded(p.properties);
           msg.origin = this; // never sent back out through this link
           this.broker.publish(msg);
         } else {

@@ -5,12 +5,10 @@ import type { Broker } from '../../broker/broker.ts';
 import type { Message } from '../../broker/message.ts';
 import type { Session } from '../../broker/session.ts';
 import { encodePublish5 } from '../../codec/encoder.ts';
-import type { Properties, PublishPacket, QoS, Subscription } from '../../codec/packets.ts';
+import type { Properties, QoS, Subscription } from '../../codec/packets.ts';
 import type { BridgeConfig } from '../../config/types.ts';
 import { log } from '../../util/log.ts';
 import { encodeProps } from '../mqtt5/properties.ts';
-
-type M5 = Message & { properties?: Properties };
 
 /** The CONNECT properties: a persistent remote session (cleansession false) never expires. */
 export const connectProps = (clean: boolean): Properties | undefined => (clean ? undefined : { sessionExpiryInterval: 0xffffffff });
@@ -18,17 +16,10 @@ export const connectProps = (clean: boolean): Properties | undefined => (clean ?
 /** Subscription options of the link's remote subscriptions. */
 export const subOptions = (topic: string, qos: QoS): Subscription => ({ topic, qos, noLocal: true, retainAsPublished: true });
 
-/** A message for the remote, with its properties. */
+/** A message for the remote, with its properties (encoded once per message, shared with clients). */
 export function publish5(msg: Message, topic: string, qos: QoS, retain: boolean, dup: boolean, packetId: number): Buffer {
-  return encodePublish5(topic, msg.payload, qos, retain, dup, packetId, encodeProps((msg as M5).properties));
-}
-
-/** The properties a message from the remote keeps: not the per-connection ones. */
-export function inboundProps(p: PublishPacket): Properties | undefined {
-  if (!p.properties) return undefined;
-  const { topicAlias, subscriptionIdentifier, ...rest } = p.properties;
-  void topicAlias, subscriptionIdentifier;
-  return rest;
+  const props = msg.properties ? (msg.props5 ??= encodeProps(msg.properties)) : encodeProps(undefined);
+  return encodePublish5(topic, msg.payload, qos, retain, dup, packetId, props);
 }
 
 /**

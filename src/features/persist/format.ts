@@ -29,8 +29,9 @@
 // Version 2 adds MQTT 5 state as optional fields at the end of a record (present only when there is
 // something to say, so a version 1 record is a valid version 2 record) and the EXPIRY record:
 //   [v5]      u32 expiry, bin properties: the moment the message expires (Unix seconds, 0 = never),
-//             and its other MQTT 5 properties as on the wire (§2.2.2: payload format, content type,
-//             response topic, correlation data, user properties in order).
+//             and its MQTT 5 properties as a PUBLISH carries them (§3.3.2.3: payload format,
+//             message expiry interval, content type, response topic, correlation data, user
+//             properties in order).
 //   options   the SUBSCRIBE options byte (§3.8.3.1): QoS in bits 0-1 (what version 1 wrote), No
 //             Local 2, Retain As Published 3, Retain Handling 4-5; [u32 sub id] the subscription
 //             identifier, if any.
