@@ -8,8 +8,10 @@ import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/broker/message.ts';
 import { encodePublish5 } from '../../src/codec/encoder.ts';
-import type { Properties } from '../../src/codec/packets.ts';
+import type { Properties, QoS } from '../../src/codec/packets.ts';
 import { encodeProps } from '../../src/features/mqtt5/properties.ts';
+import { Image } from '../../src/features/persist/image.ts';
+import { loadState } from '../../src/features/persist/load.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { RawClient } from '../helpers/raw.ts';
 
@@ -131,5 +133,36 @@ describe('MQTT 5 state across a restart', () => {
     expect(connack.sessionPresent).toBe(true);
     const got = [await c.next(), await c.next()].map((p) => [p.topic, p.payload.toString(), p.qos]);
     expect(got).toEqual([['old/retained', 'kept', 1], ['old/queued', 'waiting', 1]]);
+  });
+
+  it('keeps a session\'s expiry interval and its subscriptions\' options and identifiers (snapshot and journal)', async () => {
+    const b1 = await broker();
+    const sub = await v5(b1, 'sensor', { clean: false, properties: { sessionExpiryInterval: 600 } });
+    await sub.subscribeAsync('cmd/#', { qos: 1 });
+    const s = b1.running.broker.sessions.get('sensor')!;
+    // As the session expiry (S1) and subscription options (S2) work leave them on the session:
+    // Session.expiry, and options numbers (QoS 1 | No Local 4 | Retain As Published 8 + id 7 * 16).
+    (s as { expiry?: number }).expiry = 600;
+    s.subscriptions.set('cmd/#', (1 + 4 + 8 + 7 * 16) as QoS);
+    await stop(b1); // the snapshot writes both
+    const image = new Image();
+    loadState(join(dir, 'midge.db'), image);
+    const img = image.sessions.get('sensor')!;
+    expect(img.expiry).toBe(600);
+    expect([...img.subs]).toEqual([['cmd/#', 1 + 4 + 8 + 7 * 16]]);
+
+    // The journal: a SUB record with an id, read back by the next start.
+    const b2 = await broker();
+    const s2 = b2.running.broker.sessions.get('sensor')!;
+    expect((s2 as { expiry?: number }).expiry).toBe(600);
+    b2.running.broker.store!.subscribed(s2, 'alarm/#', (2 + 4 + 300 * 16) as QoS);
+    // With sync always a PUBACK goes out once the journal holds everything recorded before it.
+    const pub = await v5(b2, 'pub');
+    await pub.publishAsync('x', 'y', { qos: 1 });
+    const crash = mkdtempSync(join(dir, 'crash-'));
+    for (const f of ['midge.db', 'midge.db.journal']) copyFileSync(join(dir, f), join(crash, f));
+    const again = new Image();
+    loadState(join(crash, 'midge.db'), again);
+    expect(again.sessions.get('sensor')!.subs.get('alarm/#')).toBe(2 + 4 + 300 * 16);
   });
 });

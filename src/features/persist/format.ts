@@ -32,9 +32,9 @@
 //             and its MQTT 5 properties as a PUBLISH carries them (§3.3.2.3: payload format,
 //             message expiry interval, content type, response topic, correlation data, user
 //             properties in order).
-//   options   the SUBSCRIBE options byte (§3.8.3.1): QoS in bits 0-1 (what version 1 wrote), No
-//             Local 2, Retain As Published 3, Retain Handling 4-5; [u32 sub id] the subscription
-//             identifier, if any.
+//   options   bits 0-1 the QoS (all that version 1 wrote), 2 No Local, 3 Retain As Published, as
+//             in SUBSCRIBE (§3.8.3.1; Retain Handling only matters when subscribing: not kept);
+//             [u32 sub id] the subscription identifier, if it has one.
 //
 // A snapshot is the record stream that rebuilds the whole state from nothing; the journal holds the
 // changes made after the snapshot of the same generation. A snapshot is written to a temporary

@@ -7,17 +7,20 @@ import { type Outbound, Session } from '../../broker/session.ts';
 import type { QoS } from '../../codec/packets.ts';
 import {
   type BodyReader, R_DONE, R_DROP, R_IN, R_INREL, R_MSG, R_REL, R_RETAIN, R_SENT, R_SESSION, R_STORE, R_SUB,
-  R_UNSUB, R_USER, type RecordWriter,
+  R_UNSUB, R_USER, R_EXPIRY, type RecordWriter,
 } from './format.ts';
-import { readTail, writeTail } from './mqtt5.ts';
+import { expiryRecord, readTail, writeTail } from './mqtt5.ts';
 
 interface SessionImage {
-  subs: Map<string, QoS>;
+  /** filter → options: the QoS, and MQTT 5's No Local, Retain As Published and id (format.ts). */
+  subs: Map<string, number>;
   queue: Outbound[];
   inflight: Map<number, Outbound>;
   inbound: Set<number>;
   /** The username of the last connection; undefined = none known or anonymous. */
   user?: string;
+  /** MQTT 5 Session Expiry Interval; undefined for a 3.1/3.1.1 session. */
+  expiry?: number;
 }
 
 function qosOf(v: number): QoS {
@@ -70,13 +73,15 @@ export class Image {
     // Records about state lost with a damaged file (an unknown session, message or packet id) are
     // skipped; an unknown record type is damage.
     if (!s) {
-      if (type < R_SUB || type > R_USER) throw new Error(`unknown record type ${type}`);
+      if (type < R_SUB || type > R_EXPIRY) throw new Error(`unknown record type ${type}`);
       return;
     }
     switch (type) {
       case R_SUB: {
         const filter = r.str();
-        s.subs.set(filter, qosOf(r.u8()));
+        const o = r.u8();
+        qosOf(o & 3);
+        s.subs.set(filter, o + (r.more ? r.u32() * 16 : 0));
         return;
       }
       case R_UNSUB:
@@ -112,6 +117,9 @@ export class Image {
       case R_USER:
         s.user = r.u8() === 1 ? r.str() : undefined;
         return;
+      case R_EXPIRY:
+        s.expiry = r.u32();
+        return;
       default:
         throw new Error(`unknown record type ${type}`);
     }
@@ -130,7 +138,8 @@ export class Image {
       s.disconnectedAt = broker.now;
       broker.sessions.set(client, s);
       broker.stats.clientsTotal++;
-      for (const [filter, qos] of img.subs) broker.subscribe(s, filter, qos);
+      if (MQTT5 && img.expiry !== undefined) (s as { expiry?: number }).expiry = img.expiry;
+      for (const [filter, o] of img.subs) broker.subscribe(s, filter, (o & 3) as QoS);
       for (const [id, ob] of img.inflight) s.inflight.set(id, ob);
       s.queue.push(...img.queue);
       for (const id of img.inbound) s.inboundQos2.add(id);
@@ -151,6 +160,16 @@ export class Image {
 export function retainRecord(w: RecordWriter, m: Message): void {
   w.begin(R_RETAIN).str(m.topic).u8(m.qos).bin(m.payload);
   if (MQTT5) writeTail(w, m);
+  w.end();
+}
+
+/**
+ * The SUB record of a subscription with options `o` (MQTT5, features/mqtt5/sub-options.ts: the QoS,
+ * No Local, Retain As Published, and the subscription identifier times 16; a 3.1.1 one: its QoS).
+ */
+export function subRecord(w: RecordWriter, client: string, filter: string, o: number): void {
+  w.begin(R_SUB).str(client).str(filter).u8(o & 15);
+  if (o >= 16) w.u32(Math.floor(o / 16));
   w.end();
 }
 
@@ -186,7 +205,8 @@ export function dump(broker: Broker, w: RecordWriter, ids: WeakMap<Message, numb
     w.begin(R_SESSION).str(c).end();
     const user = users.get(c);
     if (user !== undefined) w.begin(R_USER).str(c).u8(1).str(user).end();
-    for (const [filter, qos] of s.subscriptions) w.begin(R_SUB).str(c).str(filter).u8(qos).end();
+    if (MQTT5) expiryRecord(w, s);
+    for (const [filter, o] of s.subscriptions) subRecord(w, c, filter, o);
     for (const ob of held(s)) {
       let id = ids.get(ob.msg);
       if (id === undefined) {

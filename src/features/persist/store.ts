@@ -11,9 +11,10 @@ import type { QoS } from '../../codec/packets.ts';
 import { log } from '../../util/log.ts';
 import {
   header, KIND_JOURNAL, KIND_SNAPSHOT, R_DONE, R_DROP, R_IN, R_INREL, R_REL, R_SENT, R_SESSION,
-  R_STORE, R_SUB, R_UNSUB, R_USER, RecordWriter,
+  R_STORE, R_UNSUB, R_USER, RecordWriter,
 } from './format.ts';
-import { dump, msgRecord, retainRecord } from './image.ts';
+import { dump, msgRecord, retainRecord, subRecord } from './image.ts';
+import { expiryOf, expiryRecord } from './mqtt5.ts';
 
 export type SyncMode = 'never' | 'interval' | 'always';
 
@@ -153,6 +154,11 @@ export class PersistStore implements Store {
   }
 
   connected(s: Session, username: string | undefined): void {
+    // MQTT 5: every CONNECT says the Session Expiry Interval anew.
+    if (MQTT5 && expiryOf(s) !== undefined) {
+      if (this.journaling) expiryRecord(this.w, s);
+      this.changed();
+    }
     if (this.users.has(s.clientId) && this.users.get(s.clientId) === username) return;
     this.users.set(s.clientId, username);
     if (this.journaling) {
@@ -164,7 +170,7 @@ export class PersistStore implements Store {
   }
 
   subscribed(s: Session, filter: string, qos: QoS): void {
-    if (this.journaling) this.w.begin(R_SUB).str(s.clientId).str(filter).u8(qos).end();
+    if (this.journaling) subRecord(this.w, s.clientId, filter, qos);
     this.changed();
   }
 
