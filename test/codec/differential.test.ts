@@ -8,7 +8,7 @@ import type { Packet as MpPacket } from 'mqtt-packet';
 import { Decoder } from '../../src/codec/decoder.ts';
 import { encode } from '../../src/codec/encoder.ts';
 import type { Packet, ProtocolError, QoS } from '../../src/codec/packets.ts';
-import { chunks, mulberry32, norm, randomPacket, testSeed } from './gen.ts';
+import { chunks, norm, randomPacket, seeded } from './gen.ts';
 import type { Rng } from './gen.ts';
 
 const COUNT = 3000; // packets per direction
@@ -113,19 +113,6 @@ function ourDecode(rng: Rng, stream: Buffer): { packets: Packet[]; errors: Proto
   return { packets, errors };
 }
 
-/** Runs `fn` with a fresh seed; a failure names the seed so it can be replayed. */
-function seeded(fn: (rng: Rng) => void): () => void {
-  return () => {
-    const seed = testSeed();
-    try {
-      fn(mulberry32(seed));
-    } catch (e) {
-      if (e instanceof Error) e.message = `[seed ${seed}; rerun with MIDGE_SEED=${seed}] ${e.message}`;
-      console.error(`differential test failed with seed ${seed}`);
-      throw e;
-    }
-  };
-}
 
 describe('differential against mqtt-packet', () => {
   it('our encode is byte-identical to mqtt-packet generate', seeded((rng) => {

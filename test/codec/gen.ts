@@ -24,6 +24,20 @@ export function testSeed(): number {
   return env ? Number(env) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 }
 
+/** Runs `fn` with a fresh seed; a failure names the seed so it can be replayed. */
+export function seeded(fn: (rng: Rng) => void): () => void {
+  return () => {
+    const seed = testSeed();
+    try {
+      fn(mulberry32(seed));
+    } catch (e) {
+      if (e instanceof Error) e.message = `[seed ${seed}; rerun with MIDGE_SEED=${seed}] ${e.message}`;
+      console.error(`test failed with seed ${seed}`);
+      throw e;
+    }
+  };
+}
+
 export const int = (r: Rng, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
 export const bool = (r: Rng, p = 0.5): boolean => r() < p;
 export const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];

@@ -10,8 +10,7 @@ import { encode, encode5, encodePublish5 } from '../../src/codec/encoder.ts';
 import type { ConnectPacket, Packet, ProtocolError, PublishPacket } from '../../src/codec/packets.ts';
 import { encodeProps } from '../../src/features/mqtt5/properties.ts';
 import { reasonFor } from '../../src/features/mqtt5/reason.ts';
-import { bytes, chunks, int, mulberry32, testSeed } from './gen.ts';
-import type { Rng } from './gen.ts';
+import { bytes, chunks, int, seeded } from './gen.ts';
 import { fromMp5, norm5, randomPacket5, toMp5 } from './gen5.ts';
 
 const COUNT = 2000;
@@ -28,17 +27,6 @@ function decode5(input: Buffer | Buffer[]) {
   return { packets: packets.slice(1), errors, decoder: d };
 }
 
-function seeded(fn: (rng: Rng) => void): () => void {
-  return () => {
-    const seed = testSeed();
-    try {
-      fn(mulberry32(seed));
-    } catch (e) {
-      if (e instanceof Error) e.message = `[seed ${seed}; rerun with MIDGE_SEED=${seed}] ${e.message}`;
-      throw e;
-    }
-  };
-}
 
 describe('MQTT 5 differential against mqtt-packet', () => {
   it('our encode5 -> mqtt-packet parser (v5) gives the same fields', seeded((rng) => {

@@ -75,14 +75,7 @@ describe('MQTT 5 with MQTT.js', () => {
       const m = await got;
       expect(m.qos).toBe(qos);
       expect(m.payload.toString()).toBe('hello');
-      expect(m.properties).toMatchObject({
-        payloadFormatIndicator: true,
-        contentType: 'text/plain',
-        responseTopic: 'v5/reply',
-        correlationData: Buffer.from([1, 2, 3]),
-        messageExpiryInterval: 3600,
-        userProperties: { b: ['1', '3'], a: '2' },
-      });
+      expect(m.properties).toMatchObject(properties);
     });
   }
 
@@ -142,6 +135,21 @@ describe('MQTT 5 with MQTT.js', () => {
   });
 });
 
+describe('MQTT 5 refusals', () => {
+  it('[MQTT-3.2.2-6] a refused v5 client gets a v5 CONNACK with reason 0x87 (not authorized), then a close', async () => {
+    const closed = await startBroker({ allowAnonymous: false });
+    try {
+      const { c, connack } = await RawClient.session(closed.port, 'anon5', { protocolVersion: 5 });
+      raws.push(c);
+      expect(connack.cmd).toBe('connack');
+      expect(connack.reasonCode).toBe(0x87);
+      expect(await c.closesWithin()).toBe(true);
+    } finally {
+      await closed.close();
+    }
+  });
+});
+
 describe('MQTT 3.1.1 <-> 5', () => {
   it('a 3.1.1 subscriber gets a 5.0 publisher\'s message without properties', async () => {
     const sub = mqtt.connect({ host: '127.0.0.1', port: broker.port, clientId: 'v4-sub', protocolVersion: 4, reconnectPeriod: 0 });
@@ -194,40 +202,23 @@ describe('MQTT 5 protocol violations (raw socket)', () => {
     return c;
   }
 
-  it('[MQTT-4.13.1-1] a repeated property gets DISCONNECT 0x82 (protocol error) and a close', async () => {
-    const c = await v5Session('bad-dup');
-    // PUBLISH "t" with payload format indicator twice.
-    c.write(Buffer.from('3009000174' + '0401000100' + '78', 'hex'));
-    const d = await c.next();
-    expect(d.cmd).toBe('disconnect');
-    expect(d.reasonCode).toBe(0x82);
-    expect(await c.closesWithin()).toBe(true);
-  });
-
-  it('[MQTT-1.5.4-1] bad UTF-8 in a user property gets DISCONNECT 0x81 (malformed) and a close', async () => {
-    const c = await v5Session('bad-utf8');
-    c.write(Buffer.from('300c000174072600' + '01ff000161' + '78', 'hex'));
-    const d = await c.next();
-    expect(d.cmd).toBe('disconnect');
-    expect(d.reasonCode).toBe(0x81);
-    expect(await c.closesWithin()).toBe(true);
-  });
-
-  it('[MQTT-3.3.4-6] a property in the wrong packet (session expiry in PUBLISH) gets DISCONNECT 0x82', async () => {
-    const c = await v5Session('bad-place');
-    c.write(Buffer.from('300a000174' + '051100000001' + '78', 'hex'));
-    const d = await c.next();
-    expect(d.reasonCode).toBe(0x82);
-    expect(await c.closesWithin()).toBe(true);
-  });
-
-  it('[MQTT-3.3.2-9] a topic alias while Topic Alias Maximum is 0 gets DISCONNECT 0x94', async () => {
-    const c = await v5Session('bad-alias');
-    c.write(Buffer.from('3008000174' + '03230001' + '78', 'hex'));
-    const d = await c.next();
-    expect(d.reasonCode).toBe(0x94);
-    expect(await c.closesWithin()).toBe(true);
-  });
+  // Each: a PUBLISH to "t" (payload "x") whose properties break a rule, and the reason code.
+  const cases: [string, string, number][] = [
+    ['[MQTT-4.13.1-1] a repeated property gets DISCONNECT 0x82 (protocol error)', '3009000174' + '0401000100' + '78', 0x82],
+    ['[MQTT-1.5.4-1] bad UTF-8 in a user property gets DISCONNECT 0x81 (malformed)', '300c000174' + '07260001ff000161' + '78', 0x81],
+    ['[MQTT-4.13.1-1] a property in the wrong packet (session expiry in PUBLISH) gets DISCONNECT 0x82', '300a000174' + '051100000001' + '78', 0x82],
+    ['[MQTT-3.3.2-9] a topic alias while Topic Alias Maximum is 0 gets DISCONNECT 0x94', '3008000174' + '03230001' + '78', 0x94],
+  ];
+  for (const [name, hex, reason] of cases) {
+    it(`${name} and a close`, async () => {
+      const c = await v5Session(`bad-${reason}-${hex.length}`);
+      c.write(Buffer.from(hex, 'hex'));
+      const d = await c.next();
+      expect(d.cmd).toBe('disconnect');
+      expect(d.reasonCode).toBe(reason);
+      expect(await c.closesWithin()).toBe(true);
+    });
+  }
 
   it('[MQTT-3.1.2-2] a 3.1.1 session gets no DISCONNECT on a violation, just the close', async () => {
     const { c } = await RawClient.session(broker.port, 'v4-bad');

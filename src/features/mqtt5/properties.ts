@@ -69,6 +69,7 @@ const DEFS: (Def | undefined)[] = [
 const idOf = (name: Name): number => DEFS.findIndex((d) => d?.[0] === name);
 
 const malformed = (msg: string): ProtocolError => new ProtocolError('MQTT-4.8.0-1', msg);
+const cut = (name: string): ProtocolError => malformed(`property ${name} is truncated`);
 // 'MQTT5-2.2.2.2' (the properties section): a protocol error, see reason.ts.
 const protocol = (msg: string): ProtocolError => new ProtocolError('MQTT5-2.2.2.2', msg);
 
@@ -116,7 +117,7 @@ export function decodeProps(buf: Buffer, start: number, end: number, type: numbe
     if (!many && out[name] !== undefined) throw protocol(`property ${name} repeated`);
     let v: unknown;
     const need = t === BYTE ? 1 : t === U16 ? 2 : t === U32 ? 4 : t === VBI ? 1 : 2;
-    if (i + need > end) throw malformed(`property ${name} is truncated`);
+    if (i + need > end) throw cut(name);
     if (t === BYTE) {
       v = buf[i++];
       if ((v as number) > 1) throw protocol(`property ${name} is ${v as number}, not 0 or 1`);
@@ -128,23 +129,20 @@ export function decodeProps(buf: Buffer, start: number, end: number, type: numbe
       i += 4;
     } else if (t === VBI) {
       const n = readVbi(buf, i, end);
-      if (n === 0) throw malformed(`property ${name} is truncated`);
+      if (n === 0) throw cut(name);
       i += n;
       v = vbiValue;
     } else {
       // STR, BIN: one length-prefixed field; PAIR: two strings.
-      const l = buf.readUInt16BE(i);
       const s = i + 2;
-      i = s + l;
-      if (i > end) throw malformed(`property ${name} is truncated`);
+      i = s + buf.readUInt16BE(i);
+      if (i > end || (t === PAIR && i + 2 > end)) throw cut(name);
       if (t === BIN) v = Buffer.from(buf.subarray(s, i));
       else if (t === STR) v = str(buf, s, i);
       else {
-        if (i + 2 > end) throw malformed(`property ${name} is truncated`);
-        const l2 = buf.readUInt16BE(i);
         const s2 = i + 2;
-        i = s2 + l2;
-        if (i > end) throw malformed(`property ${name} is truncated`);
+        i = s2 + buf.readUInt16BE(i);
+        if (i > end) throw cut(name);
         ((out[name] as [string, string][] | undefined) ??= []).push([str(buf, s, s2 - 2), str(buf, s2, i)]);
         continue;
       }

@@ -37,9 +37,11 @@ export function forwarded(props: Properties | undefined, p?: PublishPacket): Pro
     if (props.subscriptionIdentifier !== undefined) throw new ProtocolError('MQTT-3.3.4-6', 'PUBLISH from a client with a subscription identifier');
     if (props.topicAlias !== undefined) throw new ProtocolError('MQTT-3.3.2-9', 'topic alias while Topic Alias Maximum is 0');
   }
-  const { payloadFormatIndicator, messageExpiryInterval, contentType, responseTopic, correlationData, userProperties } = props;
-  const f: Properties = { payloadFormatIndicator, messageExpiryInterval, contentType, responseTopic, correlationData, userProperties };
-  for (const k in f) if (f[k as keyof Properties] === undefined) delete f[k as keyof Properties];
+  // The decoder let only message properties and these three into a PUBLISH or a Will.
+  const f = { ...props };
+  delete f.subscriptionIdentifier;
+  delete f.topicAlias;
+  delete f.willDelayInterval;
   return Object.keys(f).length > 0 ? f : undefined;
 }
 
