@@ -12,13 +12,13 @@ export class RetainedStore {
   /** Store, replace, or (empty payload, [MQTT-3.3.1-10]) delete the retained message of a topic. */
   set(msg: Message): void {
     if (msg.payload.length === 0) this.byTopic.delete(msg.topic);
-    // Copy: a received payload is a slice of a socket chunk, which must not stay pinned for ever.
     else {
+      // Copy: a received payload is a slice of a socket chunk, which must not stay pinned for ever.
       const m = makeMessage(msg.topic, Buffer.from(msg.payload), msg.qos, true);
-      // MQTT 5: a retained message keeps its properties and expiry (only messages that have some).
+      // MQTT5: its properties stay with it, and so does its expiry.
       if (MQTT5 && msg.properties) {
         m.properties = msg.properties;
-        m.expiresAt = msg.expiresAt;
+        if (msg.expiresAt !== undefined) m.expiresAt = msg.expiresAt;
       }
       this.byTopic.set(msg.topic, m);
     }
