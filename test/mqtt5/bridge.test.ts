@@ -4,9 +4,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { log } from '../../src/util/log.ts';
 import { client, crossed, endClients, exactlyOnce, midge, mosquitto } from '../bridge/helpers.ts';
+import { importWithFlags } from '../helpers/bundled.ts';
 import { requirePeer } from '../helpers/peers.ts';
 import { killAll } from '../helpers/proc.ts';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -110,5 +111,19 @@ describe.skipIf(!peers)('MQTT 5 bridge to mosquitto', () => {
     // Nothing stays in flight (ok/after's PUBACK may still be on its way).
     const session = a.running.broker.sessions.get('local.house5');
     await vi.waitFor(() => expect(session?.inflightCount).toBe(0), { timeout: 5000 });
+  });
+});
+
+describe('MQTT 5 bridge code and the MQTT5 flag', () => {
+  it('a BRIDGE build without MQTT5 has none of it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'midge-bridge5-'));
+    stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const src = new URL('../../src/features/bridge/index.ts', import.meta.url);
+    const markers = ['the remote refused the message on', 'noLocal: true', 'sessionExpiryInterval: 4294967295'];
+    for (const flags of [['BRIDGE'], ['BRIDGE', 'MQTT5']]) {
+      await importWithFlags(src, flags, dir);
+      const bundle = readFileSync(join(dir, `bundled-${flags.join('-')}.mjs`), 'utf8');
+      for (const m of markers) expect(bundle.includes(m), `${m} with ${flags}`).toBe(flags.includes('MQTT5'));
+    }
   });
 });

@@ -10,8 +10,11 @@ import type { Message } from '../../src/broker/message.ts';
 import { encodePublish5 } from '../../src/codec/encoder.ts';
 import type { Properties, QoS } from '../../src/codec/packets.ts';
 import { encodeProps } from '../../src/features/mqtt5/properties.ts';
-import { Image } from '../../src/features/persist/image.ts';
+import { BodyReader, RecordWriter } from '../../src/features/persist/format.ts';
+import { Image, msgRecord, retainRecord, subRecord } from '../../src/features/persist/image.ts';
+import type * as ImageModule from '../../src/features/persist/image.ts';
 import { loadState } from '../../src/features/persist/load.ts';
+import { importWithFlags } from '../helpers/bundled.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { RawClient } from '../helpers/raw.ts';
 
@@ -164,5 +167,43 @@ describe('MQTT 5 state across a restart', () => {
     const again = new Image();
     loadState(join(crash, 'midge.db'), again);
     expect(again.sessions.get('sensor')!.subs.get('alarm/#')).toBe(2 + 4 + 300 * 16);
+  });
+
+  it('a PERSIST build without MQTT5 reads version 2 records, skipping their MQTT 5 fields, and has none of that code', async () => {
+    const out = mkdtempSync(join(dir, 'bundle-'));
+    const src = new URL('../../src/features/persist/image.ts', import.meta.url);
+    const plain = await importWithFlags<typeof ImageModule>(src, ['PERSIST'], out);
+    const w = new RecordWriter();
+    const m = { topic: 't', payload: Buffer.from('p'), qos: 1 as QoS, retain: true, properties: { contentType: 'x', userProperties: [['k', 'v']] as [string, string][] }, expiresAt: 2e9 };
+    retainRecord(w, m);
+    w.begin(3).str('c').end(); // SESSION
+    subRecord(w, 'c', 'f/#', 1 + 4 + 9 * 16);
+    msgRecord(w, 1, m);
+    w.begin(7).str('c').u32(1).u8(1).u8(0).end(); // STORE
+    const data = w.take();
+    const images = [new plain.Image(), new Image()];
+    for (const img of images) {
+      for (let pos = 0; pos < data.length; ) {
+        const len = data.readUInt32LE(pos);
+        img.apply(new BodyReader(data.subarray(pos + 8, pos + 8 + len)));
+        pos += 8 + len;
+      }
+    }
+    const [without, withV5] = images.map((img) => ({
+      retained: img.retained.get('t') as M5,
+      queued: img.sessions.get('c')!.queue[0].msg as M5,
+      subs: [...img.sessions.get('c')!.subs],
+    }));
+    expect(without.retained.payload.toString()).toBe('p');
+    expect(without.retained.properties).toBeUndefined();
+    expect(without.queued.properties).toBeUndefined();
+    expect(withV5.retained).toMatchObject({ properties: m.properties, expiresAt: 2e9 });
+    expect(withV5.queued).toMatchObject({ properties: m.properties, expiresAt: 2e9 });
+    // The options number comes back whole either way (the QoS is all a 3.1.1 build uses).
+    expect(without.subs).toEqual([['f/#', 1 + 4 + 9 * 16]]);
+    expect(withV5.subs).toEqual(without.subs);
+    // The property codec is not in the plain build.
+    const bundle = readFileSync(join(out, 'bundled-PERSIST.mjs'), 'utf8');
+    expect(bundle).not.toContain('is truncated');
   });
 });
