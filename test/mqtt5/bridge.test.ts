@@ -63,6 +63,12 @@ describe.skipIf(!peers)('MQTT 5 bridge to mosquitto', () => {
     await onM.client.publishAsync('cloud/cmd/heating', 'off', { qos: 1, properties: { userProperties: { by: 'app' }, contentType: 'text/plain' } });
     await onA.until((all) => all.some((x) => x.topic === 'house/cmd/heating'), 'command on Midge');
     expect(onA.on('house/cmd/heating')[0].properties).toMatchObject({ userProperties: { by: 'app' }, contentType: 'text/plain' });
+    // Retain As Published on the link's subscription: a retained message from the remote stays
+    // retained here, with its properties [MQTT-3.3.1-12] (a plain subscription gets RETAIN 0).
+    await onM.client.publishAsync('cloud/cmd/mode', 'eco', { qos: 1, retain: true, properties: { userProperties: { v: '2' } } });
+    await onA.until((all) => all.some((x) => x.topic === 'house/cmd/mode'), 'retained command on Midge');
+    const kept = [...a.running.broker.retained.matching('house/cmd/mode')];
+    expect(kept.map((x) => [x.payload.toString(), x.properties?.userProperties])).toEqual([['eco', [['v', '2']]]]);
   });
 
   it('loop test: bridged both ways on # over MQTT 5 (No Local, no try_private), each message arrives exactly once', async () => {
