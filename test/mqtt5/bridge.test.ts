@@ -2,6 +2,7 @@
 // properties cross in both directions, No Local on the link's subscriptions keeps `both #` from
 // looping, and reason codes on the remote's acks end a refused message instead of resending it.
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { BridgeLink } from '../../src/features/bridge/link.ts';
 import { log } from '../../src/util/log.ts';
 import { client, crossed, endClients, exactlyOnce, midge, mosquitto } from '../bridge/helpers.ts';
 import { importWithFlags } from '../helpers/bundled.ts';
@@ -117,6 +118,34 @@ describe.skipIf(!peers)('MQTT 5 bridge to mosquitto', () => {
     // Nothing stays in flight (ok/after's PUBACK may still be on its way).
     const session = a.running.broker.sessions.get('local.house5');
     await vi.waitFor(() => expect(session?.inflightCount).toBe(0), { timeout: 5000 });
+  });
+});
+
+describe.skipIf(!peers)('MQTT 5 bridge: the remote\'s limits', () => {
+  it('[MQTT-3.3.4-7] [MQTT-3.2.2-15] keeps to the remote\'s Receive Maximum and Maximum Packet Size', async () => {
+    // mosquitto announces max_inflight_messages as Receive Maximum and max_packet_size as
+    // Maximum Packet Size in its CONNACK.
+    const m = await remote('max_inflight_messages 3\nmax_packet_size 500');
+    const onM = await client(m.port, ['#'], 1, 5);
+    const lines: string[] = [];
+    vi.spyOn(log, 'write').mockImplementation((t, msg) => void lines.push(`${t}: ${msg}`));
+    const a = await midge(link(m.port, 'topic # out 1\n'));
+    open.push(a);
+    const onA = await client(a.port);
+    for (let i = 0; !onM.all.some((x) => x.topic === 'up'); i++) {
+      if (i > 50) throw new Error('the bridge never came up');
+      await onA.client.publishAsync('up', String(i), { qos: 1 });
+      await onM.until((all) => all.some((x) => x.topic === 'up'), 'up', 300).catch(() => undefined);
+    }
+    const link5 = a.running.broker.sessions.get('local.house5')!.outlet as BridgeLink;
+    expect(link5.limits.maxInflight).toBe(3);
+    await onA.client.publishAsync('big', 'x'.repeat(600), { qos: 1 });
+    for (let i = 0; i < 10; i++) await onA.client.publishAsync(`small/${i}`, String(i), { qos: 1 });
+    await onM.until((all) => all.filter((x) => x.topic.startsWith('small/')).length === 10, 'small messages');
+    expect(onM.on('big')).toEqual([]);
+    expect(lines.filter((l) => l.includes('dropped message on big'))).toEqual([
+      expect.stringMatching(/of 6\d\d bytes \(the remote's maximum 500\)/),
+    ]);
   });
 });
 
