@@ -72,12 +72,12 @@ export class Inbox {
   }
 }
 
-/** Waits until a message published on A's side crosses to B's (the bridge is up and subscribed). */
-export async function crossed(onA: Inbox, onB: Inbox): Promise<void> {
-  for (let i = 0; !onB.all.some((m) => m.topic === 'probe'); i++) {
-    if (i > 50) throw new Error('the bridge never carried the probe');
-    await onA.client.publishAsync('probe', String(i), { qos: 1 });
-    await onB.until((m) => m.some((x) => x.topic === 'probe'), 'probe', 300).catch(() => undefined);
+/** Waits until a message published on A's side on `probe` crosses to B's (as `arrives`): the bridge is up and subscribed. */
+export async function crossed(onA: Inbox, onB: Inbox, probe = 'probe', arrives = probe): Promise<void> {
+  for (let i = 0; !onB.all.some((m) => m.topic === arrives); i++) {
+    if (i > 50) throw new Error(`the bridge never carried ${probe}`);
+    await onA.client.publishAsync(probe, String(i), { qos: 1 });
+    await onB.until((m) => m.some((x) => x.topic === arrives), arrives, 300).catch(() => undefined);
   }
 }
 

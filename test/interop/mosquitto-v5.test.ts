@@ -1,20 +1,19 @@
 // MQTT 5 interop with Debian's mosquitto_pub and mosquitto_sub (-V mqttv5, libmosquitto) against an
 // in-process Midge, with MQTT.js (protocolVersion 5 or 4) on the other side.
-//
-// As in mosquitto-clients.test.ts, a mosquitto_sub is known to be subscribed once it prints a
-// retained "ready" marker published before it started; each gets -W so it exits on its own.
+// mosquitto_sub is started by mosquittoCli's sub(), which waits until it is subscribed.
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { mosquittoCli } from '../helpers/mosquitto-cli.ts';
 import { requirePeer } from '../helpers/peers.ts';
-import { killAll, run, spawnProc, type Proc } from '../helpers/proc.ts';
+import { killAll } from '../helpers/proc.ts';
 
 const havePeers = requirePeer('mosquitto_pub', 'mosquitto_sub');
 
 describe.skipIf(!havePeers)('mosquitto_pub / mosquitto_sub -V mqttv5', () => {
   let b: TestBroker;
   const clients: MqttClient[] = [];
-  const host = (): string[] => ['-h', '127.0.0.1', '-p', String(b.port)];
+  const { pub, sub } = mosquittoCli(() => b.port);
 
   beforeEach(async () => {
     b = await startBroker();
@@ -36,18 +35,6 @@ describe.skipIf(!havePeers)('mosquitto_pub / mosquitto_sub -V mqttv5', () => {
     return new Promise((resolve) => c.once('message', (_t: string, _p: Buffer, packet: IPublishPacket) => resolve(packet)));
   }
 
-  async function pub(...args: string[]): Promise<void> {
-    const p = await run('mosquitto_pub', [...host(), ...args]);
-    expect(p.exit.code, p.describe()).toBe(0);
-  }
-
-  /** mosquitto_sub, resolved once subscribed (it has printed the retained ready/NAME marker). */
-  async function sub(name: string, ...args: string[]): Promise<Proc> {
-    await pub('-t', `ready/${name}`, '-m', 'ready', '-r', '-q', '1');
-    const s = spawnProc('mosquitto_sub', [...host(), '-W', '15', ...args]);
-    await s.waitFor((l) => l.startsWith(`ready/${name}|`) || l.startsWith(`ready/${name} `));
-    return s;
-  }
 
   it('[MQTT-3.3.2-17] [MQTT-3.3.2-18] [MQTT-3.3.2-20] mosquitto_pub -D publish user-property reaches an MQTT.js v5 subscriber unaltered, in order', async () => {
     const c = await client(5);

@@ -48,11 +48,7 @@ describe.skipIf(!peers)('MQTT 5 bridge to mosquitto', () => {
     const a = await midge(link(m.port, 'topic # out 1 house/ cloud/\ntopic cmd/# in 1 house/ cloud/\n'));
     open.push(a);
     const onA = await client(a.port, ['house/#'], 1, 5);
-    for (let i = 0; !onM.all.some((x) => x.topic === 'cloud/up'); i++) {
-      if (i > 50) throw new Error('the bridge never came up');
-      await onA.client.publishAsync('house/up', String(i), { qos: 1 });
-      await onM.until((all) => all.some((x) => x.topic === 'cloud/up'), 'up', 300).catch(() => undefined);
-    }
+    await crossed(onA, onM, 'house/up', 'cloud/up');
     // mosquitto logs the protocol level of each CONNECT: p5 for the bridge.
     expect(m.proc.stderr.some((l) => l.includes('as house5 (p5,'))).toBe(true);
 
@@ -101,11 +97,7 @@ describe.skipIf(!peers)('MQTT 5 bridge to mosquitto', () => {
     const a = await midge(link(m.port, 'topic # out 2\n'));
     open.push(a);
     const onA = await client(a.port);
-    for (let i = 0; !onM.all.some((x) => x.topic === 'ok/up'); i++) {
-      if (i > 50) throw new Error('the bridge never came up');
-      await onA.client.publishAsync('ok/up', String(i), { qos: 1 });
-      await onM.until((all) => all.some((x) => x.topic === 'ok/up'), 'up', 300).catch(() => undefined);
-    }
+    await crossed(onA, onM, 'ok/up');
     // More refused QoS 1 and QoS 2 messages than the in-flight window (20) holds, then one allowed.
     for (let i = 0; i < 30; i++) await onA.client.publishAsync(`no/${i}`, 'x', { qos: (1 + (i % 2)) as 1 | 2 });
     await onA.client.publishAsync('ok/after', 'y', { qos: 1 });
@@ -132,11 +124,7 @@ describe.skipIf(!peers)('MQTT 5 bridge: the remote\'s limits', () => {
     const a = await midge(link(m.port, 'topic # out 1\n'));
     open.push(a);
     const onA = await client(a.port);
-    for (let i = 0; !onM.all.some((x) => x.topic === 'up'); i++) {
-      if (i > 50) throw new Error('the bridge never came up');
-      await onA.client.publishAsync('up', String(i), { qos: 1 });
-      await onM.until((all) => all.some((x) => x.topic === 'up'), 'up', 300).catch(() => undefined);
-    }
+    await crossed(onA, onM, 'up');
     const link5 = a.running.broker.sessions.get('local.house5')!.outlet as BridgeLink;
     expect(link5.limits.maxInflight).toBe(3);
     await onA.client.publishAsync('big', 'x'.repeat(600), { qos: 1 });
