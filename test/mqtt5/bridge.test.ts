@@ -114,10 +114,10 @@ describe.skipIf(!peers)('MQTT 5 bridge to mosquitto', () => {
 });
 
 describe.skipIf(!peers)('MQTT 5 bridge: the remote\'s limits', () => {
-  it('[MQTT-3.3.4-7] [MQTT-3.2.2-15] keeps to the remote\'s Receive Maximum and Maximum Packet Size', async () => {
-    // mosquitto announces max_inflight_messages as Receive Maximum and max_packet_size as
-    // Maximum Packet Size in its CONNACK.
-    const m = await remote('max_inflight_messages 3\nmax_packet_size 500');
+  it('[MQTT-3.3.4-7] [MQTT-3.2.2-15] [MQTT-3.2.2-22] keeps to the remote\'s Receive Maximum, Maximum Packet Size and Server Keep Alive', async () => {
+    // mosquitto's CONNACK announces max_inflight_messages as Receive Maximum, max_packet_size as
+    // Maximum Packet Size, and max_keepalive as Server Keep Alive when the client asked for more.
+    const m = await remote('max_inflight_messages 3\nmax_packet_size 500\nmax_keepalive 10');
     const onM = await client(m.port, ['#'], 1, 5);
     const lines: string[] = [];
     vi.spyOn(log, 'write').mockImplementation((t, msg) => void lines.push(`${t}: ${msg}`));
@@ -134,7 +134,9 @@ describe.skipIf(!peers)('MQTT 5 bridge: the remote\'s limits', () => {
     expect(lines.filter((l) => l.includes('dropped message on big'))).toEqual([
       expect.stringMatching(/of 6\d\d bytes \(the remote's maximum 500\)/),
     ]);
-  });
+    // keepalive_interval is 60 (the default): a PINGREQ within 10 s follows the server's value.
+    await m.proc.waitFor('Received PINGREQ from house5', 15_000, 'stderr');
+  }, 30_000);
 });
 
 describe('MQTT 5 bridge code and the MQTT5 flag', () => {

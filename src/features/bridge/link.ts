@@ -53,6 +53,8 @@ export class BridgeLink implements Outlet, Ticking {
   refused = 0;
   /** MQTT 5: the remote's Maximum Packet Size (CONNACK); 0 = none. */
   private remoteMax = 0;
+  /** Keep-alive in use: keepalive_interval, or the remote's Server Keep Alive (MQTT 5). */
+  private keepalive: number;
   private silentRel = 0;
   private nextProbe = 0; // ms; round_robin false on a secondary address
   /** Inbound QoS 2 ids passed on, awaiting PUBREL (exactly once across reconnects). */
@@ -87,6 +89,7 @@ export class BridgeLink implements Outlet, Ticking {
     }
     this.v5 = MQTT5 && cfg.protocolLevel === 5;
     this.inflight = limits.maxInflight;
+    this.keepalive = cfg.keepalive;
     this.sameTopics = cfg.topics.every((t) => t.direction === 'in' || t.localPrefix === t.remotePrefix);
     if (cfg.cafile) {
       // Read now: a missing file stops start-up instead of failing every reconnect.
@@ -201,7 +204,7 @@ export class BridgeLink implements Outlet, Ticking {
       this.lastTx = ms;
     }
     const sock = this.socket;
-    const ka = this.cfg.keepalive;
+    const ka = this.keepalive;
     if (this.state === 'connecting' && sock && ms - this.startedAt > CONNECT_TIMEOUT * 1000) {
       this.lost(sock, `no answer within ${CONNECT_TIMEOUT} s`);
     } else if (this.state === 'connected' && sock) {
@@ -306,10 +309,13 @@ export class BridgeLink implements Outlet, Ticking {
     if (this.state === 'connecting') {
       if (p.type !== 2) return this.lost(sock, `packet type ${p.type} before CONNACK`);
       if (MQTT5 && this.v5 && p.returnCode === 0) {
-        // Honour the remote's limits: its window for our QoS 1/2 messages and its packet size.
-        const rm = p.properties?.receiveMaximum;
+        // Honour the remote's limits: its window for our QoS 1/2 messages, its packet size and its
+        // keep-alive [MQTT-3.2.2-22].
+        const pr = p.properties;
+        const rm = pr?.receiveMaximum;
         this.limits.maxInflight = rm && (this.inflight === 0 || rm < this.inflight) ? rm : this.inflight;
-        this.remoteMax = p.properties?.maximumPacketSize ?? 0;
+        this.remoteMax = pr?.maximumPacketSize ?? 0;
+        this.keepalive = pr?.serverKeepAlive ?? this.cfg.keepalive;
       }
       return this.onConnack(sock, p.returnCode);
     }
