@@ -1,6 +1,6 @@
 // Inbound PUBLISH and PUBREL: the start of the publish path.
 import { encodeAck } from '../codec/encoder.ts';
-import type { PublishPacket } from '../codec/packets.ts';
+import type { Properties, PublishPacket } from '../codec/packets.ts';
 import type { Access } from '../broker/access.ts';
 import type { Broker } from '../broker/broker.ts';
 import { makeMessage, type Message } from '../broker/message.ts';
@@ -20,9 +20,11 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
     writeDurable(conn, encodeAck(5, p.packetId));
     return;
   }
+  // MQTT 5: keep what travels on (checking topic alias and subscription ids) before any drop.
+  if (MQTT5 && p.properties) p.properties = forwarded(p.properties, p);
   if (acceptPublish(broker, conn, AUTH ? session.access : undefined, p.topic, p.payload, p.retain)) {
     if (BRIDGE && conn.bridge) broker.publish(fromBridge(p, conn));
-    else if (MQTT5 && p.properties) broker.publish(withProps(p));
+    else if (MQTT5 && p.properties) broker.publish(withProps(p, p.properties));
     else broker.publish(makeMessage(p.topic, p.payload, qos, p.retain));
   }
   if (qos === 1) writeDurable(conn, encodeAck(4, p.packetId));
@@ -34,10 +36,9 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
 }
 
 /** MQTT 5: a message with the properties it carries on. */
-function withProps(p: PublishPacket): Message {
+function withProps(p: PublishPacket, props: Properties): Message {
   const msg = makeMessage(p.topic, p.payload, p.qos, p.retain);
-  const props = forwarded(p.properties, p);
-  if (props) msg.properties = props;
+  msg.properties = props;
   return msg;
 }
 
