@@ -3,6 +3,7 @@
 // looping, and reason codes on the remote's acks end a refused message instead of resending it.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { BridgeLink } from '../../src/features/bridge/link.ts';
+import { makeMessage } from '../../src/broker/message.ts';
 import { log } from '../../src/util/log.ts';
 import { client, crossed, endClients, exactlyOnce, midge, mosquitto } from '../bridge/helpers.ts';
 import { importWithFlags } from '../helpers/bundled.ts';
@@ -66,6 +67,35 @@ describe.skipIf(!peers)('MQTT 5 bridge to mosquitto', () => {
     await onA.until((all) => all.some((x) => x.topic === 'house/cmd/mode'), 'retained command on Midge');
     const kept = [...a.running.broker.retained.matching('house/cmd/mode')];
     expect(kept.map((x) => [x.payload.toString(), x.properties?.userProperties])).toEqual([['eco', [['v', '2']]]]);
+  });
+
+  it('[MQTT-3.3.2-5] [MQTT-3.3.2-6] message expiry: the remote gets the time left, not an expired message; one from it expires here', async () => {
+    const m = await remote();
+    const onM = await client(m.port, ['cloud/#'], 1, 5);
+    const a = await midge(link(m.port, 'topic # out 1 house/ cloud/\ntopic cmd/# in 1 house/ cloud/\n'));
+    open.push(a);
+    const onA = await client(a.port, ['house/#'], 1, 5);
+    await crossed(onA, onM, 'house/up', 'cloud/up');
+    const broker = a.running.broker;
+    const send = (topic: string, expiresAt: number): void => {
+      const msg = makeMessage(topic, Buffer.from('x'), 1, false);
+      msg.properties = { messageExpiryInterval: 100 };
+      msg.expiresAt = expiresAt;
+      broker.publish(msg);
+    };
+    send('house/old', broker.now - 1); // expired while it waited
+    send('house/fresh', broker.now + 40); // 60 of its 100 s gone
+    await onM.until((all) => all.some((x) => x.topic === 'cloud/fresh'), 'fresh on mosquitto');
+    expect(onM.on('cloud/old')).toEqual([]);
+    const left = onM.on('cloud/fresh')[0].properties?.messageExpiryInterval;
+    expect(left).toBeGreaterThan(35);
+    expect(left).toBeLessThanOrEqual(40);
+    // From the remote: Midge counts the interval down from when the message arrived.
+    await onM.client.publishAsync('cloud/cmd/temp', '19', { qos: 1, retain: true, properties: { messageExpiryInterval: 30 } });
+    await onA.until((all) => all.some((x) => x.topic === 'house/cmd/temp'), 'command on Midge');
+    const kept = [...broker.retained.matching('house/cmd/temp')][0];
+    expect(kept.expiresAt! - broker.now).toBeGreaterThan(25);
+    expect(kept.expiresAt! - broker.now).toBeLessThanOrEqual(30);
   });
 
   it('loop test: bridged both ways on # over MQTT 5 (No Local, no try_private), each message arrives exactly once', async () => {

@@ -16,8 +16,7 @@ import type { DisconnectPacket, Packet, QoS, Will } from '../../codec/packets.ts
 import type { BridgeConfig } from '../../config/types.ts';
 import { log } from '../../util/log.ts';
 import { nextDelay } from './backoff.ts';
-import { forwarded } from '../mqtt5/session.ts';
-import { connectProps, publish5, refusedBy, subOptions } from './mqtt5.ts';
+import { connectProps, fromRemote, publish5, refusedBy, subOptions } from './mqtt5.ts';
 import { remap } from './topics.ts';
 
 /** Seconds allowed from starting a connection (DNS, TCP, TLS) to CONNACK. */
@@ -155,15 +154,18 @@ export class BridgeLink implements Outlet, Ticking {
     }
     const buf =
       MQTT5 && this.v5
-        ? publish5(msg, topic, qos, keep, dup, packetId)
+        ? publish5(msg, topic, qos, keep, dup, packetId, this.broker.now)
         : qos === 0 && !keep && topic === msg.topic
           ? (msg.enc0 ??= encodePublish(topic, msg.payload, 0, false, false, 0))
           : encodePublish(topic, msg.payload, qos, keep, dup, packetId);
     const max = this.cfg.maxPacketSize;
-    if ((max > 0 && buf.length > max) || (MQTT5 && this.remoteMax > 0 && buf.length > this.remoteMax)) {
-      this.broker.stats.messagesDropped++;
-      if (this.oversize++ % 1000 === 0) {
-        log.warning(`Bridge ${this.cfg.name}: dropped message on ${msg.topic} of ${buf.length} bytes (${max > 0 && buf.length > max ? `bridge_max_packet_size ${max}` : `the remote's maximum ${this.remoteMax}`}).`);
+    // MQTT 5: no buffer for a message whose expiry has passed.
+    if (!buf || (max > 0 && buf.length > max) || (MQTT5 && this.remoteMax > 0 && buf.length > this.remoteMax)) {
+      if (buf) {
+        this.broker.stats.messagesDropped++;
+        if (this.oversize++ % 1000 === 0) {
+          log.warning(`Bridge ${this.cfg.name}: dropped message on ${msg.topic} of ${buf.length} bytes (${max > 0 && buf.length > max ? `bridge_max_packet_size ${max}` : `the remote's maximum ${this.remoteMax}`}).`);
+        }
       }
       // Free its place in the in-flight window, later: complete() pumps, and we are inside a pump.
       if (qos > 0) queueMicrotask(() => this.abandon(packetId, qos));
@@ -328,7 +330,7 @@ export class BridgeLink implements Outlet, Ticking {
         const topic = remap(this.cfg.topics, p.topic, true);
         if (topic !== undefined) {
           const msg = makeMessage(topic, p.payload, p.qos, p.retain);
-          if (MQTT5 && this.v5) msg.properties = forwarded(p.properties);
+          if (MQTT5 && this.v5) fromRemote(msg, p, this.broker.now);
           msg.origin = this; // never sent back out through this link
           this.broker.publish(msg);
         } else {
