@@ -71,7 +71,7 @@ export interface BridgeConfig {
   addresses: { host: string; port: number }[];
   roundRobin: boolean;
   topics: BridgeTopic[];
-  /** 3 (mqttv31) or 4 (mqttv311). */
+  /** 3 (mqttv31), 4 (mqttv311) or 5 (mqttv50, MQTT5 builds). */
   protocolLevel: 3 | 4 | 5;
   cleanSession: boolean;
   localCleanSession?: boolean;

@@ -58,9 +58,9 @@ export interface LoadResult {
   generation: number;
   snapshotBytes: number;
   /**
-   * Whether a new snapshot must be written now: the snapshot is missing or damaged, or the journal
-   * holds changes (or damage), or the snapshot is of an older format version. Otherwise the files on disk already say it all, and start-up
-   * rewrites only the (empty) journal: no whole-file write at every boot.
+   * Whether a new snapshot must be written now: the snapshot is missing, damaged or of an older
+   * format version, or the journal holds changes (or damage). Otherwise the files on disk already
+   * say it all, and start-up rewrites only the (empty) journal: no whole-file write at every boot.
    */
   fold: boolean;
 }
