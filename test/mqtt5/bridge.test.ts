@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { BridgeLink } from '../../src/features/bridge/link.ts';
 import { makeMessage } from '../../src/broker/message.ts';
 import { log } from '../../src/util/log.ts';
-import { client, crossed, endClients, exactlyOnce, midge, mosquitto } from '../bridge/helpers.ts';
+import { client, crossed, endClients, exactlyOnce, type Inbox, type Midge, midge, type Mosquitto, mosquitto } from '../bridge/helpers.ts';
 import { importWithFlags } from '../helpers/bundled.ts';
 import { requirePeer } from '../helpers/peers.ts';
 import { killAll } from '../helpers/proc.ts';
@@ -25,7 +25,7 @@ afterEach(async () => {
   await killAll();
 });
 
-async function remote(conf = ''): Promise<Awaited<ReturnType<typeof mosquitto>>> {
+async function remote(conf = ''): Promise<Mosquitto> {
   const m = await mosquitto(conf);
   stops.push(m.stop);
   return m;
@@ -42,14 +42,20 @@ const PROPS = {
   userProperties: { zone: ['kitchen', 'hall'], unit: 'C' },
 };
 
+/** Midge's house/ bridged to mosquitto's cloud/ (out, and cmd/# in), an MQTT 5 client on each. */
+async function house(): Promise<{ m: Mosquitto; onM: Inbox; a: Midge; onA: Inbox }> {
+  const m = await remote();
+  const onM = await client(m.port, ['cloud/#'], 1, 5);
+  const a = await midge(link(m.port, 'topic # out 1 house/ cloud/\ntopic cmd/# in 1 house/ cloud/\n'));
+  open.push(a);
+  const onA = await client(a.port, ['house/#'], 1, 5);
+  await crossed(onA, onM, 'house/up', 'cloud/up');
+  return { m, onM, a, onA };
+}
+
 describe.skipIf(!peers)('MQTT 5 bridge to mosquitto', () => {
   it('connects with MQTT 5 and forwards messages with their properties both ways [MQTT-3.3.2-17] [MQTT-3.3.2-18]', async () => {
-    const m = await remote();
-    const onM = await client(m.port, ['cloud/#'], 1, 5);
-    const a = await midge(link(m.port, 'topic # out 1 house/ cloud/\ntopic cmd/# in 1 house/ cloud/\n'));
-    open.push(a);
-    const onA = await client(a.port, ['house/#'], 1, 5);
-    await crossed(onA, onM, 'house/up', 'cloud/up');
+    const { m, onM, a, onA } = await house();
     // mosquitto logs the protocol level of each CONNECT: p5 for the bridge.
     expect(m.proc.stderr.some((l) => l.includes('as house5 (p5,'))).toBe(true);
 
@@ -70,12 +76,7 @@ describe.skipIf(!peers)('MQTT 5 bridge to mosquitto', () => {
   });
 
   it('[MQTT-3.3.2-5] [MQTT-3.3.2-6] message expiry: the remote gets the time left, not an expired message; one from it expires here', async () => {
-    const m = await remote();
-    const onM = await client(m.port, ['cloud/#'], 1, 5);
-    const a = await midge(link(m.port, 'topic # out 1 house/ cloud/\ntopic cmd/# in 1 house/ cloud/\n'));
-    open.push(a);
-    const onA = await client(a.port, ['house/#'], 1, 5);
-    await crossed(onA, onM, 'house/up', 'cloud/up');
+    const { onM, a, onA } = await house();
     const broker = a.running.broker;
     const send = (topic: string, expiresAt: number): void => {
       const msg = makeMessage(topic, Buffer.from('x'), 1, false);
