@@ -156,11 +156,19 @@ describe.skipIf(!peers)('MQTT 5 bridge: the remote\'s limits', () => {
     open.push(a);
     const onA = await client(a.port);
     await crossed(onA, onM, 'up');
-    const link5 = a.running.broker.sessions.get('local.house5')!.outlet as BridgeLink;
-    expect(link5.limits.maxInflight).toBe(3);
+    const session = a.running.broker.sessions.get('local.house5')!;
+    const link5 = session.outlet as BridgeLink;
+    // Ten messages published in one turn: at most 3 go out before the first PUBACK.
+    const inFlight: number[] = [];
+    const send = link5.sendPublish.bind(link5);
+    vi.spyOn(link5, 'sendPublish').mockImplementation((...args) => {
+      send(...args);
+      inFlight.push(session.inflightCount);
+    });
     await onA.client.publishAsync('big', 'x'.repeat(600), { qos: 1 });
-    for (let i = 0; i < 10; i++) await onA.client.publishAsync(`small/${i}`, String(i), { qos: 1 });
+    for (let i = 0; i < 10; i++) a.running.broker.publish(makeMessage(`small/${i}`, Buffer.from(String(i)), 1, false));
     await onM.until((all) => all.filter((x) => x.topic.startsWith('small/')).length === 10, 'small messages');
+    expect(Math.max(...inFlight)).toBe(3);
     expect(onM.on('big')).toEqual([]);
     expect(lines.filter((l) => l.includes('dropped message on big'))).toEqual([
       expect.stringMatching(/of 6\d\d bytes \(the remote's maximum 500\)/),
