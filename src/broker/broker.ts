@@ -210,11 +210,10 @@ export class Broker {
    * Returns true when the session already had this filter.
    */
   subscribe(session: Session, filter: string, qos: QoS, o: number = qos): boolean {
-    session.subscriptions.set(filter, qos);
-    if (PERSIST) session.store?.subscribed(session, filter, qos);
+    session.subscriptions.set(filter, o);
+    if (PERSIST) session.store?.subscribed(session, filter, o);
     // A shared subscription lives in its group, not in the tree (features/mqtt5/shared.ts).
     if (MQTT5 && isShare(filter)) return join(this, session, filter, qos), false;
-    if (PERSIST) session.store?.subscribed(session, filter, qos);
     return this.tree.add(filter, session, o);
   }
 

@@ -43,12 +43,12 @@ export class Session implements Subscriber {
   outlet: Outlet | null = null;
   // The collections below are created on first use: an idle connection's session should cost
   // next to nothing (an empty Map is a hash table of its own).
-  private subs: Map<string, QoS> | undefined;
+  private subs: Map<string, number> | undefined;
   private qos2: Set<number> | undefined;
   private inflightMap: Map<number, Outbound> | undefined;
 
-  /** filter → granted QoS. */
-  get subscriptions(): Map<string, QoS> {
+  /** filter → options: the granted QoS, plus MQTT 5 options and id (features/mqtt5/sub-options.ts). */
+  get subscriptions(): Map<string, number> {
     return (this.subs ??= new Map());
   }
   will: Will | undefined;

@@ -1,7 +1,6 @@
 // Hooks for a persistence layer (feature PERSIST). The core calls them at the few points where
 // durable state changes; without persistence `Broker.store` and `Session.store` are undefined and
 // each call site costs one property check. Only non-clean sessions get a store.
-import type { QoS } from '../codec/packets.ts';
 import type { Message } from './message.ts';
 import type { Outbound, Session } from './session.ts';
 
@@ -17,7 +16,8 @@ export interface Store {
   sessionRemoved(s: Session): void;
   /** A client connected to a persistent session as `username`: its ACL is restored from it. */
   connected(s: Session, username: string | undefined): void;
-  subscribed(s: Session, filter: string, qos: QoS): void;
+  /** `o`: the subscription's options number (the QoS, plus MQTT 5 options: mqtt5/sub-options.ts). */
+  subscribed(s: Session, filter: string, o: number): void;
   unsubscribed(s: Session, filter: string): void;
   /** A QoS 1/2 message entered the session (queued, or about to be sent). */
   stored(s: Session, ob: Outbound): void;

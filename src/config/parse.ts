@@ -149,7 +149,7 @@
 //                                  Required, repeatable. Defaults: out, QoS 0, no prefixes. `""`
 //                                  is an empty word. Local topic = LOCAL_PREFIX + PATTERN, remote
 //                                  topic = REMOTE_PREFIX + PATTERN; prefixes hold no wildcards.
-//   bridge_protocol_version mqttv31|mqttv311   Default mqttv311; mqttv50 is refused (no MQTT 5).
+//   bridge_protocol_version mqttv31|mqttv311|mqttv50   Default mqttv311; mqttv50 needs MQTT5.
 //   cleansession true|false        Remote session; default false.
 //   local_cleansession true|false  Accepted; the local session lives as long as the broker.
 //   remote_clientid ID             (also `clientid`) Default HOSTNAME.NAME.

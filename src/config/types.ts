@@ -73,8 +73,8 @@ export interface BridgeConfig {
   addresses: { host: string; port: number }[];
   roundRobin: boolean;
   topics: BridgeTopic[];
-  /** 3 (mqttv31) or 4 (mqttv311). */
-  protocolLevel: 3 | 4;
+  /** 3 (mqttv31), 4 (mqttv311) or 5 (mqttv50, MQTT5 builds). */
+  protocolLevel: 3 | 4 | 5;
   cleanSession: boolean;
   localCleanSession?: boolean;
   remoteClientId?: string; // default HOSTNAME.NAME

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import { expect } from 'vitest';
 import { parseConfigText } from '../../src/config/parse.ts';
 import type { BrokerConfig } from '../../src/config/types.ts';
 import { startServer, type Running } from '../../src/server.ts';
@@ -32,6 +33,8 @@ export interface Received {
   payload: string;
   qos: number;
   retain: boolean;
+  /** MQTT 5 properties, as MQTT.js gives them. */
+  properties?: IPublishPacket['properties'];
 }
 
 export class Inbox {
@@ -40,7 +43,7 @@ export class Inbox {
 
   constructor(readonly client: MqttClient) {
     client.on('message', (topic: string, payload: Buffer, p: IPublishPacket) => {
-      this.all.push({ topic, payload: payload.toString(), qos: p.qos, retain: p.retain });
+      this.all.push({ topic, payload: payload.toString(), qos: p.qos, retain: p.retain, properties: p.properties });
       for (const w of this.waiters.slice()) {
         if (w.test()) {
           this.waiters.splice(this.waiters.indexOf(w), 1);
@@ -69,19 +72,40 @@ export class Inbox {
   }
 }
 
-/** Waits until a message published on A's side crosses to B's (the bridge is up and subscribed). */
-export async function crossed(onA: Inbox, onB: Inbox): Promise<void> {
-  for (let i = 0; !onB.all.some((m) => m.topic === 'probe'); i++) {
-    if (i > 50) throw new Error('the bridge never carried the probe');
-    await onA.client.publishAsync('probe', String(i), { qos: 1 });
-    await onB.until((m) => m.some((x) => x.topic === 'probe'), 'probe', 300).catch(() => undefined);
+/** Waits until a message published on A's side on `probe` crosses to B's (as `arrives`): the bridge is up and subscribed. */
+export async function crossed(onA: Inbox, onB: Inbox, probe = 'probe', arrives = probe): Promise<void> {
+  for (let i = 0; !onB.all.some((m) => m.topic === arrives); i++) {
+    if (i > 50) throw new Error(`the bridge never carried ${probe}`);
+    await onA.client.publishAsync(probe, String(i), { qos: 1 });
+    await onB.until((m) => m.some((x) => x.topic === arrives), arrives, 300).catch(() => undefined);
+  }
+}
+
+/** Publishes `n` messages from each side and checks each arrives exactly once on both. */
+export async function exactlyOnce(onA: Inbox, onB: Inbox, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await onA.client.publishAsync(`fromA/${i}`, String(i), { qos: 1 });
+    await onB.client.publishAsync(`fromB/${i}`, String(i), { qos: 1 });
+  }
+  for (const round of ['end1', 'end2']) {
+    await onA.client.publishAsync(`${round}A`, 'x', { qos: 1 });
+    await onB.client.publishAsync(`${round}B`, 'x', { qos: 1 });
+    for (const box of [onA, onB]) {
+      await box.until((m) => m.some((x) => x.topic === `${round}A`) && m.some((x) => x.topic === `${round}B`), round);
+    }
+  }
+  for (const box of [onA, onB]) {
+    const counts = new Map<string, number>();
+    for (const m of box.all) if (!m.topic.startsWith('probe') && !m.topic.startsWith('$')) counts.set(m.topic, (counts.get(m.topic) ?? 0) + 1);
+    expect(counts.size).toBe(2 * n + 4);
+    expect([...counts].filter(([, c]) => c !== 1)).toEqual([]);
   }
 }
 
 const clients = new Set<MqttClient>();
 
-export async function client(port: number, subscribe: string[] = [], qos: 0 | 1 | 2 = 1): Promise<Inbox> {
-  const c = await mqtt.connectAsync({ host: '127.0.0.1', port, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000 });
+export async function client(port: number, subscribe: string[] = [], qos: 0 | 1 | 2 = 1, protocolVersion: 4 | 5 = 4): Promise<Inbox> {
+  const c = await mqtt.connectAsync({ host: '127.0.0.1', port, protocolVersion, reconnectPeriod: 0, connectTimeout: 5000 });
   clients.add(c);
   const inbox = new Inbox(c);
   if (subscribe.length) await c.subscribeAsync(subscribe, { qos });

@@ -11,7 +11,7 @@ import { log } from '../../src/util/log.ts';
 import { requirePeer } from '../helpers/peers.ts';
 import { freePort } from '../helpers/ports.ts';
 import { killAll } from '../helpers/proc.ts';
-import { client, crossed, endClients, midge, mosquitto, type Inbox } from './helpers.ts';
+import { client, crossed, endClients, exactlyOnce, midge, mosquitto } from './helpers.ts';
 
 const peers = requirePeer('mosquitto', 'openssl');
 const open: { close(): Promise<void> }[] = [];
@@ -30,27 +30,6 @@ async function remote(conf = ''): Promise<number> {
   const m = await mosquitto(conf);
   stops.push(m.stop);
   return m.port;
-}
-
-/** Publishes `n` messages from each side and checks each arrives exactly once on both. */
-async function exactlyOnce(onA: Inbox, onB: Inbox, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    await onA.client.publishAsync(`fromA/${i}`, String(i), { qos: 1 });
-    await onB.client.publishAsync(`fromB/${i}`, String(i), { qos: 1 });
-  }
-  for (const round of ['end1', 'end2']) {
-    await onA.client.publishAsync(`${round}A`, 'x', { qos: 1 });
-    await onB.client.publishAsync(`${round}B`, 'x', { qos: 1 });
-    for (const box of [onA, onB]) {
-      await box.until((m) => m.some((x) => x.topic === `${round}A`) && m.some((x) => x.topic === `${round}B`), round);
-    }
-  }
-  for (const box of [onA, onB]) {
-    const counts = new Map<string, number>();
-    for (const m of box.all) if (!m.topic.startsWith('probe') && !m.topic.startsWith('$')) counts.set(m.topic, (counts.get(m.topic) ?? 0) + 1);
-    expect(counts.size).toBe(2 * n + 4);
-    expect([...counts].filter(([, c]) => c !== 1)).toEqual([]);
-  }
 }
 
 describe.skipIf(!peers)('Midge bridging to mosquitto', () => {

@@ -7,14 +7,15 @@
 // afterEach kills anything still running.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import { mosquittoCli } from '../helpers/mosquitto-cli.ts';
 import { requirePeer } from '../helpers/peers.ts';
-import { killAll, run, spawnProc, type Proc } from '../helpers/proc.ts';
+import { killAll, run, spawnProc } from '../helpers/proc.ts';
 
 const havePeers = requirePeer('mosquitto_pub', 'mosquitto_sub');
 
 describe.skipIf(!havePeers)('mosquitto_pub / mosquitto_sub', () => {
   let b: TestBroker;
-  const host = (): string[] => ['-h', '127.0.0.1', '-p', String(b.port)];
+  const { host, pub, sub } = mosquittoCli(() => b.port);
 
   beforeEach(async () => {
     b = await startBroker();
@@ -25,23 +26,6 @@ describe.skipIf(!havePeers)('mosquitto_pub / mosquitto_sub', () => {
     await b.close();
   });
 
-  /** Runs mosquitto_pub to completion and expects success. */
-  async function pub(...args: string[]): Promise<void> {
-    const p = await run('mosquitto_pub', [...host(), ...args]);
-    expect(p.exit.code, p.describe()).toBe(0);
-  }
-
-  /**
-   * Starts mosquitto_sub and resolves once it is subscribed: it must subscribe to `ready/<name>`
-   * (through one of its filters), and prints the retained marker published there first.
-   * `-F '%t|%q|%r|%p'` prints topic, QoS, retain flag and payload.
-   */
-  async function sub(name: string, ...args: string[]): Promise<Proc> {
-    await pub('-t', `ready/${name}`, '-m', 'ready', '-r', '-q', '1');
-    const s = spawnProc('mosquitto_sub', [...host(), '-W', '15', ...args]);
-    await s.waitFor((l) => l.startsWith(`ready/${name} `) || l.startsWith(`ready/${name}|`));
-    return s;
-  }
 
   it("mosquitto_sub -t '#' -v receives what mosquitto_pub -q 0, 1 and 2 sends", async () => {
     const s = await sub('v', '-t', '#', '-v', '-q', '2', '-C', '4');

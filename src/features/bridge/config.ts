@@ -103,7 +103,7 @@ export function bridgeOption(w: Where, option: string, args: string[], bridge: B
       const v = single(w, option, args);
       if (v === 'mqttv31') b.protocolLevel = 3;
       else if (v === 'mqttv311') b.protocolLevel = 4;
-      else if (v === 'mqttv50') fail(w, `bridge_protocol_version mqttv50 needs MQTT 5.0, which Midge does not speak yet (use mqttv311)`);
+      else if (v === 'mqttv50') b.protocolLevel = MQTT5 ? 5 : fail(w, `bridge_protocol_version mqttv50 needs a build with MQTT5 (use mqttv311)`);
       else fail(w, `bridge_protocol_version must be mqttv31, mqttv311 or mqttv50, got '${v}'`);
       return;
     }

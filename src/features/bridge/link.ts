@@ -11,12 +11,13 @@ import { makeMessage, type Message } from '../../broker/message.ts';
 import type { Outlet } from '../../broker/outlet.ts';
 import type { Limits, Session } from '../../broker/session.ts';
 import { Decoder } from '../../codec/decoder.ts';
-import { DISCONNECT_BYTES, encode, encodeAck, encodePublish, PINGREQ_BYTES } from '../../codec/encoder.ts';
-import type { Packet, QoS, Will } from '../../codec/packets.ts';
+import { DISCONNECT_BYTES, encode, encode5, encodeAck, encodePublish, PINGREQ_BYTES } from '../../codec/encoder.ts';
+import type { DisconnectPacket, Packet, QoS, Will } from '../../codec/packets.ts';
 import type { BridgeConfig } from '../../config/types.ts';
 import { log } from '../../util/log.ts';
 import { nodeTlsVersion } from '../tls/context.ts';
 import { nextDelay } from './backoff.ts';
+import { connectProps, fromRemote, publish5, refusedBy, subOptions } from './mqtt5.ts';
 import { remap } from './topics.ts';
 
 /** Seconds allowed from starting a connection (DNS, TCP, TLS) to CONNACK. */
@@ -48,6 +49,12 @@ export class BridgeLink implements Outlet, Ticking {
   private lastTraffic = 0; // broker seconds; for idle_timeout
   private corked = false;
   private oversize = 0;
+  /** MQTT 5: messages the remote refused with a reason code. */
+  refused = 0;
+  /** MQTT 5: the remote's Maximum Packet Size (CONNACK); 0 = none. */
+  private remoteMax = 0;
+  /** Keep-alive in use: keepalive_interval, or the remote's Server Keep Alive (MQTT 5). */
+  private keepalive: number;
   private silentRel = 0;
   private nextProbe = 0; // ms; round_robin false on a secondary address
   /** Inbound QoS 2 ids passed on, awaiting PUBREL (exactly once across reconnects). */
@@ -58,6 +65,10 @@ export class BridgeLink implements Outlet, Ticking {
   private readonly tlsOptions: tls.ConnectionOptions | undefined;
   /** Every out/both line has equal prefixes: outgoing topics need no remapping. */
   private readonly sameTopics: boolean;
+  /** bridge_protocol_version mqttv50. */
+  private readonly v5: boolean;
+  /** max_inflight_messages, before the remote's Receive Maximum lowers it. */
+  private readonly inflight: number;
   private readonly uncork = (): void => {
     this.corked = false;
     this.socket?.uncork();
@@ -76,6 +87,9 @@ export class BridgeLink implements Outlet, Ticking {
       this.notifyUp = makeMessage(this.stateTopic, Buffer.from('1'), 1, true);
       this.will = { topic: this.stateTopic, payload: Buffer.from('0'), qos: 1, retain: true };
     }
+    this.v5 = MQTT5 && cfg.protocolLevel === 5;
+    this.inflight = limits.maxInflight;
+    this.keepalive = cfg.keepalive;
     this.sameTopics = cfg.topics.every((t) => t.direction === 'in' || t.localPrefix === t.remotePrefix);
     if (cfg.cafile) {
       // Read now: a missing file stops start-up instead of failing every reconnect.
@@ -140,13 +154,19 @@ export class BridgeLink implements Outlet, Ticking {
       keep = this.cfg.outgoingRetain && (retain || msg.retain);
     }
     const buf =
-      qos === 0 && !keep && topic === msg.topic
-        ? (msg.enc0 ??= encodePublish(topic, msg.payload, 0, false, false, 0))
-        : encodePublish(topic, msg.payload, qos, keep, dup, packetId);
-    if (this.cfg.maxPacketSize > 0 && buf.length > this.cfg.maxPacketSize) {
-      this.broker.stats.messagesDropped++;
-      if (this.oversize++ % 1000 === 0) {
-        this.say('warning', `dropped message on ${msg.topic} of ${buf.length} bytes (bridge_max_packet_size ${this.cfg.maxPacketSize}).`);
+      MQTT5 && this.v5
+        ? publish5(msg, topic, qos, keep, dup, packetId, this.broker.now)
+        : qos === 0 && !keep && topic === msg.topic
+          ? (msg.enc0 ??= encodePublish(topic, msg.payload, 0, false, false, 0))
+          : encodePublish(topic, msg.payload, qos, keep, dup, packetId);
+    const max = this.cfg.maxPacketSize;
+    // MQTT 5: no buffer for a message whose expiry has passed.
+    if (!buf || (max > 0 && buf.length > max) || (MQTT5 && this.remoteMax > 0 && buf.length > this.remoteMax)) {
+      if (buf) {
+        this.broker.stats.messagesDropped++;
+        if (this.oversize++ % 1000 === 0) {
+          this.say('warning', `dropped message on ${msg.topic} of ${buf.length} bytes (${max > 0 && buf.length > max ? `bridge_max_packet_size ${max}` : `the remote's maximum ${this.remoteMax}`}).`);
+        }
       }
       // Free its place in the in-flight window, later: complete() pumps, and we are inside a pump.
       if (qos > 0) queueMicrotask(() => this.abandon(packetId, qos));
@@ -187,7 +207,7 @@ export class BridgeLink implements Outlet, Ticking {
       this.lastTx = ms;
     }
     const sock = this.socket;
-    const ka = this.cfg.keepalive;
+    const ka = this.keepalive;
     if (this.state === 'connecting' && sock && ms - this.startedAt > CONNECT_TIMEOUT * 1000) {
       this.lost(sock, `no answer within ${CONNECT_TIMEOUT} s`);
     } else if (this.state === 'connected' && sock) {
@@ -255,6 +275,7 @@ export class BridgeLink implements Outlet, Ticking {
       (e) => this.lost(sock, `protocol error from the remote: ${e.message}`),
       this.maxPacket,
     );
+    if (MQTT5) decoder.v5 = this.v5;
     sock.once(this.tlsOptions ? 'secureConnect' : 'connect', () => this.sendConnect());
     sock.on('data', (chunk: Buffer) => {
       this.lastRx = Date.now();
@@ -268,7 +289,8 @@ export class BridgeLink implements Outlet, Ticking {
 
   private sendConnect(): void {
     const c = this.cfg;
-    const priv = c.tryPrivate && !this.privateRefused ? 0x80 : 0;
+    // MQTT 5 bridges prevent loops with No Local instead of the try_private marker.
+    const priv = c.tryPrivate && !this.privateRefused && !this.v5 ? 0x80 : 0;
     this.write(
       encode({
         type: 1,
@@ -280,6 +302,7 @@ export class BridgeLink implements Outlet, Ticking {
         will: this.will,
         username: c.remoteUsername,
         password: c.remotePassword === undefined ? undefined : Buffer.from(c.remotePassword),
+        properties: MQTT5 && this.v5 ? connectProps(c.cleanSession) : undefined,
       }),
     );
   }
@@ -288,6 +311,16 @@ export class BridgeLink implements Outlet, Ticking {
     if (sock !== this.socket) return;
     if (this.state === 'connecting') {
       if (p.type !== 2) return this.lost(sock, `packet type ${p.type} before CONNACK`);
+      if (MQTT5 && this.v5 && p.returnCode === 0) {
+        // Honour the remote's limits: its window for our QoS 1/2 messages, its packet size and its
+        // keep-alive [MQTT-3.2.2-22].
+        const pr = p.properties;
+        const rm = pr?.receiveMaximum;
+        this.limits.maxInflight = rm && (this.inflight === 0 || rm < this.inflight) ? rm : this.inflight;
+        this.session.window = this.limits.maxInflight || 65535;
+        this.remoteMax = pr?.maximumPacketSize ?? 0;
+        this.keepalive = pr?.serverKeepAlive ?? this.cfg.keepalive;
+      }
       return this.onConnack(sock, p.returnCode);
     }
     const s = this.session;
@@ -299,6 +332,7 @@ export class BridgeLink implements Outlet, Ticking {
         const topic = remap(this.cfg.topics, p.topic, true);
         if (topic !== undefined) {
           const msg = makeMessage(topic, p.payload, p.qos, p.retain);
+          if (MQTT5 && this.v5) fromRemote(msg, p, this.broker.now);
           msg.origin = this; // never sent back out through this link
           this.broker.publish(msg);
         } else {
@@ -311,8 +345,15 @@ export class BridgeLink implements Outlet, Ticking {
         }
         return;
       }
-      case 4: s.complete(p.packetId, 1); return;
-      case 5: if (!s.received(p.packetId)) this.write(encodeAck(6, p.packetId)); return;
+      case 4:
+        if (MQTT5 && this.v5) refusedBy(this, this.broker, s, p.packetId, p.reasonCode);
+        s.complete(p.packetId, 1);
+        return;
+      case 5:
+        // MQTT 5: a PUBREC with a failure reason (0x80 or more) ends the flow without PUBREL (§4.3.3).
+        if (MQTT5 && this.v5 && refusedBy(this, this.broker, s, p.packetId, p.reasonCode)) return this.abandon(p.packetId, 2);
+        if (!s.received(p.packetId)) this.write(encodeAck(6, p.packetId));
+        return;
       case 6:
         this.inQos2.delete(p.packetId);
         this.write(encodeAck(7, p.packetId));
@@ -321,14 +362,19 @@ export class BridgeLink implements Outlet, Ticking {
       case 9:
         if (p.packetId !== this.subId) return;
         p.granted.forEach((g, i) => {
-          if (g === 0x80) this.say('warning', `the remote refused subscription ${this.remoteFilters()[i]}.`);
+          if (g >= 0x80) this.say('warning', `the remote refused subscription ${this.remoteFilters()[i]}.`);
         });
         return this.goReady();
       case 11:
       case 13:
         return;
       default:
-        return this.lost(sock, `unexpected packet type ${p.type} from the remote`);
+        return this.lost(
+          sock,
+          MQTT5 && this.v5 && p.type === 14
+            ? `disconnected by the remote (reason 0x${((p as DisconnectPacket).reasonCode ?? 0).toString(16)})`
+            : `unexpected packet type ${p.type} from the remote`,
+        );
     }
   }
 
@@ -344,7 +390,7 @@ export class BridgeLink implements Outlet, Ticking {
         this.connect();
         return;
       }
-      return this.lost(sock, `connection refused: CONNACK ${rc} (${CONNACK_REASONS[rc] ?? 'unknown code'})`);
+      return this.lost(sock, `connection refused: CONNACK ${rc} (${CONNACK_REASONS[rc] ?? `reason 0x${rc.toString(16)}`})`);
     }
     this.state = 'connected';
     this.nextProbe = Date.now() + this.cfg.restartBase * 1000;
@@ -357,13 +403,15 @@ export class BridgeLink implements Outlet, Ticking {
     if (this.cfg.attemptUnsubscribe) {
       // Drop what an earlier configuration may have left in a persistent remote session.
       const outOnly = this.cfg.topics.filter((t) => t.direction === 'out').map((t) => t.remotePrefix + t.pattern);
-      if (outOnly.length) this.write(encode({ type: 10, packetId: this.session.allocateId(), topics: outOnly }));
+      if (outOnly.length) this.write(this.encode({ type: 10, packetId: this.session.allocateId(), topics: outOnly }));
     }
     const filters = this.remoteFilters();
     if (filters.length === 0) return this.goReady();
     this.subId = this.session.allocateId();
-    const subscriptions = this.cfg.topics.filter((t) => t.direction !== 'out').map((t) => ({ topic: t.remotePrefix + t.pattern, qos: t.qos }));
-    this.write(encode({ type: 8, packetId: this.subId, subscriptions }));
+    const subscriptions = this.cfg.topics
+      .filter((t) => t.direction !== 'out')
+      .map((t) => (MQTT5 && this.v5 ? subOptions(t.remotePrefix + t.pattern, t.qos) : { topic: t.remotePrefix + t.pattern, qos: t.qos }));
+    this.write(this.encode({ type: 8, packetId: this.subId, subscriptions }));
   }
 
   private remoteFilters(): string[] {
@@ -419,7 +467,7 @@ export class BridgeLink implements Outlet, Ticking {
 
   /** A clean DISCONNECT suppresses the will, so say "0" on the remote first. */
   private hangUp(): void {
-    if (this.notifyUp) this.write(encodePublish(this.stateTopic, Buffer.from('0'), 0, true, false, 0));
+    if (this.notifyUp) this.write(this.encode({ type: 3, topic: this.stateTopic, payload: Buffer.from('0'), qos: 0, retain: true, dup: false, packetId: 0 }));
     this.write(DISCONNECT_BYTES);
   }
 
@@ -428,7 +476,12 @@ export class BridgeLink implements Outlet, Ticking {
     log[level](`Bridge ${this.cfg.name}: ${text}`);
   }
 
-    private notifyLocal(v: '0' | '1'): void {
+  /** A packet in the link's protocol version. */
+  private encode(p: Packet): Buffer {
+    return MQTT5 && this.v5 ? encode5(p) : encode(p);
+  }
+
+  private notifyLocal(v: '0' | '1'): void {
     if (this.cfg.notifications) this.broker.publish(makeMessage(this.stateTopic, Buffer.from(v), 1, true));
   }
 

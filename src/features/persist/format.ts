@@ -1,20 +1,21 @@
-// Midge's on-disk persistence format, version 1. Midge owns it; it is not Mosquitto's.
+// Midge's on-disk persistence format, version 2 (reads version 1 too). Midge owns it; it is not
+// Mosquitto's.
 //
 // Two files in persistence_location: the snapshot PERSISTENCE_FILE (default midge.db) and the
 // journal PERSISTENCE_FILE.journal. Both are a 16-byte header followed by records.
 //
-//   header   "MIDG" | u8 version (1) | u8 kind ('S' snapshot, 'J' journal) | u16 0
+//   header   "MIDG" | u8 version (2) | u8 kind ('S' snapshot, 'J' journal) | u16 0
 //            | u32 generation | u32 CRC-32 of the 12 bytes before it
 //   record   u32 body length | u32 CRC-32 of the body | body
 //   body     u8 type, then the type's fields. Integers are little-endian; str = u16 byte length +
 //            UTF-8; bin = u32 byte length + bytes.
 //
 //   type  name     fields                                        meaning
-//   1     MSG      u32 id, u8 qos, u8 retain, str topic, bin payload   a message stored sessions refer to
-//   2     RETAIN   str topic, u8 qos, bin payload                   set the retained message (empty payload: delete)
+//   1     MSG      u32 id, u8 qos, u8 retain, str topic, bin payload, [v5]   a message stored sessions refer to
+//   2     RETAIN   str topic, u8 qos, bin payload, [v5]             set the retained message (empty payload: delete)
 //   3     SESSION  str client                                      a new, empty persistent session
 //   4     DROP     str client                                      the session is gone
-//   5     SUB      str client, str filter, u8 qos                  subscription added or replaced
+//   5     SUB      str client, str filter, u8 options, [u32 sub id]   subscription added or replaced
 //   6     UNSUB    str client, str filter                          subscription removed
 //   7     STORE    str client, u32 message id, u8 qos, u8 retain   message appended to the session's queue
 //   8     SENT     str client, u16 packet id                       the oldest queued message went out with this id
@@ -23,6 +24,17 @@
 //   11    IN       str client, u16 packet id                       inbound QoS 2 id passed on, awaiting PUBREL
 //   12    INREL    str client, u16 packet id                       PUBREL received for that id
 //   13    USER     str client, u8 has username, [str username]     the username it last connected with
+//   14    EXPIRY   str client, u32 seconds                         MQTT 5 session expiry interval (v2)
+//
+// Version 2 adds MQTT 5 state as optional fields at the end of a record (present only when there is
+// something to say, so a version 1 record is a valid version 2 record) and the EXPIRY record:
+//   [v5]      u32 expiry, bin properties: the moment the message expires (Unix seconds, 0 = never),
+//             and its MQTT 5 properties as a PUBLISH carries them (§3.3.2.3: payload format,
+//             message expiry interval, content type, response topic, correlation data, user
+//             properties in order).
+//   options   bits 0-1 the QoS (all that version 1 wrote), 2 No Local, 3 Retain As Published, as
+//             in SUBSCRIBE (§3.8.3.1; Retain Handling only matters when subscribing: not kept);
+//             [u32 sub id] the subscription identifier, if it has one.
 //
 // A snapshot is the record stream that rebuilds the whole state from nothing; the journal holds the
 // changes made after the snapshot of the same generation. A snapshot is written to a temporary
@@ -32,7 +44,9 @@
 import * as zlib from 'node:zlib';
 
 export const MAGIC = 'MIDG';
-export const VERSION = 1;
+export const VERSION = 2;
+/** The oldest version this Midge reads. */
+export const OLDEST = 1;
 export const HEADER_SIZE = 16;
 export const KIND_SNAPSHOT = 0x53; // 'S'
 export const KIND_JOURNAL = 0x4a; // 'J'
@@ -50,6 +64,7 @@ export const R_DONE = 10;
 export const R_IN = 11;
 export const R_INREL = 12;
 export const R_USER = 13;
+export const R_EXPIRY = 14;
 
 /** Larger than any record Midge writes (a maximum payload plus a topic); larger means damage. */
 const MAX_BODY = 268435455 + 65546 + 64;
@@ -158,6 +173,11 @@ export class BodyReader {
 
   get type(): number {
     return this.b[0];
+  }
+
+  /** Whether optional fields follow (version 2 tails). */
+  get more(): boolean {
+    return this.pos < this.b.length;
   }
 
   u8(): number {

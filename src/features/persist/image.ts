@@ -7,16 +7,20 @@ import { type Outbound, Session } from '../../broker/session.ts';
 import type { QoS } from '../../codec/packets.ts';
 import {
   type BodyReader, R_DONE, R_DROP, R_IN, R_INREL, R_MSG, R_REL, R_RETAIN, R_SENT, R_SESSION, R_STORE, R_SUB,
-  R_UNSUB, R_USER, type RecordWriter,
+  R_UNSUB, R_USER, R_EXPIRY, type RecordWriter,
 } from './format.ts';
+import { expiryRecord, readTail, writeTail } from './mqtt5.ts';
 
 interface SessionImage {
-  subs: Map<string, QoS>;
+  /** filter → options: the QoS, and MQTT 5's No Local, Retain As Published and id (format.ts). */
+  subs: Map<string, number>;
   queue: Outbound[];
   inflight: Map<number, Outbound>;
   inbound: Set<number>;
   /** The username of the last connection; undefined = none known or anonymous. */
   user?: string;
+  /** MQTT 5 Session Expiry Interval; undefined for a 3.1/3.1.1 session. */
+  expiry?: number;
 }
 
 function qosOf(v: number): QoS {
@@ -39,7 +43,9 @@ export class Image {
       const qos = qosOf(r.u8());
       const retain = r.u8() === 1;
       const topic = r.str();
-      this.messages.set(id, makeMessage(topic, r.bin(), qos, retain));
+      const m = makeMessage(topic, r.bin(), qos, retain);
+      if (MQTT5) readTail(r, m);
+      this.messages.set(id, m);
       return;
     }
     if (type === R_RETAIN) {
@@ -47,7 +53,11 @@ export class Image {
       const qos = qosOf(r.u8());
       const payload = r.bin(true); // RetainedStore.set copies it
       if (payload.length === 0) this.retained.delete(topic);
-      else this.retained.set(topic, makeMessage(topic, payload, qos, true));
+      else {
+        const m = makeMessage(topic, payload, qos, true);
+        if (MQTT5) readTail(r, m);
+        this.retained.set(topic, m);
+      }
       return;
     }
     const client = r.str();
@@ -63,13 +73,15 @@ export class Image {
     // Records about state lost with a damaged file (an unknown session, message or packet id) are
     // skipped; an unknown record type is damage.
     if (!s) {
-      if (type < R_SUB || type > R_USER) throw new Error(`unknown record type ${type}`);
+      if (type < R_SUB || type > R_EXPIRY) throw new Error(`unknown record type ${type}`);
       return;
     }
     switch (type) {
       case R_SUB: {
         const filter = r.str();
-        s.subs.set(filter, qosOf(r.u8()));
+        const o = r.u8();
+        qosOf(o & 3);
+        s.subs.set(filter, o + (r.more ? r.u32() * 16 : 0));
         return;
       }
       case R_UNSUB:
@@ -105,6 +117,9 @@ export class Image {
       case R_USER:
         s.user = r.u8() === 1 ? r.str() : undefined;
         return;
+      case R_EXPIRY:
+        s.expiry = r.u32();
+        return;
       default:
         throw new Error(`unknown record type ${type}`);
     }
@@ -123,7 +138,12 @@ export class Image {
       s.disconnectedAt = broker.now;
       broker.sessions.set(client, s);
       broker.stats.clientsTotal++;
-      for (const [filter, qos] of img.subs) broker.subscribe(s, filter, qos);
+      if (MQTT5 && img.expiry !== undefined) {
+        // Its expiry counts again from the restart (the disconnect time is not stored).
+        s.expiry = img.expiry;
+        broker.lifetimes.detached(s, undefined, broker.now);
+      }
+      for (const [filter, o] of img.subs) broker.subscribe(s, filter, (o & 3) as QoS, o);
       for (const [id, ob] of img.inflight) s.inflight.set(id, ob);
       s.queue.push(...img.queue);
       for (const id of img.inbound) s.inboundQos2.add(id);
@@ -138,6 +158,30 @@ export class Image {
     }
     return held;
   }
+}
+
+/** The RETAIN record of a retained message (set, or deleted by an empty payload). */
+export function retainRecord(w: RecordWriter, m: Message): void {
+  w.begin(R_RETAIN).str(m.topic).u8(m.qos).bin(m.payload);
+  if (MQTT5) writeTail(w, m);
+  w.end();
+}
+
+/**
+ * The SUB record of a subscription with options `o` (MQTT5, features/mqtt5/sub-options.ts: the QoS,
+ * No Local, Retain As Published, and the subscription identifier times 16; a 3.1.1 one: its QoS).
+ */
+export function subRecord(w: RecordWriter, client: string, filter: string, o: number): void {
+  w.begin(R_SUB).str(client).str(filter).u8(o & 15);
+  if (o >= 16) w.u32(Math.floor(o / 16));
+  w.end();
+}
+
+/** The MSG record of a message that sessions refer to by `id`. */
+export function msgRecord(w: RecordWriter, id: number, m: Message): void {
+  w.begin(R_MSG).u32(id).u8(m.qos).u8(m.retain ? 1 : 0).str(m.topic).bin(m.payload);
+  if (MQTT5) writeTail(w, m);
+  w.end();
 }
 
 const NOTHING: Access = { mayRead: () => false, mayWrite: () => false, maySubscribe: () => false };
@@ -158,7 +202,7 @@ export function writeStored(w: RecordWriter, client: string, ob: Outbound, ids: 
   let id = ids.get(m);
   if (id === undefined) {
     ids.set(m, (id = next++));
-    w.begin(R_MSG).u32(id).u8(m.qos).u8(m.retain ? 1 : 0).str(m.topic).bin(m.payload).end();
+    msgRecord(w, id, m);
   }
   w.begin(R_STORE).str(client).u32(id).u8(ob.qos).u8(ob.retain ? 1 : 0).end();
   return next;
@@ -172,7 +216,7 @@ export function dump(broker: Broker, w: RecordWriter, ids: WeakMap<Message, numb
   let next = 1;
   // '#' does not match topics starting with '$' [MQTT-4.7.2-1]: $SYS is left out.
   for (const m of broker.retained.matching('#')) {
-    w.begin(R_RETAIN).str(m.topic).u8(m.qos).bin(m.payload).end();
+    retainRecord(w, m);
   }
   for (const s of broker.sessions.values()) {
     if (s.clean) continue;
@@ -180,7 +224,8 @@ export function dump(broker: Broker, w: RecordWriter, ids: WeakMap<Message, numb
     w.begin(R_SESSION).str(c).end();
     const user = users.get(c);
     if (user !== undefined) w.begin(R_USER).str(c).u8(1).str(user).end();
-    for (const [filter, qos] of s.subscriptions) w.begin(R_SUB).str(c).str(filter).u8(qos).end();
+    if (MQTT5) expiryRecord(w, s);
+    for (const [filter, o] of s.subscriptions) subRecord(w, c, filter, o);
     for (const ob of held(s)) {
       next = writeStored(w, c, ob, ids, next);
       if (ob.packetId) {

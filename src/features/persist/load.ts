@@ -2,7 +2,7 @@
 // one, move a damaged file aside as FILE.corrupt-<timestamp>, and say what was recovered and lost.
 import { readFileSync, renameSync } from 'node:fs';
 import { log } from '../../util/log.ts';
-import { type Header, KIND_JOURNAL, KIND_SNAPSHOT, readHeader, readRecords, VERSION } from './format.ts';
+import { type Header, KIND_JOURNAL, KIND_SNAPSHOT, OLDEST, readHeader, readRecords, VERSION } from './format.ts';
 import type { Image } from './image.ts';
 
 function read(path: string): Buffer | undefined {
@@ -39,9 +39,10 @@ function loadFile(path: string, kind: number, image: Image, accept?: (h: Header)
   const data = read(path);
   if (!data) return undefined;
   const h = readHeader(data);
-  if (typeof h === 'string' || h.version !== VERSION || h.kind !== kind) {
+  const known = typeof h !== 'string' && h.version >= OLDEST && h.version <= VERSION;
+  if (typeof h === 'string' || !known || h.kind !== kind) {
     const why =
-      typeof h === 'string' ? h : h.version !== VERSION ? `format version ${h.version}, this Midge reads ${VERSION}` : 'wrong kind';
+      typeof h === 'string' ? h : !known ? `format version ${h.version}, this Midge reads ${OLDEST} to ${VERSION}` : 'wrong kind';
     moveAside(path, why, `lost all ${data.length} bytes`);
     return { records: 0, damaged: true, size: data.length };
   }
@@ -57,9 +58,9 @@ export interface LoadResult {
   generation: number;
   snapshotBytes: number;
   /**
-   * Whether a new snapshot must be written now: the snapshot is missing or damaged, or the journal
-   * holds changes (or damage). Otherwise the files on disk already say it all, and start-up
-   * rewrites only the (empty) journal: no whole-file write at every boot.
+   * Whether a new snapshot must be written now: the snapshot is missing, damaged or of an older
+   * format version, or the journal holds changes (or damage). Otherwise the files on disk already
+   * say it all, and start-up rewrites only the (empty) journal: no whole-file write at every boot.
    */
   fold: boolean;
 }
@@ -83,6 +84,6 @@ export function loadState(file: string, image: Image): LoadResult {
   return {
     generation: Math.max(sg, jg),
     snapshotBytes: snap?.size ?? 0,
-    fold: !snap?.h || snap.damaged || (journal !== undefined && (journal.damaged || journal.records > 0 || jg > sg)),
+    fold: !snap?.h || snap.damaged || snap.h.version < VERSION || (journal !== undefined && (journal.damaged || journal.records > 0 || jg > sg)),
   };
 }

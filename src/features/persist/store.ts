@@ -7,13 +7,13 @@ import type { Broker } from '../../broker/broker.ts';
 import type { Message } from '../../broker/message.ts';
 import type { Outbound, Session } from '../../broker/session.ts';
 import type { AckTarget, Store } from '../../broker/store.ts';
-import type { QoS } from '../../codec/packets.ts';
 import { log } from '../../util/log.ts';
 import {
-  header, KIND_JOURNAL, KIND_SNAPSHOT, R_DONE, R_DROP, R_IN, R_INREL, R_REL, R_RETAIN, R_SENT, R_SESSION, R_SUB,
+  header, KIND_JOURNAL, KIND_SNAPSHOT, R_DONE, R_DROP, R_IN, R_INREL, R_REL, R_SENT, R_SESSION,
   R_UNSUB, R_USER, RecordWriter,
 } from './format.ts';
-import { dump, writeStored } from './image.ts';
+import { dump, retainRecord, subRecord, writeStored } from './image.ts';
+import { expiryOf, expiryRecord } from './mqtt5.ts';
 
 export type SyncMode = 'never' | 'interval' | 'always';
 
@@ -141,7 +141,8 @@ export class PersistStore implements Store {
 
   retained(msg: Message): void {
     if (msg.topic.startsWith('$SYS')) return; // regenerated at start-up, never persisted
-    this.record(R_RETAIN).str(msg.topic).u8(msg.qos).bin(msg.payload).end();
+    if (this.journaling) retainRecord(this.w, msg);
+    this.changed();
   }
 
   sessionAdded(s: Session): void {
@@ -154,6 +155,11 @@ export class PersistStore implements Store {
   }
 
   connected(s: Session, username: string | undefined): void {
+    // MQTT 5: every CONNECT says the Session Expiry Interval anew.
+    if (MQTT5 && expiryOf(s) !== undefined) {
+      if (this.journaling) expiryRecord(this.w, s);
+      this.changed();
+    }
     if (this.users.has(s.clientId) && this.users.get(s.clientId) === username) return;
     this.users.set(s.clientId, username);
     const w = this.record(R_USER, s).u8(username === undefined ? 0 : 1);
@@ -161,8 +167,9 @@ export class PersistStore implements Store {
     w.end();
   }
 
-  subscribed(s: Session, filter: string, qos: QoS): void {
-    this.record(R_SUB, s).str(filter).u8(qos).end();
+  subscribed(s: Session, filter: string, o: number): void {
+    if (this.journaling) subRecord(this.w, s.clientId, filter, o);
+    this.changed();
   }
 
   unsubscribed(s: Session, filter: string): void {
