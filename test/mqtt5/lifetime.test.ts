@@ -134,6 +134,17 @@ describe('Maximum Packet Size', () => {
     // Nothing waits for a PUBACK that will never come (once the small one's PUBACK is in).
     await until(() => b.running.broker.sessions.get(cid)!.inflightCount === 0);
   });
+
+  it('[MQTT-3.3.2-10] a topic alias given to a PUBLISH that was too large is not used by the next one', async () => {
+    const cid = id('mpa');
+    const sub = await clients.connect({ clientId: cid, properties: { maximumPacketSize: 100, topicAliasMaximum: 5 } });
+    await sub.c.subscribeAsync('mpa/t', { qos: 1 });
+    const pub = await clients.connect();
+    await pub.c.publishAsync('mpa/t', Buffer.alloc(200, 0x61), { qos: 1 });
+    await pub.c.publishAsync('mpa/t', 'ok', { qos: 1 });
+    await sub.inbox.waitFor('mpa/t');
+    expect(sub.inbox.all.map((m) => [m.topic, m.payload.toString()])).toEqual([['mpa/t', 'ok']]);
+  });
 });
 
 describe('a broker with max_packet_size', () => {

@@ -6,6 +6,7 @@ import type { Message } from '../../broker/message.ts';
 import type { Connection } from '../../transport/connection.ts';
 import { log } from '../../util/log.ts';
 import { publish5 } from './session.ts';
+import { sendTopic } from './topic-alias.ts';
 
 export function outbound5(conn: Connection, msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean, x?: Buffer): Buffer | undefined {
   const now = conn.broker.now;
@@ -16,6 +17,9 @@ export function outbound5(conn: Connection, msg: Message, qos: QoS, packetId: nu
   const max = conn.props5?.maximumPacketSize;
   if (max === undefined || buf.length <= max) return buf;
   const s = conn.session!;
+  // A topic alias given to this packet was never announced: forget it (it is the newest, so the
+  // numbering stays dense), or the next PUBLISH would use an alias the client does not know.
+  if (sendTopic !== '') conn.aliases?.out.delete(msg.topic);
   conn.broker.stats.messagesDropped++;
   // One line per 1000 per session, as for a full queue.
   if (++s.dropped % 1000 === 1) log.warning(`Client ${conn.name}: dropped message on ${msg.topic} of ${buf.length} bytes (its maximum packet size ${max}).`);
