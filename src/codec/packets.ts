@@ -46,6 +46,7 @@ export const RC_SERVER_UNAVAILABLE = 0x88;
 export const RC_TOPIC_FILTER_INVALID = 0x8f;
 export const RC_TOPIC_NAME_INVALID = 0x90;
 export const RC_PACKET_TOO_LARGE = 0x95;
+export const RC_QUOTA_EXCEEDED = 0x97;
 
 /**
  * MQTT 5 properties (§2.2.2), named as mqtt-packet names them. Byte-valued flags are numbers

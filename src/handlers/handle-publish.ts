@@ -1,6 +1,6 @@
 // Inbound PUBLISH and PUBREL: the start of the publish path.
 import { encodeAck, encodeReason } from '../codec/encoder.ts';
-import { type Properties, type PublishPacket, RC_NOT_AUTHORIZED } from '../codec/packets.ts';
+import { type Properties, type PublishPacket, RC_NOT_AUTHORIZED, RC_QUOTA_EXCEEDED } from '../codec/packets.ts';
 import type { Access } from '../broker/access.ts';
 import type { Broker } from '../broker/broker.ts';
 import { makeMessage, type Message } from '../broker/message.ts';
@@ -36,8 +36,12 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
       const msg = p.properties ? withProps(p, p.properties, broker.now) : makeMessage(p.topic, p.payload, qos, p.retain);
       rc = broker.publish(msg, session) ? 0 : RC_NO_MATCHING_SUBSCRIBERS;
     } else broker.publish(makeMessage(p.topic, p.payload, qos, p.retain), session);
-  } else if (MQTT5 && AUTH && v5 && session.access && !session.access.mayWrite(p.topic)) {
-    rc = RC_NOT_AUTHORIZED; // [MQTT-3.4.2-1] MQTT 5 can say "denied"
+  } else if (MQTT5 && v5) {
+    // MQTT 5 can say why [MQTT-3.4.2-1]: over message_size_limit (0x97 Quota exceeded: Mosquitto
+    // sends 0x95, which is no PUBACK/PUBREC reason code), or denied by the ACL.
+    const limit = broker.options.messageSizeLimit;
+    if (limit > 0 && p.payload.length > limit) rc = RC_QUOTA_EXCEEDED;
+    else if (AUTH && session.access && !session.access.mayWrite(p.topic)) rc = RC_NOT_AUTHORIZED;
   }
   if (qos === 1) writeDurable(conn, MQTT5 && v5 ? encodeReason(4, p.packetId, rc) : encodeAck(4, p.packetId));
   else if (qos === 2) {

@@ -247,6 +247,18 @@ describe('negative acknowledgements', () => {
     expect(sub.topics()).toEqual(['sub/na']);
   });
 
+  it('[MQTT-3.4.2-1] a PUBLISH over message_size_limit gets PUBACK 0x97 (Quota exceeded)', async () => {
+    const small = await startBroker({ messageSizeLimit: 10 });
+    try {
+      const a = await Js5.connect(small.port, id('big'));
+      await expect(a.client.publishAsync('big/x', 'x'.repeat(11), { qos: 1 })).rejects.toMatchObject({ code: 0x97 });
+      await a.client.publishAsync('big/x', 'x'.repeat(10), { qos: 1 });
+      a.client.end(true);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('MQTT.js sees the 0x87 as a failed publish', async () => {
     const a = await Js5.connect(b.port, id('na'));
     await expect(a.client.publishAsync('ro/y', 'no', { qos: 1 })).rejects.toMatchObject({ code: 0x87 });
