@@ -8,8 +8,7 @@ import { encodePublish5 } from '../../codec/encoder.ts';
 import type { Properties, PublishPacket, QoS, Subscription } from '../../codec/packets.ts';
 import type { BridgeConfig } from '../../config/types.ts';
 import { log } from '../../util/log.ts';
-import { encodeProps } from '../mqtt5/properties.ts';
-import { forwarded } from '../mqtt5/session.ts';
+import { forwarded, propsAt } from '../mqtt5/session.ts';
 
 /** The CONNECT properties: a persistent remote session (cleansession false) never expires. */
 export const connectProps = (clean: boolean): Properties | undefined => (clean ? undefined : { sessionExpiryInterval: 0xffffffff });
@@ -25,11 +24,7 @@ export const subOptions = (topic: string, qos: QoS): Subscription => ({ topic, q
 export function publish5(msg: Message, topic: string, qos: QoS, retain: boolean, dup: boolean, packetId: number, now: number): Buffer | undefined {
   const at = msg.expiresAt;
   if (at !== undefined && at < now && !dup) return undefined;
-  const props =
-    at !== undefined
-      ? encodeProps({ ...msg.properties, messageExpiryInterval: at > now ? at - now : 0 })
-      : msg.properties ? (msg.props5 ??= encodeProps(msg.properties)) : encodeProps(undefined);
-  return encodePublish5(topic, msg.payload, qos, retain, dup, packetId, props);
+  return encodePublish5(topic, msg.payload, qos, retain, dup, packetId, propsAt(msg, now));
 }
 
 /** A message from the remote takes its forwarded properties, and when it expires (broker seconds). */

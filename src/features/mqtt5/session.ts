@@ -58,6 +58,16 @@ export function willMessage(will: Will, now: number): Message {
 }
 
 /**
+ * A message's forwarded properties as wire bytes: encoded once (props5), unless it expires, when
+ * they carry the seconds left at `now` [MQTT-3.3.2-6] and are encoded per send.
+ */
+export function propsAt(msg: Message, now: number): Buffer {
+  const at = msg.expiresAt;
+  if (at !== undefined) return encodeProps({ ...msg.properties, messageExpiryInterval: at > now ? at - now : 0 });
+  return msg.properties ? (msg.props5 ??= encodeProps(msg.properties)) : encodeProps(undefined);
+}
+
+/**
  * The PUBLISH for an MQTT 5 subscriber. The forwarded properties are encoded once per message
  * (props5), and the QoS 0 form is shared by every MQTT 5 subscriber (enc5), as enc0 is for 3.1.1,
  * unless the subscriber has properties of its own: `x` (subscription ids) or a topic alias from
@@ -66,9 +76,7 @@ export function willMessage(will: Will, now: number): Message {
  */
 export function publish5(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean, now: number, x?: Buffer, a?: Aliases): Buffer {
   const expiring = msg.expiresAt !== undefined;
-  const props = expiring
-    ? encodeProps({ ...msg.properties, messageExpiryInterval: msg.expiresAt! > now ? msg.expiresAt! - now : 0 })
-    : msg.properties ? (msg.props5 ??= encodeProps(msg.properties)) : encodeProps(undefined);
+  const props = propsAt(msg, now);
   let topic = msg.topic;
   if (a) {
     x = aliasOut(a, topic, x);
