@@ -41,6 +41,8 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     allowAnonymous: cfg.allowAnonymous,
     maxInflight: cfg.maxInflightMessages,
     maxQueued: cfg.maxQueuedMessages,
+    maxQueuedBytes: cfg.maxQueuedBytes,
+    stallTimeout: cfg.subscriberStallTimeout,
     retainAvailable: cfg.retainAvailable,
     messageSizeLimit: cfg.messageSizeLimit,
     persistentClientExpiration: cfg.persistentClientExpiration,

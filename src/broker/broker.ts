@@ -4,6 +4,7 @@ import type { QoS, Will } from '../codec/packets.ts';
 import { handBack, isShare, join, leave, type Share } from '../features/mqtt5/shared.ts';
 import { log } from '../util/log.ts';
 import type { Gate } from './access.ts';
+import { Flow, type Paced } from './flow.ts';
 import { makeMessage, type Message } from './message.ts';
 import type { Outlet } from './outlet.ts';
 import { RetainedStore } from './retained.ts';
@@ -27,6 +28,8 @@ export interface BrokerOptions extends Limits {
   maxKeepalive: number;
   /** Largest packet from a client, in bytes; 0 = no limit (max_packet_size; MQTT 5 clients are told). */
   maxPacketSize: number;
+  /** Seconds without progress after which a subscriber stops pacing publishers; 0 = never. */
+  stallTimeout: number;
 }
 
 /** Something the broker checks once a second (keep-alive of a connection, for example). */
@@ -51,20 +54,16 @@ export class Broker {
   declare lifetimes: Lifetimes;
   private readonly ticking = new Set<Ticking>();
   private timer: NodeJS.Timeout | undefined;
-  /** Counts and logs a dropped message (sessions call it; persistence passes it to restored ones). */
-  readonly onDrop = (s: Session, msg: Message): void => {
-    this.stats.messagesDropped++;
-    // One line per 1000 drops per session keeps a flood from flooding the log too.
-    if (s.dropped % 1000 === 1) {
-      log.warning(`Outgoing messages are being dropped for client ${s.clientId} (queue full; topic ${msg.topic}).`);
-    }
-  };
+  /** Pacing, stalls and drops, shared by every session (persistence passes it to restored ones). */
+  readonly flow: Flow;
 
   constructor(readonly options: BrokerOptions) {
+    this.flow = new Flow(this.stats, options.stallTimeout);
     if (PERSIST) this.store = undefined;
     if (MQTT5) {
       this.lifetimes = new Lifetimes(this);
       this.shares = new Map();
+      this.flow.onStall = (s) => handBack(s);
     }
   }
 
@@ -88,6 +87,7 @@ export class Broker {
   tick(): void {
     const now = (this.now = Math.floor(Date.now() / 1000));
     for (const t of this.ticking) t.tick(now);
+    this.flow.tick(now);
     if (MQTT5) this.lifetimes.tick(now);
     const ttl = this.options.persistentClientExpiration;
     if (ttl > 0) {
@@ -126,7 +126,7 @@ export class Broker {
       present = true;
       session.clean = ends;
     } else {
-      session = new Session(clientId, ends, (BRIDGE && outlet.limits) || this.options, this.onDrop);
+      session = new Session(clientId, ends, (BRIDGE && outlet.limits) || this.options, this.flow);
       this.sessions.set(clientId, session);
       this.stats.clientsTotal++;
       if (PERSIST && !ends && this.store) {
@@ -182,13 +182,19 @@ export class Broker {
 
   /**
    * The publish path: retained store, then one delivery per matching session. `from`: the
-   * publishing session (MQTT 5 No Local). Returns the number of matching sessions.
+   * publishing session (MQTT 5 No Local). `by`: who to pace if a QoS 1/2 subscriber's queue is
+   * full (flow.ts); after the call, by.waits > 0 means it must hold its acknowledgement. Returns
+   * the number of matching sessions.
    */
-  publish(msg: Message, from?: Session): number {
+  publish(msg: Message, from?: Session, by?: Paced): number {
     if (msg.retain && this.options.retainAvailable) {
       this.retained.set(msg);
       if (PERSIST) this.store?.retained(msg);
     }
+    // Saved and restored: a delivery may publish in turn (a GPIO output reports its new level).
+    const flow = this.flow;
+    const outer = flow.current;
+    flow.current = msg.qos ? by : undefined;
     const targets = this.tree.match(msg.topic, from);
     for (let i = 0; i < targets.length; i++) {
       const s = targets[i];
@@ -202,6 +208,7 @@ export class Broker {
       // [MQTT-3.3.1-9].
       else s.deliver(msg, q, false);
     }
+    flow.current = outer;
     return targets.length;
   }
 

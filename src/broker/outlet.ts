@@ -9,6 +9,11 @@ import type { Limits } from './session.ts';
 export interface Outlet {
   /** False while the transport is backed up: the session queues instead of writing. */
   readonly writable: boolean;
+  /**
+   * Connected and able to make progress: a full queue then paces publishers (flow.ts). False
+   * (a bridge link that is down, an MQTT-SN client asleep) counts as offline: drops past the limits.
+   */
+  readonly online: boolean;
   /** BRIDGE: the outlet's own queue and window limits (a bridge's max_queued_messages). */
   readonly limits?: Limits;
   /** MQTT5: `x` are the subscriber's own PUBLISH properties (Session.deliver). */

@@ -1,13 +1,18 @@
 // A session: the protocol-independent state of one client id. It outlives its connection unless
 // clean, and owns the delivery rules: the in-flight window for QoS 1/2 and a bounded queue.
 //
-// Queue policy (README "Limits"): while the outlet is backed up or the in-flight window is full,
-// messages wait in the session queue, up to max_queued_messages. When the queue is full a new
-// message is dropped and counted (QoS 0 and QoS 1/2 alike). QoS 0 messages are not queued for an
-// offline session (as Mosquitto's default queue_qos0_messages false).
+// Queue policy (docs/flow-control.md): while the outlet is backed up or the in-flight window is
+// full, messages wait in the session queue. Limits: max_queued_messages and max_queued_bytes.
+// - QoS 1/2, subscriber connected and making progress: always queued; at the limits the publisher
+//   is paced (flow.ts), so what was acknowledged is never dropped here.
+// - QoS 1/2, session offline or stalled: queued up to the limits, then dropped and counted.
+// - QoS 0: dropped when the whole queue is at the limits; never queued for an offline session (as
+//   Mosquitto's default queue_qos0_messages false).
 import type { QoS, Will } from '../codec/packets.ts';
 import type { Access } from './access.ts';
+import type { Flow } from './flow.ts';
 import { ownPayload, type Message } from './message.ts';
+import type { Paced } from './flow.ts';
 import type { Outlet } from './outlet.ts';
 import type { Store } from './store.ts';
 import type { Subscriber } from './topic-tree.ts';
@@ -16,6 +21,8 @@ import type { Match5 } from '../features/mqtt5/sub-options.ts';
 export interface Limits {
   maxInflight: number; // 0 = unlimited
   maxQueued: number; // 0 = unlimited
+  /** Payload bytes queued; 0 = unlimited (max_queued_bytes). */
+  maxQueuedBytes: number;
 }
 
 /** An outbound message waiting for, or in, the in-flight window. */
@@ -61,6 +68,18 @@ export class Session implements Subscriber {
   /** Seconds (broker clock) when the session was last disconnected; for expiry. */
   disconnectedAt = 0;
   dropped = 0;
+  /** Dropping since the queue last emptied (or the client reconnected): logged once. */
+  overflowing = false;
+  /** Publishers paced by this session's full queue (flow.ts). */
+  waiters: Paced[] | undefined = undefined;
+  /** Broker seconds of the last progress: an acknowledgement, a drain, a resume. */
+  movedAt = 0;
+  /** Connected but not moving for the stall limit: treated as offline until it moves. */
+  stalled = false;
+  // Queued QoS 1/2 messages and their payload bytes; bytes of the whole queue.
+  private n12 = 0;
+  private b12 = 0;
+  private bytes = 0;
   /** Persistence hooks (feature PERSIST), set by the broker for non-clean sessions. */
   declare store: Store | undefined;
   /** MQTT5: Session Expiry Interval in seconds; undefined for 3.1/3.1.1 (persistent_client_expiration). */
@@ -78,8 +97,8 @@ export class Session implements Subscriber {
     readonly clientId: string,
     public clean: boolean,
     private readonly limits: Limits,
-    /** Called when a message is dropped: the broker counts and logs. */
-    private readonly onDrop: (s: Session, msg: Message) => void,
+    /** The broker's flow control: pacing, stalls, drops. */
+    private readonly flow: Flow,
   ) {
     if (PERSIST) this.store = undefined; // one shape for every session
     if (MQTT5) {
@@ -127,6 +146,7 @@ export class Session implements Subscriber {
     const ob = this.inflight.get(packetId);
     if (!ob || ob.qos !== qos || (qos === 2 && !ob.released)) return false;
     this.inflight.delete(packetId);
+    this.moved();
     if (PERSIST) this.store?.completed(this, packetId);
     this.pump();
     return true;
@@ -137,6 +157,7 @@ export class Session implements Subscriber {
     const ob = this.inflight.get(packetId);
     if (!ob || ob.qos !== 2) return false;
     ob.released = true;
+    this.moved();
     if (PERSIST) this.store?.released(this, packetId);
     this.outlet?.sendPubrel(packetId);
     return true;
@@ -148,6 +169,8 @@ export class Session implements Subscriber {
    */
   resume(outlet: Outlet): void {
     this.outlet = outlet;
+    this.overflowing = false;
+    this.moved();
     if (this.inflightMap) for (const ob of this.inflightMap.values()) {
       if (ob.released) outlet.sendPubrel(ob.packetId);
       else outlet.sendPublish(ob.msg, ob.qos, ob.packetId, true, ob.retain, ob.x);
@@ -155,20 +178,29 @@ export class Session implements Subscriber {
     this.pump();
   }
 
-  /** The outlet drained or the window opened: send what waits, as far as allowed. */
-  pump(): void {
+  /** The outlet drained (progress, `drained`) or the window opened: send what waits, as far as allowed. */
+  pump(drained?: boolean): void {
     const outlet = this.outlet;
     if (!outlet) return;
+    if (drained) this.moved();
     while (this.queueHead < this.queue.length && outlet.writable) {
       const ob = this.queue[this.queueHead];
       if (ob.qos > 0 && !this.windowOpen()) break;
       this.queue[this.queueHead++] = undefined as unknown as Outbound;
+      const n = ob.msg.payload.length;
+      this.bytes -= n;
       if (ob.qos === 0) outlet.sendPublish(ob.msg, 0, 0, false, ob.retain, ob.x);
-      else this.sendNew(outlet, ob);
+      else {
+        this.n12--;
+        this.b12 -= n;
+        this.sendNew(outlet, ob);
+      }
     }
+    if (this.waiters && !this.full(this.n12, this.b12)) this.flow.free(this);
     if (this.queueHead === this.queue.length) {
       this.queue = [];
       this.queueHead = 0;
+      this.overflowing = false;
     } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
       this.queueHead = 0;
@@ -179,11 +211,35 @@ export class Session implements Subscriber {
   detach(now: number): void {
     this.outlet = null;
     this.disconnectedAt = now;
+    this.stalled = false;
     if (this.queued) {
       const kept = this.queue.slice(this.queueHead).filter((ob) => ob.qos > 0);
       this.queue = kept;
       this.queueHead = 0;
+      this.recount();
     }
+    // An offline session paces nobody.
+    this.flow.free(this);
+  }
+
+  /** Counts the queue again after it was rewritten as a whole (detach, hand-back, restore). */
+  recount(): void {
+    let n12 = 0;
+    let b12 = 0;
+    let bytes = 0;
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const ob = this.queue[i];
+      const n = ob.msg.payload.length;
+      bytes += n;
+      if (ob.qos > 0) {
+        n12++;
+        b12 += n;
+      }
+    }
+    this.n12 = n12;
+    this.b12 = b12;
+    this.bytes = bytes;
+    if (this.waiters && !this.full(n12, b12)) this.flow.free(this);
   }
 
   /** Clean start: forget everything but the identity. */
@@ -193,6 +249,8 @@ export class Session implements Subscriber {
     this.qos2 = undefined;
     this.queue = [];
     this.queueHead = 0;
+    this.n12 = this.b12 = this.bytes = 0;
+    this.flow.free(this);
   }
 
   windowOpen(): boolean {
@@ -206,15 +264,41 @@ export class Session implements Subscriber {
     outlet.sendPublish(ob.msg, ob.qos, ob.packetId, false, ob.retain, ob.x);
   }
 
+  /** Connected and making progress: a full queue paces publishers instead of dropping. */
+  get paces(): boolean {
+    return this.outlet !== null && this.outlet.online && !this.stalled;
+  }
+
+  /** At or over max_queued_messages or max_queued_bytes with `n` messages of `b` bytes. */
+  private full(n: number, b: number): boolean {
+    const l = this.limits;
+    return (l.maxQueued > 0 && n >= l.maxQueued) || (l.maxQueuedBytes > 0 && b >= l.maxQueuedBytes);
+  }
+
+  private moved(): void {
+    this.movedAt = this.flow.now;
+    this.stalled = false;
+  }
+
   private enqueue(ob: Outbound, unbounded: boolean): void {
-    if (!unbounded && this.limits.maxQueued > 0 && this.queued >= this.limits.maxQueued) {
-      this.dropped++;
-      this.onDrop(this, ob.msg);
+    const q12 = ob.qos > 0;
+    const paces = q12 && this.paces;
+    if (!unbounded && !paces && (q12 ? this.full(this.n12, this.b12) : this.full(this.queued, this.bytes))) {
+      this.flow.drop(this, ob.msg);
       return;
     }
     ownPayload(ob.msg);
     this.queue.push(ob);
-    if (PERSIST && ob.qos !== 0) this.store?.stored(this, ob);
+    const n = ob.msg.payload.length;
+    this.bytes += n;
+    if (q12) {
+      this.n12++;
+      this.b12 += n;
+      if (PERSIST) this.store?.stored(this, ob);
+      // Past the limits: whoever published this waits until there is room (flow.ts).
+      const p = this.flow.current;
+      if (paces && p && this.full(this.n12, this.b12)) this.flow.hold(this, p);
+    }
   }
 
   /** A packet id not in flight (a bridge link also takes its SUBSCRIBE ids from here). */

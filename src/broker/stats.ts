@@ -7,6 +7,8 @@ export class Stats {
   messagesReceived = 0;
   messagesSent = 0;
   messagesDropped = 0;
+  /** Times a QoS 1/2 publisher was paced because a subscriber's queue was full (flow.ts). */
+  publishersPaced = 0;
   bytesReceived = 0;
   bytesSent = 0;
 }

@@ -17,6 +17,7 @@ export function startSys(broker: Broker, intervalSeconds: number): () => void {
     publish('messages/received', s.messagesReceived);
     publish('messages/sent', s.messagesSent);
     publish('messages/dropped', s.messagesDropped);
+    publish('messages/paced', s.publishersPaced);
     publish('bytes/received', s.bytesReceived);
     publish('bytes/sent', s.bytesSent);
     publish('retained messages/count', broker.retained.size);

@@ -30,7 +30,13 @@
 //   allow_anonymous true|false     Default false when a config file is given, except in local-only
 //                                  mode (see below), where it defaults to true.
 //   max_inflight_messages N        0..65535, default 20, 0 = unlimited.
-//   max_queued_messages N          >= 0, default 1000, 0 = unlimited.
+//   max_queued_messages N          >= 0, default 1000, 0 = unlimited. With max_queued_bytes: what
+//                                  a session queues; a full queue of a connected subscriber paces
+//                                  QoS 1/2 publishers, an offline one drops (docs/flow-control.md).
+//   max_queued_bytes N             Payload bytes a session queues, >= 0, default 0 = unlimited.
+//   subscriber_stall_timeout N     Seconds a connected subscriber with a full queue may make no
+//                                  progress before it stops pacing publishers (then treated as
+//                                  offline until it moves), 0..65535, default 5, 0 = never.
 //   message_size_limit N           Payload bytes, 0..268435455, default 0 = no limit.
 //   max_packet_size N              Whole packets (header included) larger than N bytes close the
 //                                  connection. 0 (default) = no limit, else 20..268435460. MQTT 5
@@ -222,7 +228,7 @@ const DEFAULT_PORT = 1883;
 const UNSUPPORTED = new Set(
   ('accept_protocol_versions allow_duplicate_messages allow_zero_length_clientid auto_id_prefix ' +
     'bind_interface check_retain_source clientid_prefixes connection_messages log_facility ' +
-    'log_timestamp log_timestamp_format max_inflight_bytes max_qos maximum_qos max_queued_bytes ' +
+    'log_timestamp log_timestamp_format max_inflight_bytes max_qos maximum_qos ' +
     'max_topic_alias memory_limit mount_point pid_file queue_qos0_messages retry_interval ' +
     'set_tcp_nodelay socket_domain tls_engine tls_engine_kpass_sha1 tls_keyform ' +
     'upgrade_outgoing_qos use_username_as_clientid user').split(' '),
@@ -283,6 +289,8 @@ export function baseValues(): BrokerConfig {
     allowAnonymous: false,
     maxInflightMessages: 20,
     maxQueuedMessages: 1000,
+    maxQueuedBytes: 0,
+    subscriberStallTimeout: 5,
     messageSizeLimit: 0,
     retainAvailable: true,
     sysInterval: 10,
@@ -459,6 +467,8 @@ function restOfLine(line: string, words: number): string {
 /** One-word options read straight into the config (core, PERSIST, AUTH). */
 const SCALARS: Record<string, OptionSpec> = {
   max_inflight_messages: ['maxInflightMessages', 0, 65535],
+  max_queued_bytes: ['maxQueuedBytes', 0, MAX_INT],
+  subscriber_stall_timeout: ['subscriberStallTimeout', 0, 65535],
   message_size_limit: ['messageSizeLimit', 0, MAX_PAYLOAD],
   max_keepalive: ['maxKeepalive', 0, 65535],
   retain_available: ['retainAvailable'],

@@ -131,6 +131,9 @@ export interface BrokerConfig {
   allowAnonymous: boolean;
   maxInflightMessages: number; // default 20; 0 = unlimited
   maxQueuedMessages: number; // default 1000; 0 = unlimited
+  maxQueuedBytes: number; // payload bytes, default 0 = unlimited
+  /** Seconds a connected subscriber may make no progress before it stops pacing publishers; 0 = never. */
+  subscriberStallTimeout: number; // default 5
   messageSizeLimit: number; // bytes of payload, default 0 = no limit (max 268435455)
   maxPacketSize?: number; // whole packet bytes, 20..268435460; undefined/0 = no limit
   maxKeepalive?: number; // seconds, 1..65535; undefined/0 = no limit

@@ -30,12 +30,14 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
     inbound5(conn, session, p);
     p.properties = forwarded(p.properties, p);
   }
+  // The connection is passed as the publisher to pace if a subscriber's queue is full: then its
+  // acknowledgement waits (broker/flow.ts).
   if (acceptPublish(broker, conn, AUTH ? session.access : undefined, p.topic, p.payload, p.retain)) {
-    if (BRIDGE && conn.bridge) broker.publish(fromBridge(p, conn));
+    if (BRIDGE && conn.bridge) broker.publish(fromBridge(p, conn), undefined, conn);
     else if (MQTT5 && v5) {
       const msg = p.properties ? withProps(p, p.properties, broker.now) : makeMessage(p.topic, p.payload, qos, p.retain);
-      rc = broker.publish(msg, session) ? 0 : RC_NO_MATCHING_SUBSCRIBERS;
-    } else broker.publish(makeMessage(p.topic, p.payload, qos, p.retain), session);
+      rc = broker.publish(msg, session, conn) ? 0 : RC_NO_MATCHING_SUBSCRIBERS;
+    } else broker.publish(makeMessage(p.topic, p.payload, qos, p.retain), session, conn);
   } else if (MQTT5 && v5) {
     // MQTT 5 can say why [MQTT-3.4.2-1]: over message_size_limit (0x97 Quota exceeded: Mosquitto
     // sends 0x95, which is no PUBACK/PUBREC reason code), or denied by the ACL.
@@ -43,15 +45,18 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
     if (limit > 0 && p.payload.length > limit) rc = RC_QUOTA_EXCEEDED;
     else if (AUTH && session.access && !session.access.mayWrite(p.topic)) rc = RC_NOT_AUTHORIZED;
   }
-  if (qos === 1) writeDurable(conn, MQTT5 && v5 ? encodeReason(4, p.packetId, rc) : encodeAck(4, p.packetId));
+  let ack: Buffer;
+  if (qos === 1) ack = MQTT5 && v5 ? encodeReason(4, p.packetId, rc) : encodeAck(4, p.packetId);
   else if (qos === 2) {
     // A PUBREC of 0x80 or more ends the exchange: no PUBREL follows.
     if (!(MQTT5 && rc >= 0x80)) {
       session.inboundQos2.add(p.packetId);
       if (PERSIST) session.store?.inbound(session, p.packetId, true);
     }
-    writeDurable(conn, MQTT5 && v5 ? encodeReason(5, p.packetId, rc) : encodeAck(5, p.packetId));
-  }
+    ack = MQTT5 && v5 ? encodeReason(5, p.packetId, rc) : encodeAck(5, p.packetId);
+  } else return;
+  if (conn.waits > 0) conn.pace(ack, qos === 1);
+  else writeDurable(conn, ack);
 }
 
 /** MQTT 5: a message with the properties it carries on. */

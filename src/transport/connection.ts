@@ -8,6 +8,7 @@ import { reasonFor } from '../features/mqtt5/reason.ts';
 import { outbound5 } from '../features/mqtt5/outbound.ts';
 import type { Aliases } from '../features/mqtt5/topic-alias.ts';
 import type { Broker, Ticking } from '../broker/broker.ts';
+import type { Paced } from '../broker/flow.ts';
 import type { Message } from '../broker/message.ts';
 import type { Outlet } from '../broker/outlet.ts';
 import type { Session } from '../broker/session.ts';
@@ -17,6 +18,16 @@ import { log } from '../util/log.ts';
 
 /** Seconds a new connection may take to send CONNECT before it is dropped. */
 export const CONNECT_TIMEOUT = 10;
+
+/** Bytes of PUBLISHes held while paced before the socket is no longer read (TCP backpressure). */
+const HOLD_BYTES = 65536;
+
+/**
+ * Packets that pass while the connection is paced: PUBACK, PUBREC, PUBREL, PUBCOMP, PINGREQ. They
+ * move other flows along and add no messages; holding them could stall two clients that publish
+ * to each other. Everything else waits, in order, behind the held acknowledgement.
+ */
+const PASSES = (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 12);
 
 function uncork(c: Connection): void {
   c.corked = false;
@@ -31,8 +42,9 @@ function onData(this: Owned, chunk: Buffer): void {
   this[CONN].receive(chunk);
 }
 function onDrain(this: Owned): void {
-  this.resume(); // paused by receive() while our replies backed up
-  this[CONN].session?.pump();
+  const c = this[CONN];
+  c.reading(); // paused by receive() while our replies backed up
+  c.session?.pump(true);
 }
 function onError(this: Owned, err: Error): void {
   this[CONN].close(`socket error: ${err.message}`);
@@ -41,7 +53,7 @@ function onClose(this: Owned): void {
   this[CONN].close('closed by client');
 }
 
-export class Connection implements Outlet, Ticking {
+export class Connection implements Outlet, Ticking, Paced {
   session: Session | null = null;
   clientId = '';
   protocolLevel = 4;
@@ -63,6 +75,15 @@ export class Connection implements Outlet, Ticking {
   private closed = false;
   corked = false;
   private readonly decoder: Decoder;
+  /** Flow control (broker/flow.ts): the sessions whose full queues this publisher waits on. */
+  waits = 0;
+  // While paced: the acknowledgement held back (a PUBACK if q1), the packets that came after it,
+  // their PUBLISH bytes and how many are QoS 1/2 (MQTT 5 Receive Maximum).
+  private heldAck: Buffer | undefined = undefined;
+  private q1 = false;
+  private held: Packet[] | undefined = undefined;
+  private heldBytes = 0;
+  private heldQ = 0;
 
   constructor(
     readonly broker: Broker,
@@ -94,10 +115,60 @@ export class Connection implements Outlet, Ticking {
     if (this.socket.writableNeedDrain) this.socket.pause();
   }
 
+  /** Reads again unless our replies are backed up or paced PUBLISHes pile up. */
+  reading(): void {
+    if (!this.socket.writableNeedDrain && this.heldBytes <= HOLD_BYTES) this.socket.resume();
+  }
+
+  // ---- Paced (broker/flow.ts) ----
+
+  /** A subscriber's queue is full: `ack` (a PUBACK if q1) waits, and so does what follows. */
+  pace(ack: Buffer, q1: boolean): void {
+    this.heldAck = ack;
+    this.q1 = q1;
+    this.held ??= [];
+  }
+
+  private hold(p: Packet): void {
+    this.held!.push(p);
+    if (p.type !== 3) return;
+    this.heldBytes += p.payload.length + p.topic.length;
+    if (p.qos && MQTT5 && this.protocolLevel === 5) {
+      // [MQTT-3.3.4-7] QoS 1/2 messages not yet acknowledged, counted as they arrive.
+      const max = this.broker.options.maxInflight;
+      const unacked = ++this.heldQ + (this.q1 ? 1 : 0) + (this.session?.inboundQos2.size ?? 0);
+      if (max && unacked > max) {
+        return this.violation(new ProtocolError('MQTT-3.3.4-7', `more than Receive Maximum (${max}) QoS 1/2 messages unacknowledged`));
+      }
+    }
+    if (this.heldBytes > HOLD_BYTES) this.socket.pause();
+  }
+
+  release(): void {
+    if (this.closed) return;
+    const ack = this.heldAck;
+    const held = this.held ?? [];
+    this.heldAck = this.held = undefined;
+    this.heldBytes = this.heldQ = 0;
+    this.q1 = false;
+    if (ack) writeDurable(this, ack);
+    let i = 0;
+    while (i < held.length && !this.closed) {
+      this.onPacket(held[i++]);
+      // Paced again: the rest wait again, ahead of anything read later.
+      if (this.waits > 0) while (i < held.length && !this.closed) this.hold(held[i++]);
+    }
+    if (!this.closed) this.reading();
+  }
+
   // ---- Outlet ----
 
   get writable(): boolean {
     return !this.closed && !this.socket.writableNeedDrain;
+  }
+
+  get online(): boolean {
+    return !this.closed;
   }
 
   sendPublish(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean, x?: Buffer): void {
@@ -159,6 +230,7 @@ export class Connection implements Outlet, Ticking {
 
   private onPacket(p: Packet): void {
     if (this.closed) return;
+    if (this.held && ((PASSES >> p.type) & 1) === 0) return this.hold(p);
     try {
       handlePacket(this, p);
     } catch (err) {

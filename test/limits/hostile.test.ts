@@ -215,8 +215,8 @@ describe('hostile input against the built broker (separate process)', () => {
     const during = rss();
     await roundTrip(77_777);
     console.log(`flood: RSS before ${(before / MB).toFixed(1)} MB, after 60 MB towards a stalled subscriber ${(during / MB).toFixed(1)} MB`);
-    // The queue filled and the rest was dropped (logged once per 1000 drops).
-    expect(broker.stdout.filter((l) => l.includes('Outgoing messages are being dropped for client never-reads')).length).toBeGreaterThanOrEqual(10);
+    // The queue filled and the rest was dropped, logged once for the whole overflow episode.
+    expect(broker.stdout.filter((l) => l.includes('Outgoing messages are being dropped for client never-reads')).length).toBe(1);
     expect(during - before).toBeLessThan(30 * MB);
     await flooder.endAsync(true);
     slow.destroy();

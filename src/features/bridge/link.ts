@@ -145,6 +145,11 @@ export class BridgeLink implements Outlet, Ticking {
     return this.ready && !this.socket!.writableNeedDrain;
   }
 
+  /** Down, the bridge's queue keeps its limit and counts drops; up, a slow remote paces publishers. */
+  get online(): boolean {
+    return this.ready;
+  }
+
   sendPublish(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean): void {
     let topic = msg.topic;
     let keep = true;
@@ -282,7 +287,7 @@ export class BridgeLink implements Outlet, Ticking {
       this.broker.stats.bytesReceived += chunk.length;
       decoder.push(chunk);
     });
-    sock.on('drain', () => this.session.pump());
+    sock.on('drain', () => this.session.pump(true));
     sock.on('error', (err: NodeJS.ErrnoException) => this.lost(sock, describe(err, a.host)));
     sock.on('close', () => this.lost(sock, 'connection closed by the remote'));
   }

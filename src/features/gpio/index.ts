@@ -111,6 +111,7 @@ function onEdge(o: Open, level: Level, publish: (o: Open) => void): void {
 /** The outputs' session outlet: a delivered message on a set topic sets that pin. */
 class OutputsOutlet implements Outlet {
   readonly writable = true;
+  readonly online = true;
   private readonly byTopic = new Map<string, Open>();
 
   constructor(

@@ -7,7 +7,8 @@
 // connected, a QoS 1/2 message is queued on the next member's session (a persistent one keeps
 // it; QoS 0 is dropped), as Mosquitto does.
 //
-// A member that leaves hands back what it had not finished, and the group gives it to another:
+// A member that stalls (flow.ts) hands back what it has queued but not sent, as one that leaves
+// does. A member that leaves hands back what it had not finished, and the group gives it to another:
 // QoS 1 messages in flight once its connection is gone (a connected member that unsubscribes
 // completes those itself [MQTT-3.10.4-3]), and messages still queued (never sent) if its session
 // has no journal entry for them (clean or ended sessions: the persistence journal cannot take a
@@ -74,7 +75,8 @@ export class Share {
       const s = this.members[i];
       if (AUTH && s.access && !s.access.mayRead(msg.topic)) continue;
       const o = s.outlet;
-      if (!o) {
+      // A stalled member counts as offline (flow.ts): its share goes to the others.
+      if (!o || s.stalled) {
         if (spare < 0) spare = i;
       } else if (!(BRIDGE && o === msg.origin)) {
         if (o.writable && !s.queued && s.windowOpen()) {
@@ -149,6 +151,7 @@ export function handBack(s: Session, g?: Share): void {
   if (!(PERSIST && s.store) && s.queued) {
     s.queue = s.queue.slice(s.queueHead).filter((ob) => !mine(ob));
     s.queueHead = 0;
+    s.recount();
   }
   for (const ob of back) (via.get(ob) as Share).deliver(ob.msg, ob.msg.qos);
 }

@@ -134,7 +134,7 @@ export class Image {
     for (const m of this.retained.values()) broker.retained.set(m);
     for (const [client, img] of this.sessions) {
       // A disconnected persistent session, as the broker would have kept it.
-      const s = new Session(client, false, broker.options, broker.onDrop);
+      const s = new Session(client, false, broker.options, broker.flow);
       s.disconnectedAt = broker.now;
       broker.sessions.set(client, s);
       broker.stats.clientsTotal++;
@@ -146,6 +146,7 @@ export class Image {
       for (const [filter, o] of img.subs) broker.subscribe(s, filter, (o & 3) as QoS, o);
       for (const [id, ob] of img.inflight) s.inflight.set(id, ob);
       s.queue.push(...img.queue);
+      s.recount();
       for (const id of img.inbound) s.inboundQos2.add(id);
       users.set(client, img.user);
       if (AUTH && broker.gate) {

@@ -42,7 +42,7 @@ export class LineLink implements Outlet {
       },
       closed: () => this.detach(),
       // What the session queued while the device was backed up goes out now.
-      drain: () => this.session?.pump(),
+      drain: () => this.session?.pump(true),
     });
   }
 
@@ -59,6 +59,8 @@ export class LineLink implements Outlet {
   get writable(): boolean {
     return this.keeper.writable;
   }
+
+  readonly online = true;
 
   sendPublish(msg: Message): void {
     this.broker.stats.messagesSent++;

@@ -85,6 +85,11 @@ export class SnClient implements Outlet {
     return (this.state === 'active' || this.state === 'awake') && this.registering === null;
   }
 
+  /** A sleeping client is offline for flow control: its queue drops past the limits. */
+  get online(): boolean {
+    return this.state === 'active' || this.state === 'awake';
+  }
+
   sendPublish(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean): void {
     if (this.state === 'closed') return;
     if (this.registering) {
@@ -400,7 +405,7 @@ export class SnClient implements Outlet {
         this.abandon(h.packetId, h.qos, `client refused topic ${r.topic} (REGACK return code ${p.rc})`);
       } else this.sendPublish(h.msg, h.qos, h.packetId, h.dup, h.retain);
     }
-    this.session?.pump();
+    this.session?.pump(true);
     this.checkAwake();
   }
 
