@@ -15,19 +15,10 @@ import type { Session } from '../broker/session.ts';
 import type { ListenerConfig } from '../config/types.ts';
 import { handlePacket } from '../handlers/dispatch.ts';
 import { log } from '../util/log.ts';
+import { Held, passes, replay } from './held.ts';
 
 /** Seconds a new connection may take to send CONNECT before it is dropped. */
 export const CONNECT_TIMEOUT = 10;
-
-/** Bytes of PUBLISHes held while paced before the socket is no longer read (TCP backpressure). */
-const HOLD_BYTES = 65536;
-
-/**
- * Packets that pass while the connection is paced: PUBACK, PUBREC, PUBREL, PUBCOMP, PINGREQ. They
- * move other flows along and add no messages; holding them could stall two clients that publish
- * to each other. Everything else waits, in order, behind the held acknowledgement.
- */
-const PASSES = (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 12);
 
 function uncork(c: Connection): void {
   c.corked = false;
@@ -77,13 +68,8 @@ export class Connection implements Outlet, Ticking, Paced {
   private readonly decoder: Decoder;
   /** Flow control (broker/flow.ts): the sessions whose full queues this publisher waits on. */
   waits = 0;
-  // While paced: the acknowledgement held back (a PUBACK if q1), the packets that came after it,
-  // their PUBLISH bytes and how many are QoS 1/2 (MQTT 5 Receive Maximum).
-  private heldAck: Buffer | undefined = undefined;
-  private q1 = false;
-  private held: Packet[] | undefined = undefined;
-  private heldBytes = 0;
-  private heldQ = 0;
+  /** While paced: the acknowledgement held back and the packets read after it. */
+  private held: Held | undefined = undefined;
 
   constructor(
     readonly broker: Broker,
@@ -117,47 +103,32 @@ export class Connection implements Outlet, Ticking, Paced {
 
   /** Reads again unless our replies are backed up or paced PUBLISHes pile up. */
   reading(): void {
-    if (!this.socket.writableNeedDrain && this.heldBytes <= HOLD_BYTES) this.socket.resume();
+    if (!this.socket.writableNeedDrain && !this.held?.full) this.socket.resume();
   }
 
   // ---- Paced (broker/flow.ts) ----
 
   /** A subscriber's queue is full: `ack` (a PUBACK if q1) waits, and so does what follows. */
   pace(ack: Buffer, q1: boolean): void {
-    this.heldAck = ack;
-    this.q1 = q1;
-    this.held ??= [];
+    this.held = new Held(ack, q1);
   }
 
-  private hold(p: Packet): void {
-    this.held!.push(p);
-    if (p.type !== 3) return;
-    this.heldBytes += p.payload.length + p.topic.length;
-    if (p.qos && MQTT5 && this.protocolLevel === 5) {
+  private hold(h: Held, p: Packet): void {
+    if (h.add(p)) this.socket.pause();
+    if (MQTT5 && p.type === 3 && p.qos && this.protocolLevel === 5) {
       // [MQTT-3.3.4-7] QoS 1/2 messages not yet acknowledged, counted as they arrive.
       const max = this.broker.options.maxInflight;
-      const unacked = ++this.heldQ + (this.q1 ? 1 : 0) + (this.session?.inboundQos2.size ?? 0);
-      if (max && unacked > max) {
-        return this.violation(new ProtocolError('MQTT-3.3.4-7', `more than Receive Maximum (${max}) QoS 1/2 messages unacknowledged`));
+      if (max && h.q + (h.q1 ? 1 : 0) + (this.session?.inboundQos2.size ?? 0) > max) {
+        this.violation(new ProtocolError('MQTT-3.3.4-7', `more than Receive Maximum (${max}) QoS 1/2 messages unacknowledged`));
       }
     }
-    if (this.heldBytes > HOLD_BYTES) this.socket.pause();
   }
 
   release(): void {
-    if (this.closed) return;
-    const ack = this.heldAck;
-    const held = this.held ?? [];
-    this.heldAck = this.held = undefined;
-    this.heldBytes = this.heldQ = 0;
-    this.q1 = false;
-    if (ack) writeDurable(this, ack);
-    let i = 0;
-    while (i < held.length && !this.closed) {
-      this.onPacket(held[i++]);
-      // Paced again: the rest wait again, ahead of anything read later.
-      if (this.waits > 0) while (i < held.length && !this.closed) this.hold(held[i++]);
-    }
+    const h = this.held;
+    if (this.closed || !h) return;
+    this.held = undefined;
+    replay(h, (b) => writeDurable(this, b), (p) => this.onPacket(p), () => this.held, () => this.closed);
     if (!this.closed) this.reading();
   }
 
@@ -230,7 +201,7 @@ export class Connection implements Outlet, Ticking, Paced {
 
   private onPacket(p: Packet): void {
     if (this.closed) return;
-    if (this.held && ((PASSES >> p.type) & 1) === 0) return this.hold(p);
+    if (this.held && !passes(p)) return this.hold(this.held, p);
     try {
       handlePacket(this, p);
     } catch (err) {

@@ -124,8 +124,7 @@ describe('offline sessions and stalled subscribers keep the drop rule', () => {
     expect(broker.stats.messagesDropped).toBeGreaterThan(0);
     expect(session.queued).toBeLessThanOrEqual(11);
     // It moves (reads and acknowledges): no longer stalled.
-    stuck.socket.resume();
-    stuck.socket.write(Buffer.from([0x40, 2, 0, 1]));
+    stuck.unstick();
     await expect.poll(() => session.stalled, { timeout: 5000 }).toBe(false);
   });
 });
@@ -145,7 +144,7 @@ describe('MQTT 5 publishers are held to the broker\'s Receive Maximum', () => {
     for (;;) {
       const p = await c.next(5000).catch(() => undefined);
       if (!p) break;
-      if (p.cmd === 'puback') acks.push(p.messageId);
+      if (p.cmd === 'puback') acks.push(p.messageId as number);
       if (p.cmd === 'disconnect') {
         disconnect = p.reasonCode;
         break;

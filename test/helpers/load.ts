@@ -94,6 +94,8 @@ export interface Subscriber {
   /** Resolves once `total` distinct messages arrived (rejects after `ms`). */
   until(total: number, ms?: number): Promise<void>;
   socket: net.Socket;
+  /** A subscriber that was stuck (ackDelay -1) reads and acknowledges from now on. */
+  unstick(): void;
   close(): void;
 }
 
@@ -120,8 +122,14 @@ export async function subscriber(port: number, id: string, filter: string, qos: 
       });
     },
     close: () => s.destroy(),
+    unstick() {
+      delay = 0;
+      for (const p of owed.splice(0)) ack(p);
+      s.resume();
+    },
   };
-  const delay = opts.ackDelay ?? 0;
+  let delay = opts.ackDelay ?? 0;
+  const owed: Any[] = [];
   const ack = (p: Any): void => {
     if (p.qos === 1) send({ cmd: 'puback', messageId: p.messageId });
     else if (p.qos === 2) send({ cmd: 'pubrec', messageId: p.messageId });
@@ -137,6 +145,7 @@ export async function subscriber(port: number, id: string, filter: string, qos: 
     got.set(pid, list);
     seen.add(text);
     if (delay < 0) {
+      owed.push(p);
       s.pause();
       return;
     }

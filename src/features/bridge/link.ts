@@ -7,6 +7,7 @@ import net from 'node:net';
 import { hostname } from 'node:os';
 import tls from 'node:tls';
 import type { Broker, Ticking } from '../../broker/broker.ts';
+import type { Paced } from '../../broker/flow.ts';
 import { makeMessage, type Message } from '../../broker/message.ts';
 import type { Outlet } from '../../broker/outlet.ts';
 import type { Limits, Session } from '../../broker/session.ts';
@@ -14,6 +15,7 @@ import { Decoder } from '../../codec/decoder.ts';
 import { DISCONNECT_BYTES, encode, encode5, encodeAck, encodePublish, PINGREQ_BYTES } from '../../codec/encoder.ts';
 import type { DisconnectPacket, Packet, QoS, Will } from '../../codec/packets.ts';
 import type { BridgeConfig } from '../../config/types.ts';
+import { Held, passes, replay } from '../../transport/held.ts';
 import { log } from '../../util/log.ts';
 import { nodeTlsVersion } from '../tls/context.ts';
 import { nextDelay } from './backoff.ts';
@@ -27,7 +29,7 @@ const CONNACK_REASONS = ['', 'unacceptable protocol version', 'client id rejecte
 
 type State = 'idle' | 'connecting' | 'connected' | 'stopped';
 
-export class BridgeLink implements Outlet, Ticking {
+export class BridgeLink implements Outlet, Ticking, Paced {
   readonly remoteId: string;
   readonly localId: string;
   readonly stateTopic: string;
@@ -56,6 +58,10 @@ export class BridgeLink implements Outlet, Ticking {
   /** Keep-alive in use: keepalive_interval, or the remote's Server Keep Alive (MQTT 5). */
   private keepalive: number;
   private silentRel = 0;
+  /** Flow control (broker/flow.ts): local sessions whose full queues the remote's messages wait on. */
+  waits = 0;
+  /** While paced: the ack to the remote held back, and what the remote sent after it. */
+  private held: Held | undefined = undefined;
   private nextProbe = 0; // ms; round_robin false on a secondary address
   /** Inbound QoS 2 ids passed on, awaiting PUBREL (exactly once across reconnects). */
   private readonly inQos2 = new Set<number>();
@@ -329,6 +335,10 @@ export class BridgeLink implements Outlet, Ticking {
       return this.onConnack(sock, p.returnCode);
     }
     const s = this.session;
+    if (this.held && !passes(p)) {
+      if (this.held.add(p)) sock.pause();
+      return;
+    }
     switch (p.type) {
       case 3: {
         this.lastTraffic = this.broker.now;
@@ -339,15 +349,16 @@ export class BridgeLink implements Outlet, Ticking {
           const msg = makeMessage(topic, p.payload, p.qos, p.retain);
           if (MQTT5 && this.v5) fromRemote(msg, p, this.broker.now);
           msg.origin = this; // never sent back out through this link
-          this.broker.publish(msg);
+          this.broker.publish(msg, undefined, this);
         } else {
           this.say('debug', `dropped message on ${p.topic} (no matching 'in' topic).`);
         }
-        if (p.qos === 1) this.write(encodeAck(4, p.packetId));
-        else if (p.qos === 2) {
-          this.inQos2.add(p.packetId);
-          this.write(encodeAck(5, p.packetId));
-        }
+        if (!p.qos) return;
+        if (p.qos === 2) this.inQos2.add(p.packetId);
+        const ack = encodeAck(p.qos === 1 ? 4 : 5, p.packetId);
+        // A local subscriber's queue is full: the remote waits for this ack (and is not read on).
+        if (this.waits > 0) this.held = new Held(ack, p.qos === 1);
+        else this.write(ack);
         return;
       }
       case 4:
@@ -432,10 +443,21 @@ export class BridgeLink implements Outlet, Ticking {
   }
 
   /** Marks the link down (once per socket); the caller closes the socket. */
+  release(): void {
+    const h = this.held;
+    const sock = this.socket;
+    this.held = undefined;
+    if (!h || !sock) return;
+    replay(h, (b) => this.write(b), (p) => this.onPacket(sock, p), () => this.held, () => this.socket !== sock);
+    if (this.socket === sock && !(this.held as Held | undefined)?.full) sock.resume();
+  }
+
   private down(sock: net.Socket): boolean {
     if (sock !== this.socket) return false;
     this.socket = undefined;
     this.ready = false;
+    // The remote sends again what it did not get an ack for.
+    this.held = undefined;
     const was = this.state;
     this.state = 'idle';
     if (was === 'connected') this.notifyLocal('0');

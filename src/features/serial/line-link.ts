@@ -3,6 +3,7 @@
 // back as `topic payload\n`. `+sub FILTER` / `-sub FILTER` lines change the subscriptions. While
 // the device is open the link is a broker session through this Outlet (clean, QoS 0).
 import type { Broker } from '../../broker/broker.ts';
+import type { Paced } from '../../broker/flow.ts';
 import { makeMessage, type Message } from '../../broker/message.ts';
 import type { Outlet } from '../../broker/outlet.ts';
 import type { Session } from '../../broker/session.ts';
@@ -18,13 +19,17 @@ const MAX_SUBSCRIPTIONS = 64;
 const SPACE = Buffer.from(' ');
 const NL = Buffer.from('\n');
 
-export class LineLink implements Outlet {
+export class LineLink implements Outlet, Paced {
   readonly name: string;
   /** Lines that were not a valid publish or command. */
   private invalid = 0;
   private session: Session | null = null;
   private readonly decoder: LineDecoder;
   private readonly keeper: PortKeeper;
+  /** Flow control (broker/flow.ts): sessions whose full queues this link's publishes wait on. */
+  waits = 0;
+  /** While paced: the lines read after the one that filled a queue (the device is not read). */
+  private heldLines: string[] | undefined = undefined;
 
   constructor(
     private readonly broker: Broker,
@@ -87,6 +92,7 @@ export class LineLink implements Outlet {
   private detach(): void {
     const s = this.session;
     this.session = null;
+    this.heldLines = undefined;
     if (s && s.outlet === this) this.broker.detach(s, false);
   }
 
@@ -96,7 +102,19 @@ export class LineLink implements Outlet {
     this.broker.sendRetained(s, filter, 0);
   }
 
+  release(): void {
+    const lines = this.heldLines ?? [];
+    this.heldLines = undefined;
+    for (let i = 0; i < lines.length; i++) {
+      this.line(lines[i]);
+      // Paced again: the rest wait again.
+      if (this.heldLines) return void (this.heldLines as string[]).push(...lines.slice(i + 1));
+    }
+    this.keeper.reading(true);
+  }
+
   private line(text: string): void {
+    if (this.heldLines) return void this.heldLines.push(text);
     const s = this.session;
     if (!s || text.length === 0) return;
     if (text.startsWith('+sub ') || text.startsWith('-sub ')) {
@@ -117,7 +135,12 @@ export class LineLink implements Outlet {
     const payload = Buffer.from(text.slice(sep + 1));
     this.broker.stats.messagesReceived++;
     if (acceptPublish(this.broker, this, undefined, topic, payload, this.cfg.retain)) {
-      this.broker.publish(makeMessage(topic, payload, this.cfg.qos, this.cfg.retain));
+      this.broker.publish(makeMessage(topic, payload, this.cfg.qos, this.cfg.retain), undefined, this);
+      // A QoS 1/2 subscriber's queue is full: read nothing more until it has room.
+      if (this.waits > 0) {
+        this.heldLines = [];
+        this.keeper.reading(false);
+      }
     }
   }
 

@@ -58,6 +58,12 @@ export class PortKeeper {
     if (this.isOpen) (this.port as SerialPortT).write(buf);
   }
 
+  /** Stops (or starts again) reading the device: flow control paces a link's publishes. */
+  reading(on: boolean): void {
+    if (on) this.port?.resume();
+    else this.port?.pause();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);

@@ -1,6 +1,7 @@
 // One MQTT-SN client of a gateway: its connect handshake (with will prompts), topic ids, sleep
 // state and retries. It is the session's Outlet, translating deliveries into MQTT-SN PUBLISH
 // (after a REGISTER when the client does not know the topic yet).
+import type { Paced } from '../../broker/flow.ts';
 import type { Message } from '../../broker/message.ts';
 import type { Outlet } from '../../broker/outlet.ts';
 import type { Session } from '../../broker/session.ts';
@@ -46,7 +47,7 @@ const idAck = (type: number, topicId: number, msgId: number, rc: number): Buffer
 /** Key of an unacknowledged datagram: what it awaits, and its MsgId. */
 const key = (type: number, msgId: number): number => type * 65536 + msgId;
 
-export class SnClient implements Outlet {
+export class SnClient implements Outlet, Paced {
   state: State = 'connecting';
   clientId = '';
   session: Session | null = null;
@@ -66,6 +67,10 @@ export class SnClient implements Outlet {
   private registering: { msgId: number; topicId: number; topic: string } | null = null;
   private held: Held[] = [];
   private muteRelease = false;
+  /** Flow control (broker/flow.ts): sessions whose full queues this client waits on. */
+  waits = 0;
+  /** While paced: the PUBACK/PUBREC held back. QoS 1/2 PUBLISHes meanwhile go unanswered (retried). */
+  private heldAck: Buffer | undefined = undefined;
 
   constructor(
     readonly gw: Gateway,
@@ -293,17 +298,29 @@ export class SnClient implements Outlet {
       return this.send(idAck(PUBACK, p.topicId as number, msgId, RC_INVALID_TOPIC_ID));
     }
     const broker = this.gw.broker;
+    // Paced: the client waits for the held acknowledgement; what it sends meanwhile (a retry of
+    // that message, or another one) is retried by the client, and answered once it is released.
+    if (qos > 0 && this.heldAck) return;
     broker.stats.messagesReceived++;
     if (qos === 2 && session.inboundQos2.has(msgId)) {
       // A resend of a message already passed on: acknowledge again, deliver once.
       return this.send(ack(PUBREC, msgId));
     }
-    this.gw.publish(this, AUTH ? session.access : undefined, topic, p.payload as Buffer, qos, p.retain === true);
-    if (qos === 1) this.send(idAck(PUBACK, p.topicId as number, msgId, RC_ACCEPTED));
+    this.gw.publish(this, AUTH ? session.access : undefined, topic, p.payload as Buffer, qos, p.retain === true, this);
+    let reply: Buffer;
+    if (qos === 1) reply = idAck(PUBACK, p.topicId as number, msgId, RC_ACCEPTED);
     else if (qos === 2) {
       session.inboundQos2.add(msgId);
-      this.send(ack(PUBREC, msgId));
-    }
+      reply = ack(PUBREC, msgId);
+    } else return;
+    if (this.waits > 0) this.heldAck = reply;
+    else this.send(reply);
+  }
+
+  release(): void {
+    const reply = this.heldAck;
+    this.heldAck = undefined;
+    if (reply && this.state !== 'closed') this.send(reply);
   }
 
   private onPuback(session: Session, p: SnPacket): void {

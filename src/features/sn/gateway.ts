@@ -4,6 +4,7 @@
 //
 // Bounded state: nothing is stored for a peer until it sends CONNECT, and at most `maxClients`
 // peers are known at once; malformed datagrams are dropped with a rate-limited log line.
+import type { Paced } from '../../broker/flow.ts';
 import type { Broker, Ticking } from '../../broker/broker.ts';
 import type { ListenerConfig, SnListenerConfig } from '../../config/types.ts';
 import type { Access, Admission } from '../../broker/access.ts';
@@ -153,8 +154,9 @@ export class Gateway implements Ticking {
   }
 
   /** A message a client published: checked as an MQTT client's would be, then passed on. */
-  publish(from: { readonly name: string }, access: Access | undefined, topic: string, payload: Buffer, qos: QoS, retain: boolean): void {
-    if (acceptPublish(this.broker, from, access, topic, payload, retain)) this.broker.publish(makeMessage(topic, payload, qos, retain));
+  /** `by`: the client to pace if a subscriber's queue is full (broker/flow.ts). */
+  publish(from: { readonly name: string }, access: Access | undefined, topic: string, payload: Buffer, qos: QoS, retain: boolean, by?: Paced): void {
+    if (acceptPublish(this.broker, from, access, topic, payload, retain)) this.broker.publish(makeMessage(topic, payload, qos, retain), undefined, by);
   }
 
   /** Logs a refused CONNECT; at most one line a second, so a flood of them cannot flood the log. */
