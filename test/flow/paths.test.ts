@@ -1,9 +1,11 @@
 // Flow control on every path that carries QoS 1/2 (docs/flow-control.md): an MQTT-SN publisher is
 // paced by its held PUBACK; a bridge paces local publishers when the remote is slow, and is paced
 // itself (its ack to the remote held) when a local subscriber is; a shared subscription member
-// that stalls hands its share to the others.
+// that stalls hands its share to the others; a serial line link stops reading its device.
 import { afterEach, describe, expect, it } from 'vitest';
-import { snDefaults } from '../../src/config/parse.ts';
+import { SerialPortMock } from 'serialport';
+import { parseConfigText, snDefaults } from '../../src/config/parse.ts';
+import { LineLink } from '../../src/features/serial/line-link.ts';
 import * as sn from '../../src/features/sn/codec.ts';
 import { midge, type Midge } from '../bridge/helpers.ts';
 import { listener, startBroker, type TestBroker } from '../helpers/broker.ts';
@@ -126,4 +128,36 @@ describe('shared subscriptions', () => {
     expect(all.size).toBe(N);
     expect(broker.stats.messagesDropped).toBe(0);
   }, 30_000);
+});
+
+describe('serial line links', () => {
+  it('a line link publishing at QoS 1 stops reading the device while a subscriber queue is full, and loses no line', async () => {
+    const MockBinding = SerialPortMock.binding;
+    let port: SerialPortMock | undefined;
+    class Capturing extends SerialPortMock {
+      constructor(o: ConstructorParameters<typeof SerialPortMock>[0]) {
+        super(o);
+        port = this;
+      }
+    }
+    const b = track(await startBroker({ maxQueuedMessages: 3, maxInflightMessages: 2, subscriberStallTimeout: 0 }));
+    const stuck = await sub(b.port, 'stuck', 'dev/#', 1, -1);
+    MockBinding.createPort('/dev/ttyFLOW0', { echo: false, record: true });
+    const cfg = parseConfigText('serial q /dev/ttyFLOW0 framing=line prefix=dev/ qos=1\n', '/etc/midge.conf').serial![0];
+    const link = new LineLink(b.running.broker, cfg, Capturing as never);
+    link.start();
+    open.push({ close: () => link.stop().then(() => MockBinding.reset()) });
+    await expect.poll(() => port?.isOpen, { timeout: 5000 }).toBe(true);
+    const lines = Array.from({ length: 40 }, (_, i) => `t link:${i}\n`).join('');
+    (port!.port as unknown as { emitData(d: string): void }).emitData(lines);
+    const session = b.running.broker.sessions.get('stuck')!;
+    // 2 in flight and the queue at its limit: the link is paced and the device not read on.
+    await expect.poll(() => session.queued, { timeout: 5000 }).toBe(3);
+    expect(session.inflightCount).toBe(2);
+    expect(port!.isPaused()).toBe(true);
+    stuck.unstick();
+    await stuck.until(40);
+    expect(stuck.got.get('link')).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(b.running.broker.stats.messagesDropped).toBe(0);
+  });
 });
