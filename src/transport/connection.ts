@@ -20,6 +20,31 @@ import { Held, passes, replay } from './held.ts';
 /** Seconds a new connection may take to send CONNECT before it is dropped. */
 export const CONNECT_TIMEOUT = 10;
 
+/**
+ * Fairness: bytes one connection may feed the broker in one event-loop turn. Past it, its socket
+ * yields until the next turn, so a flooding publisher cannot delay other clients' acknowledgements
+ * and deliveries (Node would otherwise hand over up to 32 reads of 64 KiB in a row).
+ */
+const READ_PER_TURN = 16384;
+let turn = 0;
+let turnPending = false;
+const nextTurn = (): void => {
+  turn++;
+  turnPending = false;
+};
+/** A number that changes once per event-loop turn (while anyone asks). */
+function currentTurn(): number {
+  if (!turnPending) {
+    turnPending = true;
+    setImmediate(nextTurn);
+  }
+  return turn;
+}
+function endYield(c: Connection): void {
+  c.yielding = false;
+  c.reading();
+}
+
 function uncork(c: Connection): void {
   c.corked = false;
   c.socket.uncork();
@@ -70,6 +95,10 @@ export class Connection implements Outlet, Ticking, Paced {
   waits = 0;
   /** While paced: the acknowledgement held back and the packets read after it. */
   private held: Held | undefined = undefined;
+  // Fairness: bytes read in turn `rxTurn`; yielding until the next turn.
+  private rxTurn = -1;
+  private rxBytes = 0;
+  yielding = false;
 
   constructor(
     readonly broker: Broker,
@@ -99,11 +128,21 @@ export class Connection implements Outlet, Ticking, Paced {
     // A client that sends without reading its replies (acks, PINGRESP) would grow our write
     // buffer without bound: stop reading from it until it has taken what we wrote.
     if (this.socket.writableNeedDrain) this.socket.pause();
+    const t = currentTurn();
+    if (t !== this.rxTurn) {
+      this.rxTurn = t;
+      this.rxBytes = 0;
+    }
+    if ((this.rxBytes += chunk.length) > READ_PER_TURN && !this.yielding) {
+      this.yielding = true;
+      this.socket.pause();
+      setImmediate(endYield, this);
+    }
   }
 
-  /** Reads again unless our replies are backed up or paced PUBLISHes pile up. */
+  /** Reads again unless our replies are backed up, paced PUBLISHes pile up, or it yields this turn. */
   reading(): void {
-    if (!this.socket.writableNeedDrain && !this.held?.full) this.socket.resume();
+    if (!this.socket.writableNeedDrain && !this.held?.full && !this.yielding) this.socket.resume();
   }
 
   // ---- Paced (broker/flow.ts) ----
