@@ -107,3 +107,47 @@ describe('resident memory per board (200 clients)', () => {
     }, 60_000);
   }
 });
+
+describe('resident memory under QoS 1 floods (pi-zero)', () => {
+  it('4 publishers × 100 in flight into a slow and a stuck subscriber: nothing acknowledged is lost, peak RSS under the budget', async () => {
+    const { pacedPublish, subscriber } = await import('../helpers/load.ts');
+    const board = loadBoard('pi-zero');
+    const out = join(dir, 'pi-zero-flood');
+    await buildTarget({ board: 'pi-zero', profile: board.profile, outDir: out });
+    const port = await freePort();
+    const conf = join(out, 'midge.conf');
+    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nlog_type error\nsubscriber_stall_timeout 1\n`);
+    const child = spawn(join(out, 'midge'), ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    children.push(child);
+    await new Promise<void>((resolve, reject) => {
+      const tryConnect = (left: number): void => {
+        const s = net.connect({ port, host: '127.0.0.1' }, () => {
+          s.destroy();
+          resolve();
+        });
+        s.on('error', () => (left > 0 ? setTimeout(() => tryConnect(left - 1), 50) : reject(new Error('broker did not start'))));
+      };
+      tryConnect(200);
+    });
+    const slow = await subscriber(port, 'slow', 'flood/#', 1, { ackDelay: 1 });
+    // A hung client: it stalls, stops pacing after 1 s, and its queue drops past 1000.
+    const stuck = await subscriber(port, 'stuck', 'flood/#', 1, { ackDelay: -1 });
+    const ids = ['f0', 'f1', 'f2', 'f3'];
+    const N = 5000;
+    const results = await Promise.all(ids.map((id) => pacedPublish(port, id, `flood/${id}`, N, 1, { ms: 45_000 })));
+    const acked = results.reduce((n, r) => n + r.acked.size, 0);
+    await slow.until(acked, 30_000);
+    for (let i = 0; i < ids.length; i++) {
+      const got = new Set(slow.got.get(ids[i]));
+      for (const seq of results[i].acked) expect(got.has(seq)).toBe(true);
+    }
+    const peakKb = vm(child.pid!, 'VmHWM');
+    console.log(`[memory] pi-zero QoS 1 flood: ${acked} acknowledged and delivered to the slow subscriber, peak ${Math.round(peakKb / 1024)} MB, budget ${board.rssBudgetMB} MB`);
+    expect(acked).toBe(ids.length * N);
+    expect(peakKb / 1024).toBeLessThan(board.rssBudgetMB);
+    slow.close();
+    stuck.close();
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }, 90_000);
+});
