@@ -196,7 +196,7 @@ export class Session implements Subscriber {
         this.sendNew(outlet, ob);
       }
     }
-    if (this.waiters && !this.full(this.n12, this.b12)) this.flow.free(this);
+    if (this.waiters && this.roomy()) this.flow.free(this);
     if (this.queueHead === this.queue.length) {
       this.queue = [];
       this.queueHead = 0;
@@ -239,7 +239,7 @@ export class Session implements Subscriber {
     this.n12 = n12;
     this.b12 = b12;
     this.bytes = bytes;
-    if (this.waiters && !this.full(n12, b12)) this.flow.free(this);
+    if (this.waiters && this.roomy()) this.flow.free(this);
   }
 
   /** Clean start: forget everything but the identity. */
@@ -273,6 +273,15 @@ export class Session implements Subscriber {
   private full(n: number, b: number): boolean {
     const l = this.limits;
     return (l.maxQueued > 0 && n >= l.maxQueued) || (l.maxQueuedBytes > 0 && b >= l.maxQueuedBytes);
+  }
+
+  /**
+   * Half empty again: paced publishers may go on. Releasing them at the first free place would
+   * wake each one for a single message, then pace it again.
+   */
+  private roomy(): boolean {
+    const l = this.limits;
+    return (l.maxQueued === 0 || this.n12 * 2 <= l.maxQueued) && (l.maxQueuedBytes === 0 || this.b12 * 2 <= l.maxQueuedBytes);
   }
 
   private moved(): void {
