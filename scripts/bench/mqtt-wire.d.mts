@@ -12,6 +12,7 @@ export declare function ack(type: number, packetId: number): Buffer;
 export declare const DISCONNECT: Buffer;
 export declare function payloadStart(flags: number, buf: Buffer, bodyStart: number, version: Version): number;
 export declare function hex(byte: number): string;
+export declare function receiveMaximum(buf: Buffer, propertiesStart: number, bodyEnd: number): number;
 
 export declare class Frames {
   constructor(onPacket: OnPacket);
@@ -23,6 +24,8 @@ export interface LoadClient {
   frames: Frames;
   /** The reason code of a DISCONNECT the broker sent (v5), if any. */
   reason?: number;
+  /** The broker's Receive Maximum from a v5 CONNACK; 65 535 otherwise. */
+  receiveMaximum: number;
 }
 
 export declare function openClient(

@@ -114,11 +114,41 @@ export class Frames {
   }
 }
 
+/** Bytes after each fixed-size v5 property id (those a CONNACK may carry); others are strings. */
+const PROP_SIZE = { 0x01: 1, 0x02: 4, 0x11: 4, 0x13: 2, 0x17: 1, 0x18: 4, 0x19: 1, 0x21: 2, 0x22: 2, 0x23: 2, 0x24: 1, 0x25: 1, 0x27: 4, 0x28: 1, 0x29: 1, 0x2a: 1 };
+
+/**
+ * The Receive Maximum (property 0x21) of a v5 CONNACK's property section starting at `i`, or
+ * 65 535 (the spec's default) when absent or unreadable: how many QoS 1/2 PUBLISHes a client may
+ * have unacknowledged towards this broker.
+ */
+export function receiveMaximum(buf, i, end) {
+  let len = 0;
+  for (let k = 0, mul = 1; k < 4 && i < end; k++, mul *= 128) {
+    const b = buf[i++];
+    len += (b & 127) * mul;
+    if (b < 128) break;
+  }
+  const stop = Math.min(end, i + len);
+  while (i < stop) {
+    const id = buf[i++];
+    if (id === 0x21) return i + 2 <= stop ? (buf[i] << 8) | buf[i + 1] : 65535;
+    if (PROP_SIZE[id]) i += PROP_SIZE[id];
+    else {
+      // A string or binary data; a user property (0x26) is two strings.
+      i += 2 + ((buf[i] << 8) | buf[i + 1]);
+      if (id === 0x26) i += 2 + ((buf[i] << 8) | buf[i + 1]);
+    }
+  }
+  return 65535;
+}
+
 export const hex = (b) => `0x${b.toString(16).padStart(2, '0')}`;
 
 /**
  * Connects a load client: sends CONNECT (plus `extra` packets) and resolves after CONNACK and
  * `acksWanted` SUBACKs; every later packet goes to onPacket(type, flags, buf, bodyStart, bodyEnd).
+ * `receiveMaximum` is the broker's Receive Maximum from a v5 CONNACK (65 535 otherwise).
  * Rejects, with the reason in the message, when the broker refuses the CONNECT (a non-zero return
  * or reason code: a 3.1.1-only broker answers a v5 CONNECT so), refuses the subscription, or closes
  * the connection before all that.
@@ -127,11 +157,12 @@ export function openClient(port, id, { clean = true, keepalive = 0, version = 4,
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
     let setup = 1 + acksWanted;
-    const c = { socket, frames: null };
+    const c = { socket, frames: null, receiveMaximum: 65535 };
     c.frames = new Frames((type, flags, buf, s, e) => {
       if (setup > 0 && (type === 2 || type === 9)) {
         // CONNACK: the code is the second byte in both versions; SUBACK (one filter): the last.
         const code = type === 2 ? buf[s + 1] : buf[e - 1];
+        if (type === 2 && version === 5) c.receiveMaximum = receiveMaximum(buf, s + 2, e);
         if (type === 2 ? code !== 0 : code >= 0x80) {
           reject(new Error(`${type === 2 ? 'CONNACK' : 'SUBACK'} ${hex(code)}`));
           socket.destroy();

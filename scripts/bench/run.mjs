@@ -5,6 +5,11 @@
 // and ratios that read "> 1 means Midge is ahead" (Midge ÷ peer for rates, peer ÷ Midge for
 // times, latency and memory). --baseline runs a second Midge bundle (an older build) as one more
 // peer on the 3.1.1 scenarios, so a change's cost is a ratio within one run.
+// The QoS 1/2 scenarios (PACED) count deliveries, not acknowledgements (issue 14): publishers are
+// paced by PUBACK/PUBCOMP only, and a second table gives acknowledged/s, delivered/s, lost after
+// acknowledgement, the broker's own $SYS dropped counter and its peak RSS. The `syscalls` section
+// (on by default; `--only syscalls` alone) attaches strace -c to Midge and Mosquitto for a short
+// QoS 0 and QoS 1 run and states this machine's cost of one system call.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -38,12 +43,15 @@ export const SCENARIOS = [
   ['a', 'a. QoS 0, 1 → 1 (msg/s)', true],
   ['b', 'b. QoS 0 fan-out 1 → 50 (deliveries/s)', true],
   ['c', 'c. QoS 0 fan-in 50 → 1, wildcard (msg/s)', true],
-  ['d', 'd. QoS 1, window 100 (msg/s)', true],
-  ['e', 'e. QoS 2, 1 → 1 (msg/s)', true],
+  ['d', 'd. QoS 1, 1 → 1, paced by PUBACK (delivered/s)', true],
+  ['e', 'e. QoS 2, 1 → 1, paced by PUBCOMP (delivered/s)', true],
+  ['fanin4', 'k. QoS 1 fan-in 4 → 1, paced by PUBACK (delivered/s)', true],
+  ['fanin50', 'k. QoS 1 fan-in 50 → 1, paced by PUBACK (delivered/s)', true],
+  ['slow', 'l. QoS 1, subscriber acking 5 000/s, paced by PUBACK (delivered/s)', true],
   ['a5', 'a. MQTT 5: QoS 0, 1 → 1 (msg/s)', true, 5],
   ['b5', 'b. MQTT 5: QoS 0 fan-out 1 → 50 (deliveries/s)', true, 5],
-  ['d5', 'd. MQTT 5: QoS 1, window 100 (msg/s)', true, 5],
-  ['e5', 'e. MQTT 5: QoS 2, 1 → 1 (msg/s)', true, 5],
+  ['d5', 'd. MQTT 5: QoS 1, 1 → 1, paced by PUBACK (delivered/s)', true, 5],
+  ['e5', 'e. MQTT 5: QoS 2, 1 → 1, paced by PUBCOMP (delivered/s)', true, 5],
   ['f1k', 'f. QoS 0, 1 KiB payload (msg/s)', true],
   ['f64k', 'f. QoS 0, 64 KiB payload (msg/s)', true],
   ['g', 'g. latency p50 at 2 000 msg/s (ms)', false],
@@ -54,6 +62,21 @@ export const SCENARIOS = [
   ['j', `j. ${quick ? '2 000' : '10 000'} retained to a # subscriber (ms)`, false],
   ['overload', 'overload: peak RSS, no cap, stuck subscriber (MB)', false],
 ];
+
+/**
+ * The QoS 1/2 scenarios: publishers paced by the broker's PUBACK/PUBCOMP only (100 in flight
+ * each), one subscriber counting distinct deliveries; the brokers publish $SYS every second.
+ */
+const PACED = new Set(['d', 'e', 'fanin4', 'fanin50', 'slow', 'd5', 'e5']);
+/** The loads strace counts system calls for (the `syscalls` section): QoS 0 and QoS 1, 1 → 1. */
+const TRACED = [
+  ['a', 'QoS 0, 1 → 1'],
+  ['d', 'QoS 1, 1 → 1, paced by PUBACK'],
+];
+
+/** Scenarios a peer skips in a quick run (CI's time), shown as n/a there. */
+const QUICK_SKIP = { aedes: ['fanin4', 'fanin50', 'slow'] };
+const skipped = (b, id) => quick && QUICK_SKIP[b]?.includes(id);
 
 /** Peers that are not run on the MQTT 5 scenarios, and why their cell says n/a. */
 const NO_V5 = { aedes: 'no MQTT 5', baseline: '3.1.1 only' };
@@ -68,14 +91,21 @@ const RATIOS = [
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const mosquittoBin = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find(existsSync);
+/** A command's path on PATH, or undefined. */
+const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).stdout?.toString().trim() || undefined;
+const straceBin = which('strace');
 
-/** How to start each broker on a port, pinned to CPU 0, with an fd limit for 10 000 clients. */
-function brokerCommand(name, port, tmp) {
+/**
+ * How to start each broker on a port, pinned to CPU 0, with an fd limit for 10 000 clients;
+ * `sys`: publish $SYS every second (the PACED scenarios read the dropped counter from it).
+ */
+function brokerCommand(name, port, tmp, { sys = false } = {}) {
   const conf = join(tmp, `${name}.conf`);
-  // Both allow 100 unacknowledged messages towards a subscriber, the window scenarios d and e use
-  // end to end (aedes has no such limit).
+  // Both allow 100 unacknowledged messages towards a subscriber and queue 1 000 more (both
+  // brokers' default, stated so the comparison is explicit); aedes has neither limit.
+  const common = `listener ${port} 127.0.0.1\nallow_anonymous true\nsys_interval ${sys ? 1 : 0}\nlog_type error\nmax_inflight_messages 100\nmax_queued_messages 1000\n`;
   if (name === 'midge' || name === 'baseline') {
-    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nsys_interval 0\nlog_type error\nmax_inflight_messages 100\n`);
+    writeFileSync(conf, common);
     // As the linux-x64 launcher and `npm start` run it: with that board's Node flags.
     const flags = loadBoard('linux-x64').nodeFlags.join(' ');
     return `exec taskset -c 0 ${process.execPath} ${flags} ${name === 'midge' ? join(root, 'dist/broker.min.js') : baseline} -c ${conf}`;
@@ -87,21 +117,31 @@ function brokerCommand(name, port, tmp) {
   if (name === 'mosquitto') {
     // set_tcp_nodelay: Midge and aedes disable Nagle too; without it request/response flows
     // (QoS 1/2) stall on delayed ACKs and Mosquitto would be measured unfairly.
-    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nsys_interval 0\nlog_type error\nset_tcp_nodelay true\nmax_inflight_messages 100\n`);
+    writeFileSync(conf, `${common}set_tcp_nodelay true\n`);
     return `exec taskset -c 0 ${mosquittoBin} -c ${conf}`;
   }
   return `exec taskset -c 0 ${process.execPath} ${join(here, 'aedes-server.mjs')} ${port}`;
 }
 
-async function runOne(name, scenario, tmp) {
+/**
+ * One load against one freshly started broker. PACED scenarios turn $SYS on (not for aedes, which
+ * has no dropped counter). `strace`: count the broker's system calls over the whole load run
+ * (strace -c -f attached to all its threads), as `syscalls` (total) and `syscallTop`.
+ */
+async function runOne(name, scenario, tmp, { strace = false, seconds } = {}) {
   const port = await freePort();
-  const broker = spawn('sh', ['-c', `ulimit -n $(ulimit -Hn) 2>/dev/null; ${brokerCommand(name, port, tmp)}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const sys = PACED.has(scenario) && name !== 'aedes' && !strace;
+  const broker = spawn('sh', ['-c', `ulimit -n $(ulimit -Hn) 2>/dev/null; ${brokerCommand(name, port, tmp, { sys })}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   broker.stderr.on('data', (d) => (stderr += d));
+  let tracer;
   try {
     await waitForPort(port);
+    if (strace) tracer = await attachStrace(broker.pid, join(tmp, `strace-${name}-${scenario}.txt`));
     const args = [join(here, 'load.mjs'), scenario, String(port), String(broker.pid)];
     if (quick) args.push('--quick');
+    if (sys) args.push('--sys');
+    if (seconds) args.push('--seconds', String(seconds));
     const out = await new Promise((resolve, reject) => {
       const load = spawn('sh', ['-c', `ulimit -n $(ulimit -Hn) 2>/dev/null; exec taskset -c 1 ${process.execPath} ${args.join(' ')}`], { stdio: ['ignore', 'pipe', 'inherit'] });
       let text = '';
@@ -114,8 +154,10 @@ async function runOne(name, scenario, tmp) {
     });
     const result = JSON.parse(out.trim().split('\n').pop());
     if (broker.exitCode !== null) result.brokerDied = true;
+    if (tracer) Object.assign(result, await tracer.stop());
     return result;
   } finally {
+    if (tracer) await tracer.stop();
     broker.kill('SIGTERM');
     const exited = new Promise((r) => broker.once('exit', r));
     if ((await Promise.race([exited, sleep(3000).then(() => 'late')])) === 'late') broker.kill('SIGKILL');
@@ -123,10 +165,154 @@ async function runOne(name, scenario, tmp) {
   }
 }
 
+/**
+ * Attaches `strace -c -f` to a running process (all its threads); resolves once attached (or
+ * after 5 s). stop() detaches with SIGINT and parses the summary: total calls and the top 3.
+ */
+async function attachStrace(pid, file) {
+  const st = spawn(straceBin, ['-c', '-f', '-p', String(pid), '-o', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise((r) => st.once('exit', r));
+  await new Promise((resolve) => {
+    const t = setTimeout(resolve, 5000);
+    let text = '';
+    st.stderr.on('data', (d) => {
+      text += d;
+      if (/attached/.test(text)) {
+        clearTimeout(t);
+        setTimeout(resolve, 200); // the rest of the threads
+      }
+    });
+    st.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+  let result;
+  return {
+    async stop() {
+      if (result) return result;
+      st.kill('SIGINT');
+      if ((await Promise.race([exited, sleep(5000).then(() => 'late')])) === 'late') st.kill('SIGKILL');
+      result = parseStrace(existsSync(file) ? readFileSync(file, 'utf8') : '');
+      return result;
+    },
+  };
+}
+
+/**
+ * strace -c's summary: rows "% time, seconds, usecs/call, calls, [errors], syscall" and a
+ * "total" row (its errors column may be empty, so calls is always the 4th field).
+ */
+function parseStrace(text) {
+  const rows = [];
+  let syscalls;
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 5 || !/^\d/.test(f[0])) continue;
+    const calls = Number(f[3]);
+    if (f[f.length - 1] === 'total') syscalls = calls;
+    else rows.push([f[f.length - 1], calls]);
+  }
+  rows.sort((a, b) => b[1] - a[1]);
+  return syscalls === undefined ? { straceError: 'no strace summary' } : { syscalls, syscallTop: rows.slice(0, 3) };
+}
+
+/**
+ * This machine's cost of one cheap system call (µs): getppid() in a C loop (1 000 000 calls,
+ * best of 3, on CPU 1); without a C compiler, Node's process.ppid (one getppid each, plus the
+ * binding's overhead: an upper bound).
+ */
+function syscallCost(tmp) {
+  const runs = (cmd, args) => Array.from({ length: 3 }, () => Number(spawnSync(cmd, args, { timeout: 30_000 }).stdout?.toString().trim())).filter((v) => v > 0);
+  const cc = which('cc');
+  if (cc) {
+    const src = join(tmp, 'getppid.c');
+    const exe = join(tmp, 'getppid');
+    writeFileSync(
+      src,
+      `#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+int main(int argc, char **argv) {
+  long n = argc > 1 ? atol(argv[1]) : 1000000;
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  for (long i = 0; i < n; i++) syscall(SYS_getppid);
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  printf("%.1f\\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / n);
+  return 0;
+}
+`,
+    );
+    if (spawnSync(cc, ['-O2', '-o', exe, src]).status === 0) {
+      const ns = runs('taskset', ['-c', '1', exe, '1000000']);
+      if (ns.length) return { us: Math.min(...ns) / 1000, how: 'getppid() in a C loop, 1 000 000 calls, best of 3' };
+    }
+  }
+  const script = 'let s=0;const n=1e6,t=process.hrtime.bigint();for(let i=0;i<n;i++)s+=process.ppid;console.log(Number(process.hrtime.bigint()-t)/n)';
+  const ns = runs('taskset', ['-c', '1', process.execPath, '-e', script]);
+  return ns.length ? { us: Math.min(...ns) / 1000, how: "Node's process.ppid (getppid() plus the binding's overhead: an upper bound; no C compiler), 1 000 000 calls, best of 3" } : undefined;
+}
+
+/**
+ * The `syscalls` section: for Midge and Mosquitto, system calls per delivered message with strace
+ * attached for a short QoS 0 and QoS 1 run (ptrace slows the traced run, so only its counts are
+ * used), and user and system CPU per message from the untraced runs of the same scenarios (this
+ * run's, else one more each), beside this machine's cost of one system call.
+ */
+async function syscallSection(results, brokers, tmp) {
+  if (!straceBin) return { skipped: 'strace not found (apt-get install strace)' };
+  const cost = syscallCost(tmp);
+  const rows = [];
+  for (const [id, label] of TRACED) {
+    for (const b of brokers.filter((x) => x === 'midge' || x === 'mosquitto')) {
+      const plain = results[id]?.[b]?.filter((r) => Number.isFinite(r.cpuUserUs)) ?? [];
+      if (!plain.length) plain.push(await runOne(b, id, tmp));
+      const traced = await runOne(b, id, tmp, { strace: true, seconds: quick ? 0.5 : 2 });
+      const delivered = traced.delivered ?? traced.received;
+      const row = {
+        id,
+        label,
+        broker: b,
+        syscalls: traced.syscalls,
+        delivered,
+        perMsg: traced.syscalls / delivered,
+        top: traced.syscallTop,
+        userUs: median(plain.map((r) => r.cpuUserUs)),
+        sysUs: median(plain.map((r) => r.cpuSysUs)),
+        error: traced.straceError,
+      };
+      rows.push(row);
+      console.error(`syscalls ${label} [${b}]: ${sig(row.perMsg)} per delivered message (${traced.syscalls} calls, ${delivered} messages under strace); user ${fmt(row.userUs)} µs, system ${fmt(row.sysUs)} µs per message`);
+    }
+  }
+  return { cost, rows };
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+
+/** Median, min and max of the finite values, or undefined. */
+function spread(xs) {
+  const vs = xs.filter((v) => Number.isFinite(v));
+  return vs.length ? { median: median(vs), min: Math.min(...vs), max: Math.max(...vs) } : undefined;
+}
+
+/** A count: whole numbers, thin spaces from 1 000. */
+const count = (v) => (v === undefined || Number.isNaN(v) ? '—' : v >= 1000 ? fmt(v) : String(Math.round(v)));
+
+/** "median (min–max)", or the one value when they agree. */
+function spreadCell(st, f = fmt) {
+  if (!st) return '—';
+  return st.min === st.max ? f(st.median) : `${f(st.median)} (${f(st.min)}–${f(st.max)})`;
+}
+
+/** Small ratios with 3 significant digits (0.00412), larger ones as fmt. */
+const sig = (v) => (!Number.isFinite(v) ? '—' : v >= 10 ? fmt(v) : String(Number(v.toPrecision(3))));
 
 function fmt(v) {
   if (v === undefined || Number.isNaN(v)) return '—';
@@ -144,11 +330,15 @@ async function main() {
   } else if (brokers.includes('baseline')) throw new Error('bench: the baseline peer needs --baseline PATH');
   const only = values.only?.split(',');
   const scenarios = SCENARIOS.filter(([id]) => !only || only.includes(id));
+  const wantSyscalls = !only || only.includes('syscalls');
+  const unknown = only?.filter((id) => id !== 'syscalls' && !SCENARIOS.some(([s]) => s === id));
+  if (unknown?.length) throw new Error(`bench: unknown scenario ${unknown.join(', ')}; have ${SCENARIOS.map(([id]) => id).join(' ')} syscalls`);
   console.error(`bench: building dist/broker.min.js`);
   await buildBundle({ outfile: join(root, 'dist/broker.min.js') });
   const tmp = mkdtempSync(join(os.tmpdir(), 'midge-bench-'));
   const results = {};
   let bareNodeMb;
+  let syscalls;
   try {
     if (scenarios.some(([id]) => id === 'hIdle')) bareNodeMb = (await runOne('node', 'hIdle', tmp)).value;
     for (const [id, label, , version] of scenarios) {
@@ -157,7 +347,7 @@ async function main() {
         // Interleave brokers within a repeat, in reverse order every other repeat, so drift on a
         // shared machine hits all of them alike.
         for (const b of r % 2 ? [...brokers].reverse() : brokers) {
-          if (version === 5 && NO_V5[b]) continue;
+          if ((version === 5 && NO_V5[b]) || skipped(b, id)) continue;
           // A broker that fails an MQTT 5 scenario gets an n/a cell with the reason; a 3.1.1
           // failure still stops the run (CI's quick run is there to catch that).
           const res = await runOne(b, id, tmp).catch((err) => {
@@ -169,18 +359,20 @@ async function main() {
             console.error(`${label} [${b} #${r + 1}]: n/a (${res.na})`);
             continue;
           }
-          const flags = [res.saturated ? 'load SATURATED' : '', res.lost ? `lost ${res.lost}` : '', res.error ?? '', res.brokerDied ? 'BROKER DIED' : '', res.alive === false ? 'broker gone' : ''].filter(Boolean).join(', ');
-          console.error(`${label} [${b} #${r + 1}]: ${fmt(res.value)} ${res.unit}${res.p99 !== undefined ? ` (p99 ${fmt(res.p99)})` : ''}${flags ? ` — ${flags}` : ''}`);
+          const flags = [res.saturated ? 'load SATURATED' : '', res.lost ? `lost${PACED.has(id) ? ' after acknowledgement' : ''} ${res.lost}` : '', res.error ?? '', res.brokerDied ? 'BROKER DIED' : '', res.alive === false ? 'broker gone' : ''].filter(Boolean).join(', ');
+          const paced = PACED.has(id) ? ` delivered (acknowledged ${fmt(res.ackRate)}/s, ${res.delivered} of ${res.acked} delivered, $SYS dropped ${res.dropped ?? '—'}, peak RSS ${fmt(res.peakRssKb / 1024)} MB)` : '';
+          console.error(`${label} [${b} #${r + 1}]: ${fmt(res.value)} ${res.unit}${paced}${res.p99 !== undefined ? ` (p99 ${fmt(res.p99)})` : ''}${flags ? ` — ${flags}` : ''}`);
         }
       }
     }
+    if (wantSyscalls) syscalls = await syscallSection(results, brokers, tmp);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  report(results, brokers, scenarios, bareNodeMb);
+  report(results, brokers, scenarios, bareNodeMb, syscalls);
 }
 
-function report(results, brokers, scenarios, bareNodeMb) {
+function report(results, brokers, scenarios, bareNodeMb, syscalls) {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const meta = {
     date: new Date().toISOString(),
@@ -191,6 +383,7 @@ function report(results, brokers, scenarios, bareNodeMb) {
     bareNodeMb,
     midgeFlags: loadBoard('linux-x64').nodeFlags.join(' '),
     baseline,
+    syscallCost: syscalls?.cost,
   };
   const rows = scenarios.map(([id, label, higherBetter, version]) => {
     const stats = {};
@@ -200,6 +393,7 @@ function report(results, brokers, scenarios, bareNodeMb) {
       // n/a: a peer without MQTT 5, or a broker that refused or broke every run of the scenario.
       const na = version === 5 ? (NO_V5[b] ?? (results[id][b] ?? []).find((r) => r.na)?.na) : undefined;
       if (!stats[b] && na) stats[b] = { na };
+      if (!stats[b] && skipped(b, id)) stats[b] = { na: 'not run with --quick' };
       const p99 = (results[id][b] ?? []).map((r) => r.p99).filter((v) => v !== undefined);
       if (p99.length && stats[b]) stats[b].p99 = median(p99);
       const lost = (results[id][b] ?? []).reduce((a, r) => a + (r.lost ?? 0), 0);
@@ -207,6 +401,30 @@ function report(results, brokers, scenarios, bareNodeMb) {
       if (stats[b]) stats[b].saturated = (results[id][b] ?? []).some((r) => r.saturated);
       const cpuUs = (results[id][b] ?? []).map((r) => r.cpuUs).filter((v) => Number.isFinite(v));
       if (cpuUs.length && stats[b]) stats[b].cpuUs = median(cpuUs);
+      if (!stats[b] || stats[b].na) continue;
+      const runs = (results[id][b] ?? []).filter((r) => !r.na);
+      for (const k of ['cpuUserUs', 'cpuSysUs']) {
+        const vs = runs.map((r) => r[k]).filter((v) => Number.isFinite(v));
+        if (vs.length) stats[b][k] = median(vs);
+      }
+      if (PACED.has(id)) {
+        // The QoS 1/2 table: acknowledged/s beside the headline delivered/s, what was acknowledged
+        // and never delivered, the broker's own count of drops, and its peak RSS.
+        stats[b].paced = {
+          ack: spread(runs.map((r) => r.ackRate)),
+          lost: spread(runs.map((r) => r.lost)),
+          dropped: spread(runs.map((r) => r.dropped)),
+          peakMb: spread(runs.map((r) => r.peakRssKb / 1024)),
+          pacedCount: spread(runs.map((r) => r.paced)),
+          dup: runs.reduce((a, r) => a + (r.dup ?? 0), 0),
+          reordered: runs.reduce((a, r) => a + (r.reordered ?? 0), 0),
+          refused: runs.reduce((a, r) => a + (r.refused ?? 0), 0),
+          drainCapped: runs.some((r) => r.drainCapped),
+          sysStale: runs.some((r) => r.sysFresh === false),
+          window: Math.min(...runs.map((r) => r.window ?? 100)),
+          errors: [...new Set(runs.map((r) => r.error).filter(Boolean))],
+        };
+      }
     }
     const ratio = (peer) => {
       const m = stats.midge?.median;
@@ -214,7 +432,7 @@ function report(results, brokers, scenarios, bareNodeMb) {
       if (!m || !p) return undefined;
       return higherBetter ? m / p : p / m;
     };
-    return { id, label, higherBetter, stats, ...Object.fromEntries(RATIOS.map(([peer, key]) => [key, ratio(peer)])) };
+    return { id, label, higherBetter, version, stats, ...Object.fromEntries(RATIOS.map(([peer, key]) => [key, ratio(peer)])) };
   });
   const ratios = RATIOS.filter(([peer]) => brokers.includes(peer));
   const cell = (s) => (s?.na ? `n/a (${s.na})` : s ? `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})${s.p99 !== undefined ? ` p99 ${fmt(s.p99)}` : ''}${s.lost ? ` lost ${s.lost}` : ''}${s.saturated ? ' ⚠' : ''}` : '—');
@@ -223,19 +441,81 @@ function report(results, brokers, scenarios, bareNodeMb) {
     `Command: \`${meta.command}\`; median (min–max) of ${repeat} run${repeat > 1 ? 's' : ''}, each broker started fresh, broker on CPU 0, load on CPU 1.`,
     `Midge runs as \`node ${meta.midgeFlags} dist/broker.min.js\` (the linux-x64 launcher's flags). A bare \`node\` process listening on a socket: ${bareNodeMb ? `${fmt(bareNodeMb)} MB` : 'not measured'} RSS.`,
     ...(baseline ? [`Midge (baseline) is \`${baseline}\` (${statSync(baseline).size} bytes), run the same way: an older build, measured on the 3.1.1 scenarios only.`] : []),
-    'Ratios: > 1 means Midge is ahead (Midge ÷ peer for rates; peer ÷ Midge for times, latency and memory). ⚠ = load generator saturated (figure is a floor). "MQTT 5" rows: the same load with v5 packets.',
-    '',
-    `| Scenario | ${brokers.map((b) => NAMES[b]).join(' | ')} | ${ratios.map(([, , h]) => h).join(' | ')} |`,
-    `|---|${brokers.map(() => '---:').join('|')}|${ratios.map(() => '---:').join('|')}|`,
-    ...rows.map((r) => `| ${r.label} | ${brokers.map((b) => cell(r.stats[b])).join(' | ')} | ${ratios.map(([, k]) => (r[k] ? `${fmt(r[k])}×` : '—')).join(' | ')} |`),
+    'Ratios: > 1 means Midge is ahead (Midge ÷ peer for rates; peer ÷ Midge for times, latency and memory). ⚠ = load generator saturated (figure is a floor). "MQTT 5" rows: the same load with v5 packets. QoS 1/2 rows (d, e, k, l): delivered/s with publishers paced by the broker\'s acknowledgements only; "lost" there = acknowledged and never delivered (sum over runs), details in the QoS 1/2 table.',
   ];
+  if (rows.length) {
+    lines.push(
+      '',
+      `| Scenario | ${brokers.map((b) => NAMES[b]).join(' | ')} | ${ratios.map(([, , h]) => h).join(' | ')} |`,
+      `|---|${brokers.map(() => '---:').join('|')}|${ratios.map(() => '---:').join('|')}|`,
+      ...rows.map((r) => `| ${r.label} | ${brokers.map((b) => cell(r.stats[b])).join(' | ')} | ${ratios.map(([, k]) => (r[k] ? `${fmt(r[k])}×` : '—')).join(' | ')} |`),
+    );
+  }
+  // QoS 1/2: deliveries against acknowledgements, one row per scenario and broker.
+  const pacedRows = rows.filter((r) => PACED.has(r.id));
+  if (pacedRows.length) {
+    lines.push(
+      '',
+      'QoS 1/2, publishers paced by PUBACK/PUBCOMP only (100 in flight each, whatever the subscriber has received), one subscriber counting distinct deliveries per publisher from a sequence number in each payload. ' +
+        'Acknowledged = PUBACK (QoS 1) or PUBREC (QoS 2). Lost = messages acknowledged to their publisher and never delivered, counted after a drain (until every one arrived, nothing moved for ' +
+        `${quick ? '300 ms, or 3 s' : '500 ms, or 10 s'}). Dropped = the broker's own $SYS counter at the end (Midge \`$SYS/broker/messages/dropped\`, Mosquitto \`$SYS/broker/publish/messages/dropped\`; sys_interval 1; aedes has none). ` +
+        'Peak RSS = VmHWM of the broker process. Median (min–max) per cell.',
+      '',
+      '| Scenario | Broker | acknowledged/s | delivered/s | lost after acknowledgement | dropped ($SYS) | peak RSS (MB) | notes |',
+      '|---|---|---:|---:|---:|---:|---:|---|',
+    );
+    for (const r of pacedRows) {
+      for (const b of brokers) {
+        const st = r.stats[b];
+        if (!st || (st.na && ((r.version === 5 && NO_V5[b]) || skipped(b, r.id)))) continue; // never run
+        if (st.na) {
+          lines.push(`| ${r.label} | ${NAMES[b]} | n/a (${st.na}) | | | | | |`);
+          continue;
+        }
+        const q = st.paced;
+        const notes = [
+          st.saturated ? '⚠ load saturated' : '',
+          q.dup ? `${q.dup} duplicates` : '',
+          q.reordered ? `${q.reordered} out of order` : '',
+          q.refused ? `${q.refused} refused (reason ≥ 0x80)` : '',
+          q.drainCapped ? 'drain cut while still delivering' : '',
+          q.sysStale ? '$SYS not refreshed after the drain' : '',
+          q.window < 100 ? `window ${q.window} (Receive Maximum)` : '',
+          // Midge's count of times it held a publisher back (withheld its ack, paused its socket).
+          q.pacedCount?.max ? `$SYS messages/paced ${spreadCell(q.pacedCount, count)}` : '',
+          ...q.errors,
+        ].filter(Boolean);
+        lines.push(`| ${r.label} | ${NAMES[b]} | ${spreadCell(q.ack)} | ${spreadCell(st)} | ${spreadCell(q.lost, count)} | ${spreadCell(q.dropped, count)} | ${spreadCell(q.peakMb)} | ${notes.join('; ')} |`);
+      }
+    }
+  }
   // Broker CPU time per message: what a message costs the broker, beside how many got through
   // (a busy machine inflates both, so compare within one run here too).
   const cpuRows = rows.filter((r) => brokers.some((b) => r.stats[b]?.cpuUs !== undefined));
   if (cpuRows.length) {
-    lines.push('', 'Broker CPU time per message over the same windows (µs, median; lower is better):', '');
+    lines.push('', 'Broker CPU time per message (delivered, for the QoS 1/2 rows) over the same windows, total (user + system) in µs, median; lower is better:', '');
     lines.push(`| Scenario | ${brokers.map((b) => NAMES[b]).join(' | ')} |`, `|---|${brokers.map(() => '---:').join('|')}|`);
-    for (const r of cpuRows) lines.push(`| ${r.label} | ${brokers.map((b) => (r.stats[b]?.cpuUs !== undefined ? fmt(r.stats[b].cpuUs) : '—')).join(' | ')} |`);
+    const cpuCell = (st) => (st?.cpuUs === undefined ? '—' : `${fmt(st.cpuUs)}${st.cpuUserUs !== undefined ? ` (${fmt(st.cpuUserUs)} + ${fmt(st.cpuSysUs)})` : ''}`);
+    for (const r of cpuRows) lines.push(`| ${r.label} | ${brokers.map((b) => cpuCell(r.stats[b])).join(' | ')} |`);
+  }
+  if (syscalls) {
+    lines.push('', 'System calls per delivered message:', '');
+    if (syscalls.skipped) lines.push(`Not measured: ${syscalls.skipped}.`);
+    else {
+      const c = syscalls.cost;
+      lines.push(
+        `\`strace -c -f -p PID\` attached to the broker (all threads) for a whole short run, calls ÷ messages delivered in it (ptrace slows the traced run, so only its counts are used); ` +
+          'user and system CPU per message from the untraced runs of the same scenario. ' +
+          (c ? `On this machine one system call costs ${fmt(c.us)} µs (${c.how}): a broker's syscall overhead per message is about syscalls/msg × ${fmt(c.us)} µs; scale by the cost measured elsewhere to read these ratios for other hardware.` : 'The cost of one system call could not be measured here.'),
+        '',
+        '| Load | Broker | syscalls/msg | most frequent | user CPU µs/msg | system CPU µs/msg | syscalls × cost, µs/msg |',
+        '|---|---|---:|---|---:|---:|---:|',
+      );
+      for (const r of syscalls.rows) {
+        const top = r.top?.map(([name, n]) => `${name} ${sig(n / r.delivered)}`).join(', ') ?? r.error ?? '—';
+        lines.push(`| ${r.label} | ${NAMES[r.broker]} | ${sig(r.perMsg)} | ${top} | ${fmt(r.userUs)} | ${fmt(r.sysUs)} | ${c ? sig(r.perMsg * c.us) : '—'} |`);
+      }
+    }
   }
   const overload = results.overload;
   if (overload) {
@@ -249,7 +529,7 @@ function report(results, brokers, scenarios, bareNodeMb) {
   const md = lines.join('\n') + '\n';
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'latest.md'), md);
-  writeFileSync(join(outDir, 'latest.json'), JSON.stringify({ meta, rows, raw: results }, null, 2));
+  writeFileSync(join(outDir, 'latest.json'), JSON.stringify({ meta, rows, syscalls, raw: results }, null, 2));
   writeFileSync(join(outDir, 'latest.svg'), svgChart(rows, meta));
   // A full run of every scenario is the one README.md quotes.
   if (!quick && !values.only && !values.out) {

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ack, connectPacket, openClient, payloadStart, publishPacket, subscribePacket } from '../../scripts/bench/mqtt-wire.mjs';
+import { ack, connectPacket, openClient, payloadStart, publishPacket, receiveMaximum, subscribePacket } from '../../scripts/bench/mqtt-wire.mjs';
 import { mosquitto } from '../bridge/helpers.ts';
 import { requirePeer } from '../helpers/peers.ts';
 import { killAll } from '../helpers/proc.ts';
@@ -84,6 +84,36 @@ function varintLength(buf: Buffer, i: number): number {
   while (buf[i + n - 1]! & 128) n++;
   return n;
 }
+
+describe('receiveMaximum', () => {
+  /** A v5 CONNACK from mqtt-packet with `properties`; returns its Receive Maximum as read here. */
+  const read = (properties: Record<string, unknown>) => {
+    const buf = mqttPacket.generate({ cmd: 'connack', reasonCode: 0, sessionPresent: false, properties } as any, { protocolVersion: 5 });
+    return receiveMaximum(buf, 1 + varintLength(buf, 1) + 2, buf.length);
+  };
+  it('finds property 0x21 behind strings, a user property pair and fixed-size properties [MQTT-3.2.2.3.3]', () => {
+    expect(read({ assignedClientIdentifier: 'abc', userProperties: { k: 'vv' }, maximumPacketSize: 1000, topicAliasMaximum: 10, receiveMaximum: 100 })).toBe(100);
+    expect(read({ receiveMaximum: 7, sessionExpiryInterval: 60 })).toBe(7);
+  });
+  it('is 65 535 when absent (the spec default)', () => {
+    expect(read({ maximumQoS: 1, reasonString: 'ok' })).toBe(65535);
+    expect(read({})).toBe(65535);
+  });
+  it('openClient reports it from the CONNACK', async () => {
+    const srv = net.createServer((sock) => {
+      sock.once('data', () => sock.write(mqttPacket.generate({ cmd: 'connack', reasonCode: 0, sessionPresent: false, properties: { receiveMaximum: 42 } } as any, { protocolVersion: 5 })));
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const c = await openClient((srv.address() as net.AddressInfo).port, 'x', { version: 5 });
+      expect(c.receiveMaximum).toBe(42);
+      c.socket.destroy();
+    } finally {
+      srv.close();
+    }
+  });
+});
 
 describe('openClient', () => {
   const servers: net.Server[] = [];
