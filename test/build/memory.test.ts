@@ -28,6 +28,20 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Resolves once something accepts connections on `port` (polled: a spawned process has no event to await). */
+function listening(port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const tryConnect = (left: number): void => {
+      const s = net.connect({ port, host: '127.0.0.1' }, () => {
+        s.destroy();
+        resolve();
+      });
+      s.on('error', () => (left > 0 ? setTimeout(() => tryConnect(left - 1), 50) : reject(new Error('broker did not start'))));
+    };
+    tryConnect(200);
+  });
+}
+
 function vm(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+) kB`));
   return Number(m![1]);
@@ -70,16 +84,7 @@ describe('resident memory per board (200 clients)', () => {
       const child = spawn(join(out, 'midge'), ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
       children.push(child);
       // Started when it accepts a connection; the launcher execs node, so the pid is the broker's.
-      await new Promise<void>((resolve, reject) => {
-        const tryConnect = (left: number): void => {
-          const s = net.connect({ port, host: '127.0.0.1' }, () => {
-            s.destroy();
-            resolve();
-          });
-          s.on('error', () => (left > 0 ? setTimeout(() => tryConnect(left - 1), 50) : reject(new Error('broker did not start'))));
-        };
-        tryConnect(200);
-      });
+      await listening(port);
       const idleKb = vm(child.pid!, 'VmRSS');
       const clients = [];
       for (let i = 0; i < CLIENTS; i++) {
@@ -119,16 +124,7 @@ describe('resident memory under QoS 1 floods (pi-zero)', () => {
     writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nlog_type error\nsubscriber_stall_timeout 1\n`);
     const child = spawn(join(out, 'midge'), ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(child);
-    await new Promise<void>((resolve, reject) => {
-      const tryConnect = (left: number): void => {
-        const s = net.connect({ port, host: '127.0.0.1' }, () => {
-          s.destroy();
-          resolve();
-        });
-        s.on('error', () => (left > 0 ? setTimeout(() => tryConnect(left - 1), 50) : reject(new Error('broker did not start'))));
-      };
-      tryConnect(200);
-    });
+    await listening(port);
     const slow = await subscriber(port, 'slow', 'flood/#', 1, { ackDelay: 1 });
     // A hung client: it stalls, stops pacing after 1 s, and its queue drops past 1000.
     const stuck = await subscriber(port, 'stuck', 'flood/#', 1, { ackDelay: -1 });

@@ -73,20 +73,26 @@ describe('bridges', () => {
   const conf = (port: number, topic: string): string =>
     `connection toB\naddress 127.0.0.1:${port}\nremote_clientid a-to-b\nrestart_timeout 1\n${topic}\nmax_queued_messages 50\nnotifications false\n`;
 
+  /**
+   * Publishers `ids` send `n` QoS 1 messages each into `port`; all are acknowledged and reach
+   * `slow`; neither broker dropped any, and the local one paced someone.
+   */
+  async function everyMessage(port: number, ids: string[], n: number, slow: Subscriber, local: Midge, remote: Midge): Promise<void> {
+    const results = await Promise.all(ids.map((id) => pacedPublish(port, id, `load/${id}`, n, 1, { ms: 60_000 })));
+    for (const r of results) expect(r.acked.size).toBe(n);
+    await slow.until(ids.length * n, 30_000);
+    for (const id of ids) expect(new Set(slow.got.get(id)).size).toBe(n);
+    expect(local.running.broker.stats.messagesDropped).toBe(0);
+    expect(remote.running.broker.stats.messagesDropped).toBe(0);
+    expect(local.running.broker.stats.publishersPaced).toBeGreaterThan(0);
+  }
+
   it('a slow remote paces local publishers through the bridge queue: every acknowledged message reaches the remote subscriber', async () => {
     const remote = track(await midge('', 0, { maxQueuedMessages: 30 }));
     const slow = await sub(remote.port, 'far', 'load/#', 1, 2);
     const local = track(await midge(conf(remote.port, 'topic load/# out 1')));
     await expect.poll(() => local.running.broker.sessions.get('local.a-to-b')?.outlet?.online, { timeout: 10_000 }).toBe(true);
-    const ids = ['p0', 'p1', 'p2', 'p3'];
-    const N = 400;
-    const results = await Promise.all(ids.map((id) => pacedPublish(local.port, id, `load/${id}`, N, 1, { ms: 60_000 })));
-    for (const r of results) expect(r.acked.size).toBe(N);
-    await slow.until(ids.length * N, 30_000);
-    for (const id of ids) expect(new Set(slow.got.get(id)).size).toBe(N);
-    expect(local.running.broker.stats.messagesDropped).toBe(0);
-    expect(remote.running.broker.stats.messagesDropped).toBe(0);
-    expect(local.running.broker.stats.publishersPaced).toBeGreaterThan(0);
+    await everyMessage(local.port, ['p0', 'p1', 'p2', 'p3'], 400, slow, local, remote);
   }, 90_000);
 
   it("a slow local subscriber paces the remote's messages through the bridge (its ack to the remote waits)", async () => {
@@ -94,15 +100,7 @@ describe('bridges', () => {
     const local = track(await midge(conf(remote.port, 'topic load/# in 1'), 0, { maxQueuedMessages: 20 }));
     const slow = await sub(local.port, 'near', 'load/#', 1, 2);
     await expect.poll(() => remote.running.broker.sessions.get('a-to-b')?.subscriptions.size, { timeout: 10_000 }).toBe(1);
-    const ids = ['r0', 'r1'];
-    const N = 500;
-    const results = await Promise.all(ids.map((id) => pacedPublish(remote.port, id, `load/${id}`, N, 1, { ms: 60_000 })));
-    for (const r of results) expect(r.acked.size).toBe(N);
-    await slow.until(ids.length * N, 30_000);
-    for (const id of ids) expect(new Set(slow.got.get(id)).size).toBe(N);
-    expect(local.running.broker.stats.messagesDropped).toBe(0);
-    expect(remote.running.broker.stats.messagesDropped).toBe(0);
-    expect(local.running.broker.stats.publishersPaced).toBeGreaterThan(0);
+    await everyMessage(remote.port, ['r0', 'r1'], 500, slow, local, remote);
   }, 90_000);
 });
 
