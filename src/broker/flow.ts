@@ -78,7 +78,9 @@ export class Flow {
     this.now = now;
     if (this.stallLimit <= 0) return;
     for (const s of this.blocked) {
-      if (now - s.movedAt >= this.stallLimit) {
+      // ">": movedAt is the second of the tick before the move, up to a second early; this way a
+      // subscriber always gets at least the full limit.
+      if (now - s.movedAt > this.stallLimit) {
         s.stalled = true;
         log.warning(`Client ${s.clientId} made no progress for ${this.stallLimit} s: it no longer paces publishers; messages past its queue limits are dropped until it moves again.`);
         this.free(s);

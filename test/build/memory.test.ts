@@ -121,12 +121,12 @@ describe('resident memory under QoS 1 floods (pi-zero)', () => {
     await buildTarget({ board: 'pi-zero', profile: board.profile, outDir: out });
     const port = await freePort();
     const conf = join(out, 'midge.conf');
-    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nlog_type error\nsubscriber_stall_timeout 1\n`);
+    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nlog_type error\nsubscriber_stall_timeout 2\n`);
     const child = spawn(join(out, 'midge'), ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(child);
     await listening(port);
     const slow = await subscriber(port, 'slow', 'flood/#', 1, { ackDelay: 1 });
-    // A hung client: it stalls, stops pacing after 1 s, and its queue drops past 1000.
+    // A hung client: it stalls, stops pacing after 2 s, and its queue drops past 1000.
     const stuck = await subscriber(port, 'stuck', 'flood/#', 1, { ackDelay: -1 });
     const ids = ['f0', 'f1', 'f2', 'f3'];
     const N = 5000;
