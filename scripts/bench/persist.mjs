@@ -53,7 +53,7 @@ async function throughput(kind, bundle, dir, { pubs: nPubs = 4, window = 64 } = 
     p = startBroker(process.execPath, [bundle, '-c', join(dir, 'midge.conf')], dir);
   }
   try {
-    await waitForPort(port);
+    await waitForPort(port, 10_000, p);
     const sub = await client(port, 'bench-sub', {
       clean: false,
       extra: [subscribePacket(1, 'bench/#', 1)],
@@ -110,7 +110,7 @@ async function loadTime(bundle, dir) {
   const conf = join(dir, 'midge.conf');
   writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nsys_interval 0\npersistence true\npersistence_location ${dir}\npersistence_sync never\n`);
   let p = startBroker(process.execPath, [bundle, '-c', conf], dir);
-  await waitForPort(port);
+  await waitForPort(port, 10_000, p);
   // 1 000 persistent sessions, 2 subscriptions each, then offline.
   for (let i = 0; i < 1000; i += 50) {
     await Promise.all(
@@ -135,7 +135,7 @@ async function loadTime(bundle, dir) {
   for (let r = 0; r < REPEAT; r++) {
     const t0 = performance.now();
     p = startBroker(process.execPath, [bundle, '-c', conf], dir);
-    await waitForPort(port);
+    await waitForPort(port, 10_000, p);
     const listening = performance.now() - t0;
     await stopBroker(p);
     const m = /restored (\d+) retained, (\d+) sessions, (\d+) queued .* in (\d+) ms/.exec(p.log);

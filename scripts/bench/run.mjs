@@ -5,6 +5,8 @@
 // and ratios that read "> 1 means Midge is ahead" (Midge ÷ peer for rates, peer ÷ Midge for
 // times, latency and memory). --baseline runs a second Midge bundle (an older build) as one more
 // peer on the 3.1.1 scenarios, so a change's cost is a ratio within one run.
+// A full run (not --quick, --only or --out) also replaces the text between the
+// `<!-- bench:start -->` and `<!-- bench:end -->` markers of docs/benchmarks.md.
 // The QoS 1/2 scenarios (PACED) count deliveries, not acknowledgements (issue 14): publishers are
 // paced by PUBACK/PUBCOMP only, and a second table gives acknowledged/s, delivered/s, lost after
 // acknowledgement, the broker's own $SYS dropped counter and its peak RSS. The `syscalls` section
@@ -128,15 +130,32 @@ function brokerCommand(name, port, tmp, { sys = false } = {}) {
  * has no dropped counter). `strace`: count the broker's system calls over the whole load run
  * (strace -c -f attached to all its threads), as `syscalls` (total) and `syscallTop`.
  */
+/**
+ * Starts broker `name` on a free port; tries another port (3 times at most) if it exits before
+ * listening: on a busy machine another process can take the port freePort() just released.
+ */
+async function startBroker(name, tmp, sys) {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const broker = spawn('sh', ['-c', `ulimit -n $(ulimit -Hn) 2>/dev/null; ${brokerCommand(name, port, tmp, { sys })}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const out = { port, broker, stderr: '' };
+    broker.stderr.on('data', (d) => (out.stderr += d));
+    try {
+      await waitForPort(port, 10_000, broker);
+      return out;
+    } catch (err) {
+      broker.kill('SIGKILL');
+      if (attempt === 3) throw new Error(`${name} did not start: ${err.message}; ${out.stderr.trim()}`);
+    }
+  }
+}
+
 async function runOne(name, scenario, tmp, { strace = false, seconds } = {}) {
-  const port = await freePort();
   const sys = PACED.has(scenario) && name !== 'aedes' && !strace;
-  const broker = spawn('sh', ['-c', `ulimit -n $(ulimit -Hn) 2>/dev/null; ${brokerCommand(name, port, tmp, { sys })}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  broker.stderr.on('data', (d) => (stderr += d));
+  const started = await startBroker(name, tmp, sys);
+  const { port, broker } = started;
   let tracer;
   try {
-    await waitForPort(port);
     if (strace) tracer = await attachStrace(broker.pid, join(tmp, `strace-${name}-${scenario}.txt`));
     const args = [join(here, 'load.mjs'), scenario, String(port), String(broker.pid)];
     if (quick) args.push('--quick');
@@ -161,7 +180,7 @@ async function runOne(name, scenario, tmp, { strace = false, seconds } = {}) {
     broker.kill('SIGTERM');
     const exited = new Promise((r) => broker.once('exit', r));
     if ((await Promise.race([exited, sleep(3000).then(() => 'late')])) === 'late') broker.kill('SIGKILL');
-    if (stderr.trim() && process.env.BENCH_VERBOSE) console.error(`[${name}] ${stderr.trim()}`);
+    if (started.stderr.trim() && process.env.BENCH_VERBOSE) console.error(`[${name}] ${started.stderr.trim()}`);
   }
 }
 
@@ -531,15 +550,16 @@ function report(results, brokers, scenarios, bareNodeMb, syscalls) {
   writeFileSync(join(outDir, 'latest.md'), md);
   writeFileSync(join(outDir, 'latest.json'), JSON.stringify({ meta, rows, syscalls, raw: results }, null, 2));
   writeFileSync(join(outDir, 'latest.svg'), svgChart(rows, meta));
-  // A full run of every scenario is the one README.md quotes.
+  // A full run of every scenario is the one docs/benchmarks.md quotes, between its markers.
   if (!quick && !values.only && !values.out) {
-    const readme = join(root, 'README.md');
-    const text = readFileSync(readme, 'utf8');
+    const page = join(root, 'docs', 'benchmarks.md');
+    const text = readFileSync(page, 'utf8');
     const start = text.indexOf('<!-- bench:start -->');
     const end = text.indexOf('<!-- bench:end -->');
     if (start >= 0 && end > start) {
-      writeFileSync(readme, `${text.slice(0, start)}<!-- bench:start -->\n${md}<!-- bench:end -->${text.slice(end + '<!-- bench:end -->'.length)}`);
-    }
+      writeFileSync(page, `${text.slice(0, start)}<!-- bench:start -->\n${md}<!-- bench:end -->${text.slice(end + '<!-- bench:end -->'.length)}`);
+      console.error(`bench: wrote the results into ${page}`);
+    } else console.error(`bench: no bench:start/bench:end markers in ${page}; results not copied there`);
   }
   console.log(md);
   console.error(`bench: wrote ${join(outDir, 'latest.md')}, latest.json and latest.svg`);
