@@ -126,11 +126,6 @@ function brokerCommand(name, port, tmp, { sys = false } = {}) {
 }
 
 /**
- * One load against one freshly started broker. PACED scenarios turn $SYS on (not for aedes, which
- * has no dropped counter). `strace`: count the broker's system calls over the whole load run
- * (strace -c -f attached to all its threads), as `syscalls` (total) and `syscallTop`.
- */
-/**
  * Starts broker `name` on a free port; tries another port (3 times at most) if it exits before
  * listening: on a busy machine another process can take the port freePort() just released.
  */
@@ -150,6 +145,11 @@ async function startBroker(name, tmp, sys) {
   }
 }
 
+/**
+ * One load against one freshly started broker. PACED scenarios turn $SYS on (not for aedes, which
+ * has no dropped counter). `strace`: count the broker's system calls over the whole load run
+ * (strace -c -f attached to all its threads), as `syscalls` (total) and `syscallTop`.
+ */
 async function runOne(name, scenario, tmp, { strace = false, seconds } = {}) {
   const sys = PACED.has(scenario) && name !== 'aedes' && !strace;
   const started = await startBroker(name, tmp, sys);
