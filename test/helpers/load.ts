@@ -91,8 +91,8 @@ export interface Subscriber {
   got: Map<string, number[]>;
   /** Total PUBLISHes received (duplicates included). */
   count: number;
-  /** Resolves once `total` distinct messages arrived (rejects after `ms`). */
-  until(total: number, ms?: number): Promise<void>;
+  /** Resolves once `total` distinct messages arrived (from publisher `id` only, if given); rejects after `ms`. */
+  until(total: number, ms?: number, id?: string): Promise<void>;
   socket: net.Socket;
   /** A subscriber that was stuck (ackDelay -1) reads and acknowledges from now on. */
   unstick(): void;
@@ -109,16 +109,17 @@ export async function subscriber(port: number, id: string, filter: string, qos: 
   await connack;
   const got = new Map<string, number[]>();
   const seen = new Set<string>();
-  let waiting: { total: number; resolve: () => void } | undefined;
+  let waiting: { total: number; id?: string; resolve: () => void } | undefined;
+  const count = (id?: string): number => (id === undefined ? seen.size : new Set(got.get(id)).size);
   const sub: Subscriber = {
     got,
     count: 0,
     socket: s,
-    until(total, ms = 15_000) {
-      if (seen.size >= total) return Promise.resolve();
+    until(total, ms = 15_000, id) {
+      if (count(id) >= total) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`${seen.size} of ${total} messages within ${ms} ms`)), ms);
-        waiting = { total, resolve: () => (clearTimeout(t), resolve()) };
+        const t = setTimeout(() => reject(new Error(`${count(id)} of ${total} messages within ${ms} ms`)), ms);
+        waiting = { total, id, resolve: () => (clearTimeout(t), resolve()) };
       });
     },
     close: () => s.destroy(),
@@ -151,7 +152,7 @@ export async function subscriber(port: number, id: string, filter: string, qos: 
     }
     if (delay === 0) ack(p);
     else setTimeout(() => ack(p), delay);
-    if (waiting && seen.size >= waiting.total) {
+    if (waiting && count(waiting.id) >= waiting.total) {
       waiting.resolve();
       waiting = undefined;
     }
