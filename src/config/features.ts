@@ -1,6 +1,8 @@
 // Which mosquitto.conf options belong to which optional feature, and which build profile brings
 // the feature in. The parser uses this to tell a user that an option is valid but compiled out of
-// this bundle, rather than calling it unknown.
+// this bundle, rather than calling it unknown; the table stays in every build on purpose
+// (docs/building.md#compile-time-flags). Options: docs/configuration.md (each option's default and
+// flag; keep it in step with the lists below).
 //
 // Dead-code elimination: the flags (src/flags.d.ts) are only ever read directly, in featureBuilt()
 // below. Never copy a flag into an object, array or variable.

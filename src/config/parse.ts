@@ -1,199 +1,26 @@
-// mosquitto.conf-compatible configuration parser.
+// mosquitto.conf-compatible configuration parser: a config file (and the files of its
+// include_dir lines) into a BrokerConfig (types.ts). Options: docs/configuration.md (every
+// option, its default and the feature flag it needs; keep it in step with this file).
 //
-// FORMAT (keep it; users bring their Mosquitto files)
-//   One option per line: `name value...`, words separated by spaces or tabs. Leading and trailing
-//   blanks are ignored; blank lines and lines whose first non-blank character is `#` are comments.
-//   There are no trailing comments: `port 1883 # x` is an error (too many arguments), as is any
-//   unknown option or malformed value. Option names are case-sensitive. Errors stop start-up with
-//   a ConfigError whose message is `file:line: reason`.
-//
-// OPTIONS (core)
-//   listener PORT [BIND_ADDRESS]   Starts a listener block; the listener options below that follow
-//                                  apply to it. PORT 1..65535, or 0 for an ephemeral port (tests).
-//                                  No BIND_ADDRESS = all interfaces. Unix sockets are not supported.
-//   port PORT                      Legacy default listener: its port (default 1883 when only
-//                                  bind_address is given). Repeating it: the last one wins.
-//   bind_address ADDR              Legacy default listener: its bind address (once only).
-//   protocol mqtt|websockets|mqttsn            (listener) websockets needs WS, mqttsn needs SN.
-//   max_connections N              (listener) -1 = unlimited (default).
-//   max_topic_alias N              (listener, MQTT5) Topic aliases an MQTT 5 client may set up,
-//                                  0..65535, default 10; 0 = none.
-//
-// OPTIONS OF AN MQTT-SN LISTENER (feature SN; per listener, only with `protocol mqttsn`)
-//   advertise_interval N           Seconds between ADVERTISE datagrams, 0..65535, default 900, 0 = none.
-//   gateway_id N                   GwId in ADVERTISE and GWINFO, 1..255, default 1.
-//   predefined_topics FILE         Paho gateway format: `CLIENTID, TOPIC, ID` per line, `*` = every
-//                                  client, `#` comments; FILE relative to the config file; once.
-//   sn_max_clients N               Clients at once, 1..65535, default 1000 (max_connections, if set,
-//                                  also applies); more get CONNACK "rejected: congestion".
-//   (Fixed, not options: 1000 topic ids per client, Tretry 10 s, Nretry 3; see snDefaults().)
-//   allow_anonymous true|false     Default false when a config file is given, except in local-only
-//                                  mode (see below), where it defaults to true.
-//   max_inflight_messages N        0..65535, default 20, 0 = unlimited.
-//   max_queued_messages N          >= 0, default 1000, 0 = unlimited. With max_queued_bytes: what
-//                                  a session queues; a full queue of a connected subscriber paces
-//                                  QoS 1/2 publishers, an offline one drops (docs/flow-control.md).
-//   max_queued_bytes N             Payload bytes a session queues, >= 0, default 0 = unlimited.
-//   subscriber_stall_timeout N     Seconds a connected subscriber with a full queue may make no
-//                                  progress before it stops pacing publishers (then treated as
-//                                  offline until it moves), 0..65535, default 5, 0 = never.
-//   message_size_limit N           Payload bytes, 0..268435455, default 0 = no limit.
-//   max_packet_size N              Whole packets (header included) larger than N bytes close the
-//                                  connection. 0 (default) = no limit, else 20..268435460. MQTT 5
-//                                  clients are told N (CONNACK Maximum Packet Size).
-//   max_keepalive N                0..65535, default unset. When set, a 3.1/3.1.1 client whose
-//                                  keep-alive is 0 or above N is refused with CONNACK 2 (as
-//                                  Mosquitto 2 does for clients that cannot be told a server keep-alive);
-//                                  an MQTT 5 client gets N as Server Keep Alive instead.
-//   retain_available true|false    Default true.
-//   sys_interval N                 Seconds between $SYS updates, 0..65535, default 10, 0 = off.
-//   log_type TYPE                  Repeatable: error warning notice information debug subscribe
-//                                  unsubscribe all none (websockets with WS). The first log_type
-//                                  replaces the default set (error warning notice information);
-//                                  `none` clears the set, `all` selects every type.
-//   log_dest stdout|stderr|none|file PATH      Repeatable; PATH is the rest of the line and may
-//                                  contain spaces; one `file` only. `none` drops the destinations
-//                                  given so far; if nothing follows, nothing is logged. syslog,
-//                                  topic and dlt are not supported by Midge. Default: stderr.
-//   persistent_client_expiration DURATION      N followed by h (hours), d (days), w (weeks),
-//                                  m (months of 30 days) or y (years of 365 days); N > 0.
-//                                  Default: never expire. MQTT 3.1/3.1.1 sessions only: MQTT 5
-//                                  clients set their own Session Expiry Interval (as in Mosquitto).
-//   persistence true|false         (PERSIST) Keep retained messages and persistent sessions on
-//                                  disk. Default false. retained_persistence is a synonym.
-//   persistence_location DIR       (PERSIST) Directory of the files; rest of the line. Default ''
-//                                  = the current directory. Created if missing.
-//   persistence_file NAME          (PERSIST) Snapshot file name, default midge.db; the journal is
-//                                  NAME.journal. Rest of the line; relative to persistence_location.
-//   autosave_interval N            (PERSIST) Seconds between snapshots (only if something changed),
-//                                  or with autosave_on_changes the number of changes; 0 = only
-//                                  at exit. 0..2147483647, default 1800.
-//   autosave_on_changes true|false (PERSIST) Default false.
-//   persistence_sync never|interval|always     (PERSIST, Midge's own) never: snapshots only;
-//                                  interval (default): journal written at once, fsynced every
-//                                  second; always: journal fsynced before PUBACK/PUBREC/PUBCOMP.
-//   include_dir DIR                Reads every `*.conf` file in DIR (Mosquitto's sort: case-
-//                                  insensitive, then upper case first), after the lines above it.
-//                                  DIR is the rest of the line; relative to the config file's
-//                                  directory. Only valid in the main config file.
-//   Booleans are `true` or `false` (Mosquitto also accepts `1` and `0`, and so does Midge).
-//
-// LISTENER SCOPE (as Mosquitto 2.0)
-//   Listener options (protocol, max_connections, and the per-listener options of features, e.g.
-//   TLS `cafile`) apply to the last `listener` above them in the same file; before the first
-//   `listener` of a file, they apply to the default listener. `port` and `bind_address` do not
-//   change the scope. Each included file starts in the default listener's scope, and the including
-//   file's scope resumes after `include_dir`.
-//   The default listener exists when `port` or `bind_address` is given. Without it, options of the
-//   default listener scope apply to the local-only listeners if there are no listeners at all; if
-//   there are `listener` blocks, a non-default setting in that scope is an error (Mosquitto would
-//   silently open port 1883 on all interfaces).
-//
-// LOCAL-ONLY MODE (as Mosquitto 2)
-//   A config that defines no `listener`, `port` or `bind_address` listens on 127.0.0.1 and ::1,
-//   port 1883 (`-p` changes the port), with anonymous access unless `allow_anonymous` says otherwise.
-//
-// OPTIONS OF THE AUTH FEATURE (src/features/auth/)
-//   password_file PATH             Mosquitto password file ($7$ PBKDF2-SHA512 or $6$ SHA512 hashes;
-//                                  `midge passwd` writes one). PATH is the rest of the line, as
-//                                  given (relative to the working directory, as in Mosquitto).
-//                                  Default: none (any username is accepted).
-//   acl_file PATH                  Mosquitto ACL file (topic/user/pattern lines). Default: none
-//                                  (every client may read and write every topic).
-//   scram_credentials_file PATH    Users of MQTT 5 enhanced authentication with SCRAM-SHA-256:
-//                                  `username:SCRAM-SHA-256$ITERATIONS:SALT$STOREDKEY:SERVERKEY`
-//                                  lines (RFC 5803; `midge passwd --scram` writes them). PATH as
-//                                  for password_file. Default: none (no enhanced authentication:
-//                                  a CONNECT with an Authentication Method gets CONNACK 0x8C).
-//   per_listener_settings true|false   Default false. True: password_file, acl_file,
-//                                  scram_credentials_file and allow_anonymous apply to the listener
-//                                  they follow (before any `listener`: the default listener, which
-//                                  must then exist), and a listener without allow_anonymous
-//                                  refuses anonymous clients (except in local-only mode).
-//   SIGHUP re-reads the password, ACL and SCRAM files; a broken file keeps the rules in force.
-//
-// OPTIONS OF OPTIONAL FEATURES
-//   The options listed in src/config/features.ts (bridges, TLS, authentication, persistence,
-//   WebSockets, MQTT-SN, serial, GPIO). When the feature is not built into the bundle, the option
-//   is an error naming the build profile that has it. When it is built, its parser takes it (MQTT-SN:
-//   snSetting below, into ListenerConfig.sn); a feature whose parser is not written yet has its
-//   words stored raw: listener options in ListenerConfig.extra (last one wins),
-//   others in BrokerConfig.extra (every occurrence, in order).
-//
-// SERIAL LINKS (feature SERIAL; src/features/serial/config.ts reads the key=value words)
-//   serial NAME DEVICE [baud=115200] [framing=mqttsn-slip|mqttsn|line] [prefix=] [qos=0]
-//          [retain=false] [subscribe=FILTER]... [maxline=1024]
-//                                  One line per link; names are unique. DEVICE: a path, `auto`
-//                                  (first USB serial device) or `auto:VID:PID` (USB ids in hex).
-//                                  mqttsn-slip (default) and mqttsn need feature SN. prefix, qos,
-//                                  retain, subscribe and maxline are for framing=line.
-//
-// OPTIONS (TLS feature; per listener, parsed here when TLS is built)
-//   certfile PATH, keyfile PATH    The listener's certificate chain and private key (PEM). Setting
-//                                  certfile makes the listener TLS; both are required together.
-//   cafile PATH, capath DIR        CA certificates (PEM) that client certificates are checked against;
-//                                  capath reads every PEM file in DIR.
-//   require_certificate true|false Default false. True: a client must present a certificate signed by
-//                                  a CA of cafile/capath (needs one of them).
-//   use_identity_as_username true|false      Default false. True: the client certificate's CN is the
-//                                  username (needs require_certificate true).
-//   tls_version tlsv1.1|tlsv1.2|tlsv1.3      Minimum TLS version; default tlsv1.2.
-//   ciphers LIST                   OpenSSL cipher list for TLS 1.2 and below; default Node's.
-//   Paths are the rest of the line, as written (relative to the working directory, as in
-//   Mosquitto). Files are read at start-up and again on SIGHUP.
-//
-// BRIDGES (feature BRIDGE; Mosquitto's names and defaults; times in seconds)
-//   connection NAME                Starts a bridge block; the options below apply to it until the
-//                                  next `connection` or `listener` line. Names are unique.
-//   address HOST[:PORT] [...]      (also `addresses`) Required; port 1883 by default. Several: the
-//                                  next one is tried when a connection fails.
-//   round_robin true|false         false (default): the first address is the main one (start again
-//                                  there after a lost link; while on another, probe it every
-//                                  restart_timeout base seconds and move back); true: go on with
-//                                  the next one.
-//   topic PATTERN [in|out|both] [QOS] [LOCAL_PREFIX] [REMOTE_PREFIX]
-//                                  Required, repeatable. Defaults: out, QoS 0, no prefixes. `""`
-//                                  is an empty word. Local topic = LOCAL_PREFIX + PATTERN, remote
-//                                  topic = REMOTE_PREFIX + PATTERN; prefixes hold no wildcards.
-//   bridge_protocol_version mqttv31|mqttv311|mqttv50   Default mqttv311; mqttv50 needs MQTT5.
-//   cleansession true|false        Remote session; default false.
-//   local_cleansession true|false  Accepted; the local session lives as long as the broker.
-//   remote_clientid ID             (also `clientid`) Default HOSTNAME.NAME.
-//   local_clientid ID              Default local.REMOTE_CLIENTID.
-//   remote_username U, remote_password P      (also `username`, `password`).
-//   local_username, local_password Accepted and unused (the local session is internal).
-//   keepalive_interval N           Default 60; 0 = none.
-//   restart_timeout BASE [CAP]     Default 5 30: reconnect delays with jitter between BASE and
-//                                  CAP, growing after each failure; one value = constant delay.
-//   try_private true|false         Default true: protocol level | 0x80, so the remote treats us as
-//                                  a bridge (no echo); retried without it if refused.
-//   notifications true|false       Default true: retained 1/0 on notification_topic, locally and
-//                                  on the remote (with a will that sets 0).
-//   notifications_local_only true|false       Default false.
-//   notification_topic TOPIC       Default $SYS/broker/connection/REMOTE_CLIENTID/state.
-//   start_type automatic|lazy|once Default automatic. lazy: connect when `threshold` messages
-//                                  (default 10) wait, disconnect after `idle_timeout` (default
-//                                  60) s without traffic. once: never reconnect.
-//   bridge_cafile F, bridge_certfile F, bridge_keyfile F      TLS (cafile turns it on).
-//   bridge_insecure true|false     Default false: skip the host name check (chain still checked).
-//   bridge_tls_version tlsv1.3|tlsv1.2|tlsv1.1, bridge_alpn P, bridge_bind_address ADDR.
-//   bridge_attempt_unsubscribe true|false     Default true: unsubscribe `out` topics remotely.
-//   bridge_max_packet_size N       Default 0 = no limit; larger outgoing messages are dropped.
-//   bridge_outgoing_retain true|false         Default true: keep the RETAIN flag towards the remote.
-//   max_queued_messages N          Inside a bridge block: that bridge's queue (default: global).
-//   bridge_capath, bridge_identity, bridge_psk, bridge_require_ocsp are not supported.
-//
-// GPIO (feature GPIO; README "GPIO"; one line per pin, the keys are words of the line)
-//   gpio PIN in|out topic=TOPIC [set_topic=T] [edge=both|rising|falling] [debounce=MS]
-//        [active_low=true] [retain=true] [qos=0|1|2] [format=01|onoff|bool|json] [initial=publish]
-//        [failsafe=0|1] [board=NAME] [base=N]
-//                                  PIN: a number (the sysfs GPIO number; with board=NAME the line,
-//                                  plus the board's chip base) or a name of the board file
-//                                  (GPIO17, PIN11). Defaults: set_topic TOPIC/set (outputs), edge
-//                                  both, debounce 0, active_low false, retain false, qos 0, format
-//                                  01, no initial publish, no failsafe (outputs start at 0).
-//
-// Mosquitto options that Midge does not implement (see UNSUPPORTED) are errors saying so.
+// Notes on the code:
+// - The format is Mosquitto's, on purpose: users bring their Mosquitto files. Any error throws a
+//   ConfigError whose message is `file:line: reason`, which stops start-up.
+// - One-word options are read through tables of OptionSpec (SCALARS below, SN_SCALARS,
+//   TLS_SCALARS; the bridge's in src/features/bridge/config.ts).
+// - Listener scope (as Mosquitto 2.0): listenerSetting() applies a listener option to the current
+//   `listener` block or records it in the default listener's scope (DefaultScope); finish() makes
+//   that scope the default listener (`port`/`bind_address`), the local-only listeners, or an error.
+// - Options of optional features: src/config/features.ts says which feature owns an option. Not
+//   built into the bundle: featureMissingMessage() names the profiles that have it. Built: its
+//   parser takes it (AUTH authOption, TLS tlsOption, SN snSetting into ListenerConfig.sn, SERIAL
+//   src/features/serial/config.ts, GPIO src/features/gpio/config.ts, BRIDGE
+//   src/features/bridge/config.ts). A feature option that no parser takes is stored raw
+//   (listener options in ListenerConfig.extra, last one wins; others in BrokerConfig.extra, every
+//   occurrence) and refuseUnimplemented() refuses it at start-up.
+// - MQTT5 has no entry in features.ts: max_topic_alias is read only in MQTT5 builds and is in
+//   UNSUPPORTED otherwise.
+// - Mosquitto options that Midge does not implement (UNSUPPORTED; a feature's own in features.ts
+//   or its parser) are errors saying so.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { contentLines } from './lines.ts';
@@ -717,7 +544,7 @@ function parseLine(st: State, line: string, w: Where): void {
   fail(w, `unknown option '${name}'`);
 }
 
-/** Defaults of an MQTT-SN listener (README "MQTT-SN gateway"). */
+/** Defaults of an MQTT-SN listener (docs/configuration.md#mqtt-sn-listeners, docs/mqtt-sn.md). */
 export function snDefaults(): SnListenerConfig {
   return {
     advertiseInterval: 900,
