@@ -10,7 +10,7 @@ import { buildTarget, loadBoard, root } from './build.mjs';
 
 const PREFIX = '/opt/midge';
 
-const CONF = `# midge.conf: Midge reads mosquitto.conf syntax (README.md lists the options it implements).
+const CONF = `# midge.conf: Midge reads mosquitto.conf syntax (docs/configuration.md lists the options it implements).
 # As shipped, no listener is set, so Midge listens on loopback only (127.0.0.1 and ::1, port 1883).
 # To accept clients from the network, uncomment a listener and decide about anonymous clients:
 #listener 1883

@@ -107,7 +107,7 @@ export interface BridgeConfig {
   maxQueued?: number;
 }
 
-/** One `serial NAME DEVICE [key=value]...` line (SERIAL; README "Serial links"). */
+/** One `serial NAME DEVICE [key=value]...` line (SERIAL; docs/serial.md). */
 export interface SerialLinkConfig {
   name: string;
   /** A device path, `auto` or `auto:VID:PID` (USB ids in hex). */
@@ -148,7 +148,7 @@ export interface BrokerConfig {
   scramFile?: string;
   /** AUTH: password_file, acl_file and allow_anonymous are per listener (Mosquitto semantics). */
   perListenerSettings?: boolean;
-  // Feature PERSIST (README "Persistence"): set only when the file gives them; the defaults are
+  // Feature PERSIST (docs/persistence.md): set only when the file gives them; the defaults are
   // applied by src/features/persist/index.ts.
   persistence?: boolean; // default false
   persistenceLocation?: string; // directory, default '' = current directory

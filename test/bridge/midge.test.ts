@@ -124,7 +124,7 @@ describe('origin tracking', () => {
       await onA.until((m) => m.filter((x) => x.topic === end).length === 2, `${end} echoed`);
     }
     expect(onB.on('once')).toHaveLength(1);
-    // B is not told the link is a bridge, so it echoes; A delivers the echo locally (README).
+    // B is not told the link is a bridge, so it echoes; A delivers the echo locally (docs/bridges.md).
     expect(onA.on('once')).toHaveLength(2);
   });
 });

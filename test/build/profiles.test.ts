@@ -18,7 +18,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /**
  * Strings that only a feature's own code puts in the bundle (log messages, topic names, module
  * names). Option names are not listed: the config parser keeps the table of every feature's
- * option names so that a compiled-out option can be named (README "Compile-time flags").
+ * option names so that a compiled-out option can be named (docs/building.md).
  * A feature whose code has not landed yet has no markers; its issue adds them.
  */
 const MARKERS: Record<string, string[]> = {

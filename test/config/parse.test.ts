@@ -730,7 +730,7 @@ describe('MQTT-SN listener options (feature SN)', () => {
     expect(err('listener 1884\nprotocol mqttsn\nsn_max_clients 0')).toBe(`${F}:3: option 'sn_max_clients' is out of range: 0 (allowed 1..65535)`);
     expect(err('listener 1884\nprotocol mqttsn\nsn_max_clients x')).toBe(`${F}:3: option 'sn_max_clients' needs an integer, got 'x'`);
     expect(err('listener 1884\nprotocol mqttsn\ngateway_id 1 2')).toBe(`${F}:3: too many arguments for option 'gateway_id': '2'`);
-    // Fixed values, not options (README "MQTT-SN gateway").
+    // Fixed values, not options (docs/mqtt-sn.md).
     expect(err('listener 1884\nprotocol mqttsn\nsn_retry_count 2')).toBe(`${F}:3: unknown option 'sn_retry_count'`);
   });
 

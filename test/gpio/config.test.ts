@@ -49,7 +49,7 @@ describe('gpio config lines', () => {
     expect(() => parse(`# pins\n${line}\n`)).toThrow(`g.conf:2: ${reason}`);
   });
 
-  it("README's Pi Zero example: a button and a relay", () => {
+  it("docs/gpio.md's Pi Zero example: a button and a relay", () => {
     const pins = parse(
       'listener 1883\nallow_anonymous true\n' +
         'gpio GPIO17 in topic=home/hall/button board=pi-zero active_low=true debounce=20 format=onoff initial=publish retain=true\n' +

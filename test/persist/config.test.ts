@@ -1,4 +1,4 @@
-// The persistence options (README "Persistence"): Mosquitto's names and defaults, Midge's own
+// The persistence options (docs/persistence.md): Mosquitto's names and defaults, Midge's own
 // persistence_sync, errors as file:line, and the compiled-out message in a build without PERSIST.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-// Parses one `gpio` line (README "GPIO"): `gpio PIN in|out topic=TOPIC [key=value ...]`. The keys
+// Parses one `gpio` line (docs/gpio.md): `gpio PIN in|out topic=TOPIC [key=value ...]`. The keys
 // are words of the line, not options, so the minimal build's table of option names stays small.
 import type { QoS } from '../../codec/packets.ts';
 import { topicNameError } from '../../codec/validate.ts';

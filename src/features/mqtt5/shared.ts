@@ -56,7 +56,7 @@ export class Share {
   // What the publish path reads of a subscriber: a group has no connection or ACL of its own.
   readonly outlet = null;
   readonly access = undefined;
-  /** Never set: group members' subscription options are not applied (see README). */
+  /** Never set: group members' subscription options are not applied (docs/mqtt5.md). */
   readonly m5 = undefined;
   /** Members in turn order, and the QoS each was granted. */
   readonly members: Session[] = [];

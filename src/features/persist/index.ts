@@ -1,4 +1,4 @@
-// Feature PERSIST: retained messages and persistent sessions on disk (README "Persistence").
+// Feature PERSIST: retained messages and persistent sessions on disk (docs/persistence.md).
 // server.ts calls startPersistence() behind the flag, before the listeners open.
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';

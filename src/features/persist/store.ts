@@ -1,6 +1,6 @@
 // The running side of persistence: the core's Store hooks write journal records, a group commit
 // makes each event-loop turn's records durable with one write (and fsync), and snapshots fold the
-// journal in. See format.ts for the files and README "Persistence" for persistence_sync.
+// journal in. See format.ts for the files and docs/persistence.md for persistence_sync.
 import { closeSync, fsync, fsyncSync, openSync, renameSync, unlinkSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Broker } from '../../broker/broker.ts';
