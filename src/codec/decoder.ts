@@ -161,9 +161,11 @@ function parseConnect(buf: Buffer, start: number, end: number): ConnectPacket {
   if (pos >= end) throw malformed('CONNECT is truncated');
   const flags = buf[pos++];
   const keepalive = readU16(buf, end, 'keep alive');
-  if (flags & 0x01) throw err('MQTT-3.1.2-3', 'reserved CONNECT flag is set');
+  // MQTT 3.1 has no rules for the reserved bit, nor for will bits without a will (Mosquitto
+  // ignores them there too).
+  if (flags & 0x01 && !v31) throw err('MQTT-3.1.2-3', 'reserved CONNECT flag is set');
   const willQos = (flags >> 3) & 3;
-  if ((flags & 0x04) === 0) {
+  if ((flags & 0x04) === 0 && !v31) {
     if (willQos !== 0) throw err('MQTT-3.1.2-13', 'will QoS set without will flag');
     if (flags & 0x20) throw err('MQTT-3.1.2-15', 'will retain set without will flag');
   } else if (willQos === 3) {

@@ -73,10 +73,11 @@ export function handleConnect(conn: Connection, p: ConnectPacket, auth?: Authent
   // only: a 3.1.1 client taking the session over gets max_inflight_messages again).
   if (MQTT5) session.window = Math.min(broker.options.maxInflight || 65535, p.properties?.receiveMaximum ?? 65535);
   // [MQTT-3.2.2-1] session present is 0 for a clean session; [MQTT-3.2.2-2] 1 when state was kept.
+  // MQTT 3.1 has no such flag: that byte is reserved (0).
   conn.write(
     MQTT5 && v5
       ? connack5(broker.options, present, 0, Object.assign(connackProps(p, id, keepalive), AUTH && auth?.props), conn.aliases?.inMax)
-      : Buffer.from([0x20, 2, present ? 1 : 0, 0]),
+      : Buffer.from([0x20, 2, present && conn.protocolLevel > 3 ? 1 : 0, 0]),
   );
   log.info(
     `New ${BRIDGE && conn.bridge ? 'bridge' : 'client'} connected from ${conn.remote} as ${id} (p${conn.protocolLevel}, c${p.clean ? 1 : 0}, k${p.keepalive}${username !== undefined ? `, u'${username}'` : ''}).`,

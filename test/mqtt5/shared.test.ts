@@ -100,10 +100,10 @@ async function publish(c: MqttClient, topic: string, n: number, qos: 0 | 1 | 2, 
 }
 
 describe('Shared subscriptions (§4.8.2)', () => {
-  it('CONNACK says Shared Subscription Available = 1', async () => {
+  it('CONNACK leaves Shared Subscription Available at its default, 1 (not sent, as in Mosquitto)', async () => {
     const { c, connack } = await RawClient.session(b.port, 'ack', { protocolVersion: 5 });
     open.push(c);
-    expect(connack.properties?.sharedSubscriptionAvailable).toBe(true);
+    expect(connack.properties?.sharedSubscriptionAvailable).toBeUndefined();
   });
 
   it('[MQTT-4.8.2-3] round-robin across three members (v5 and 3.1.1), each at its granted QoS', async () => {

@@ -119,7 +119,8 @@ export function decodeProps(buf: Buffer, start: number, end: number, type: numbe
     const def = DEFS[id];
     if (def === undefined) throw malformed(`unknown property 0x${id.toString(16)}`);
     const [name, t, mask, nz] = def;
-    if (!(mask & (1 << type))) throw protocol(`property ${name} not allowed in packet type ${type}`);
+    // §2.2.2.2: an identifier not valid for the packet type is a Malformed Packet.
+    if (!(mask & (1 << type))) throw malformed(`property ${name} not allowed in packet type ${type}`);
     const many = t === T.PAIR || (t === T.VBI && type === 3);
     if (!many && out[name] !== undefined) throw protocol(`property ${name} repeated`);
     let v: unknown;

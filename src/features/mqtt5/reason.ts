@@ -5,7 +5,6 @@ import {
   RC_MALFORMED,
   RC_PACKET_TOO_LARGE,
   RC_PROTOCOL_ERROR,
-  RC_TOPIC_NAME_INVALID,
 } from '../../codec/packets.ts';
 
 const REASONS: Record<string, number> = {
@@ -16,8 +15,11 @@ const REASONS: Record<string, number> = {
   'MQTT5-3.8.3.1': RC_PROTOCOL_ERROR,
   // An empty topic name without a topic alias.
   'MQTT-3.3.2-1': RC_PROTOCOL_ERROR,
-  'MQTT-3.3.2-2': RC_TOPIC_NAME_INVALID,
-  'MQTT-4.7.3-1': RC_TOPIC_NAME_INVALID,
+  // A wildcard in a topic name, a topic deeper than 201 levels, a reserved packet type: as
+  // Mosquitto (a filter deeper than that is a malformed packet there, as an empty one).
+  'MQTT-3.3.2-2': RC_PROTOCOL_ERROR,
+  'topic-levels': RC_PROTOCOL_ERROR,
+  'MQTT-2.2.1': RC_PROTOCOL_ERROR,
   'MQTT-3.1.0-2': RC_PROTOCOL_ERROR,
   'MQTT-2.3.1-1': RC_PROTOCOL_ERROR,
   'MQTT-3.8.3-3': RC_PROTOCOL_ERROR,
@@ -25,9 +27,8 @@ const REASONS: Record<string, number> = {
   // DISCONNECT with a session expiry after CONNECT's 0.
   'MQTT5-3.14.2.2.2': RC_PROTOCOL_ERROR,
   'MQTT-3.3.4-6': RC_PROTOCOL_ERROR,
-  // Topic aliases: 0, above the maximum, or while Topic Alias Maximum is 0 (Topic Alias invalid),
-  // or unknown (protocol error).
-  'MQTT-3.3.2-8': 0x94,
+  // Topic aliases: above the maximum, or while Topic Alias Maximum is 0 (Topic Alias invalid), or
+  // unknown (protocol error); 0 is malformed, as in Mosquitto (0x94 is for aliases too large).
   'MQTT-3.3.2-9': 0x94,
   'MQTT5-3.3.2.3.4': RC_PROTOCOL_ERROR,
   // More unacknowledged QoS 2 messages than our Receive Maximum.

@@ -12,20 +12,23 @@ import { type Aliases, aliasOut, sendTopic } from './topic-alias.ts';
 const CONNACK5 = [0, 0x84, 0x85, 0x88, 0x86, 0x87];
 
 /**
- * The MQTT 5 CONNACK. Properties only where they differ from the spec's defaults: Receive Maximum
- * is max_inflight_messages (as in Mosquitto), Topic Alias Maximum the listener's max_topic_alias
- * (`aliasMax`); features not built yet are announced as absent. `properties`: the ones that
- * depend on the client (connect.ts).
+ * The MQTT 5 CONNACK. Properties only where they differ from the spec's defaults (§3.2.2.3):
+ * Receive Maximum is max_inflight_messages (as in Mosquitto), Topic Alias Maximum the listener's
+ * max_topic_alias (`aliasMax`); wildcard, shared subscriptions and subscription ids are available,
+ * as the defaults say. In Mosquitto's order, the client's own ones (connect.ts) among them.
+ * `properties`: the ones that depend on the client (connect.ts, enhanced authentication).
  */
 export function connack5(o: BrokerOptions, present: boolean, code: number, properties: Properties = {}, aliasMax?: number): Buffer {
   if (code === 0) {
-    if (o.maxPacketSize) properties.maximumPacketSize = o.maxPacketSize;
-    if (o.maxInflight > 0 && o.maxInflight < 65535) properties.receiveMaximum = o.maxInflight;
-    if (aliasMax) properties.topicAliasMaximum = aliasMax;
-    if (!o.retainAvailable) properties.retainAvailable = 0;
-    properties.wildcardSubscriptionAvailable = 1;
-    properties.subscriptionIdentifiersAvailable = 1;
-    properties.sharedSubscriptionAvailable = 1;
+    properties = {
+      topicAliasMaximum: aliasMax || undefined,
+      serverKeepAlive: undefined,
+      assignedClientIdentifier: undefined,
+      retainAvailable: o.retainAvailable ? undefined : 0,
+      maximumPacketSize: o.maxPacketSize || undefined,
+      receiveMaximum: o.maxInflight > 0 && o.maxInflight < 65535 ? o.maxInflight : undefined,
+      ...properties,
+    };
   }
   return encode5({ type: 2, sessionPresent: present, returnCode: CONNACK5[code] ?? code, properties });
 }
