@@ -111,21 +111,6 @@ export class TopicTree<S extends Subscriber> {
 }
 
 /**
-/**
- * Most levels a topic or filter may have (Mosquitto's limit too). match() recurses once per level
- * of the subscribed filters, so a filter thousands of levels deep could overflow the stack.
- */
-export const MAX_TOPIC_LEVELS = 200;
-
-/** True when `topic` has more than MAX_TOPIC_LEVELS levels; free for topics shorter than that. */
-export function tooDeep(topic: string): boolean {
-  if (topic.length < MAX_TOPIC_LEVELS) return false;
-  let slashes = 0;
-  for (let i = topic.indexOf('/'); i !== -1; i = topic.indexOf('/', i + 1)) slashes++;
-  return slashes >= MAX_TOPIC_LEVELS;
-}
-
-/**
  * True when `filter` matches `topic` (used for retained messages on subscribe). Walks both strings
  * once without splitting them: a '#' subscriber may test every retained topic.
  */

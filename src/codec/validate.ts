@@ -42,17 +42,35 @@ export function checkUtf8(buf: Buffer, start: number, end: number): string | nul
   return null;
 }
 
-/** Rule violated by a PUBLISH / will Topic Name, or null. */
+/**
+ * Most '/' a topic name or filter may have: 200, so 201 levels, as in Mosquitto, which closes the
+ * connection of a client that sends a deeper one (a PUBLISH, SUBSCRIBE, UNSUBSCRIBE or will
+ * topic): so does Midge, through the rule ids below. The topic tree's match() recurses once per
+ * level of the subscribed filters, so a filter thousands of levels deep could overflow the stack.
+ */
+export const MAX_TOPIC_SLASHES = 200;
+
+/** True when `t` has more than MAX_TOPIC_SLASHES '/'; free for strings shorter than that. */
+export function tooDeep(t: string): boolean {
+  if (t.length <= MAX_TOPIC_SLASHES) return false;
+  let n = 0;
+  for (let i = t.indexOf('/'); i !== -1; i = t.indexOf('/', i + 1)) if (++n > MAX_TOPIC_SLASHES) return true;
+  return false;
+}
+
+/** Rule violated by a PUBLISH / will Topic Name ('topic-levels': too deep), or null. */
 export function topicNameError(t: string): string | null {
   if (t.length === 0) return 'MQTT-4.7.3-1';
+  if (tooDeep(t)) return 'topic-levels';
   if (t.indexOf('+') !== -1 || t.indexOf('#') !== -1) return 'MQTT-3.3.2-2';
   return null;
 }
 
-/** Rule violated by a SUBSCRIBE / UNSUBSCRIBE Topic Filter, or null. */
+/** Rule violated by a SUBSCRIBE / UNSUBSCRIBE Topic Filter ('filter-levels': too deep), or null. */
 export function topicFilterError(f: string): string | null {
   const n = f.length;
   if (n === 0) return 'MQTT-4.7.3-1';
+  if (tooDeep(f)) return 'filter-levels';
   for (let i = 0; i < n; i++) {
     const c = f.charCodeAt(i);
     if (c === 0x23 /* # */) {

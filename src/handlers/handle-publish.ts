@@ -4,7 +4,6 @@ import { type Properties, type PublishPacket, RC_NOT_AUTHORIZED, RC_QUOTA_EXCEED
 import type { Access } from '../broker/access.ts';
 import type { Broker } from '../broker/broker.ts';
 import { makeMessage, type Message } from '../broker/message.ts';
-import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
 import { forwarded } from '../features/mqtt5/session.ts';
 import { stamp } from '../features/mqtt5/expiry.ts';
 import { inbound5, RC_NO_MATCHING_SUBSCRIBERS } from '../features/mqtt5/publish-in.ts';
@@ -36,14 +35,15 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
     if (BRIDGE && conn.bridge) broker.publish(fromBridge(p, conn), undefined, conn);
     else if (MQTT5 && v5) {
       const msg = p.properties ? withProps(p, p.properties, broker.now) : makeMessage(p.topic, p.payload, qos, p.retain);
-      rc = broker.publish(msg, session, conn) ? 0 : RC_NO_MATCHING_SUBSCRIBERS;
+      // 0x10 in a PUBACK only: Mosquitto's PUBREC does not say it (it delivers at PUBREL).
+      rc = broker.publish(msg, session, conn) || qos === 2 ? 0 : RC_NO_MATCHING_SUBSCRIBERS;
     } else broker.publish(makeMessage(p.topic, p.payload, qos, p.retain), session, conn);
   } else if (MQTT5 && v5) {
     // MQTT 5 can say why [MQTT-3.4.2-1]: over message_size_limit (0x97 Quota exceeded: Mosquitto
-    // sends 0x95, which is no PUBACK/PUBREC reason code), or denied by the ACL.
+    // sends 0x95, which is no PUBACK/PUBREC reason code), or else a $SYS topic or denied by the
+    // ACL (0x87 Not authorized, as Mosquitto).
     const limit = broker.options.messageSizeLimit;
-    if (limit > 0 && p.payload.length > limit) rc = RC_QUOTA_EXCEEDED;
-    else if (AUTH && session.access && !session.access.mayWrite(p.topic)) rc = RC_NOT_AUTHORIZED;
+    rc = limit > 0 && p.payload.length > limit ? RC_QUOTA_EXCEEDED : RC_NOT_AUTHORIZED;
   }
   let ack: Buffer;
   if (qos === 1) ack = MQTT5 && v5 ? encodeReason(4, p.packetId, rc) : encodeAck(4, p.packetId);
@@ -90,10 +90,6 @@ export function acceptPublish(
   const limit = broker.options.messageSizeLimit;
   if (limit > 0 && payload.length > limit) {
     log.warning(`Client ${from.name}: dropped message on ${topic} of ${payload.length} bytes (message_size_limit ${limit}).`);
-    return false;
-  }
-  if (tooDeep(topic)) {
-    log.warning(`Client ${from.name}: dropped message on a topic of more than ${MAX_TOPIC_LEVELS} levels.`);
     return false;
   }
   // A bridge may publish its connection state ($SYS/broker/connection/ID/state), as in Mosquitto.

@@ -3,7 +3,6 @@ import { encode, encode5 } from '../codec/encoder.ts';
 import {
   type QoS,
   RC_NOT_AUTHORIZED,
-  RC_TOPIC_FILTER_INVALID,
   RC_NO_SUBSCRIPTION_EXISTED,
   SUBACK_FAILURE,
   type SubscribePacket,
@@ -11,7 +10,6 @@ import {
 } from '../codec/packets.ts';
 import { idProps, optionsOf } from '../features/mqtt5/sub-options.ts';
 import type { Session } from '../broker/session.ts';
-import { MAX_TOPIC_LEVELS, tooDeep } from '../broker/topic-tree.ts';
 import { type Connection, writeDurable } from '../transport/connection.ts';
 import { aclFilter, shareRefused } from '../features/mqtt5/shared.ts';
 import { log } from '../util/log.ts';
@@ -26,11 +24,6 @@ export function handleSubscribe(conn: Connection, session: Session, p: Subscribe
     const { topic, qos } = sub;
     // MQTT5: the options number (sub-options.ts), whose protocol errors come first.
     const o = MQTT5 && v5 ? optionsOf(sub, p.properties!.subscriptionIdentifier as number | undefined) : qos;
-    if (tooDeep(topic)) {
-      log.notice(`Client ${conn.name}: refused subscription to a filter of more than ${MAX_TOPIC_LEVELS} levels.`);
-      granted.push(v5 ? RC_TOPIC_FILTER_INVALID : SUBACK_FAILURE);
-      continue;
-    }
     if (MQTT5 && shareRefused(topic, conn, granted)) continue;
     if (AUTH && session.access && !session.access.maySubscribe(MQTT5 ? aclFilter(topic) : topic)) {
       granted.push(v5 ? RC_NOT_AUTHORIZED : SUBACK_FAILURE);

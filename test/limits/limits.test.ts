@@ -3,7 +3,7 @@
 import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/parse.ts';
-import { MAX_TOPIC_LEVELS, tooDeep } from '../../src/broker/topic-tree.ts';
+import { MAX_TOPIC_SLASHES, tooDeep } from '../../src/codec/validate.ts';
 import { listener, startBroker, type TestBroker } from '../helpers/broker.ts';
 import { RawClient } from '../helpers/raw.ts';
 import { Connection } from '../../src/transport/connection.ts';
@@ -77,38 +77,50 @@ describe('max_packet_size', () => {
   });
 });
 
-describe(`topic depth (${MAX_TOPIC_LEVELS} levels, as Mosquitto)`, () => {
+// Mosquitto 2.0.11 takes 200 '/' (201 levels) and closes the connection of a client that sends a
+// deeper topic or filter (test/interop/wire-cases.ts replays it against Mosquitto).
+describe(`topic depth (${MAX_TOPIC_SLASHES + 1} levels, as Mosquitto)`, () => {
   const deep = (n: number): string => Array.from({ length: n }, (_, i) => `l${i % 10}`).join('/');
 
-  it('tooDeep counts levels', () => {
-    expect(tooDeep(deep(MAX_TOPIC_LEVELS))).toBe(false);
-    expect(tooDeep(deep(MAX_TOPIC_LEVELS + 1))).toBe(true);
-    expect(tooDeep('/'.repeat(MAX_TOPIC_LEVELS - 1))).toBe(false);
-    expect(tooDeep('/'.repeat(MAX_TOPIC_LEVELS))).toBe(true);
+  it('tooDeep counts slashes', () => {
+    expect(tooDeep(deep(MAX_TOPIC_SLASHES + 1))).toBe(false);
+    expect(tooDeep(deep(MAX_TOPIC_SLASHES + 2))).toBe(true);
+    expect(tooDeep('/'.repeat(MAX_TOPIC_SLASHES))).toBe(false);
+    expect(tooDeep('/'.repeat(MAX_TOPIC_SLASHES + 1))).toBe(true);
     expect(tooDeep('x'.repeat(60000))).toBe(false);
   });
 
-  it('SUBSCRIBE to a deeper filter gets 0x80 for it alone; PUBLISH to a deeper topic is acknowledged and dropped', async () => {
+  it('a filter of 201 levels is granted and a topic of 201 levels delivered', async () => {
     const b = await broker({});
     const { c } = await session(b.port, 'deep');
-    c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `${deep(MAX_TOPIC_LEVELS)}/#`, qos: 1 }, { topic: '#', qos: 1 }, { topic: `${deep(MAX_TOPIC_LEVELS)}/+`, qos: 0 }] });
-    expect((await c.next()).granted).toEqual([0x80, 1, 0x80]);
+    c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `${deep(MAX_TOPIC_SLASHES)}/#`, qos: 1 }, { topic: `${deep(MAX_TOPIC_SLASHES)}/+`, qos: 0 }] });
+    expect((await c.next()).granted).toEqual([1, 0]);
     const { c: p } = await session(b.port, 'deep-pub');
-    p.send({ cmd: 'publish', topic: deep(MAX_TOPIC_LEVELS + 1), payload: 'too deep', qos: 1, messageId: 1 });
-    expect(await p.next()).toMatchObject({ cmd: 'puback', messageId: 1 });
-    p.send({ cmd: 'publish', topic: deep(MAX_TOPIC_LEVELS), payload: 'deep enough', qos: 0 });
+    p.send({ cmd: 'publish', topic: deep(MAX_TOPIC_SLASHES + 1), payload: 'deep enough', qos: 0 });
     const got = await c.next();
-    expect(got.topic).toBe(deep(MAX_TOPIC_LEVELS));
+    expect(got.topic).toBe(deep(MAX_TOPIC_SLASHES + 1));
     expect(got.payload.toString()).toBe('deep enough');
   });
 
-  it('a 30 000-level filter cannot be subscribed, so matching never recurses that deep', async () => {
+  it('SUBSCRIBE to a filter of 202 levels closes the connection', async () => {
+    const b = await broker({});
+    const { c } = await session(b.port, 'deeper');
+    c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '#', qos: 1 }, { topic: `${deep(MAX_TOPIC_SLASHES + 1)}/+`, qos: 0 }] });
+    expect(await c.closesWithin()).toBe(true);
+  });
+
+  it('PUBLISH to a topic of 202 levels closes the connection', async () => {
+    const b = await broker({});
+    const { c } = await session(b.port, 'deeper-pub');
+    c.send({ cmd: 'publish', topic: deep(MAX_TOPIC_SLASHES + 2), payload: 'too deep', qos: 1, messageId: 1 });
+    expect(await c.closesWithin()).toBe(true);
+  });
+
+  it('a 30 000-level filter closes the connection, so matching never recurses that deep', async () => {
     const b = await broker({});
     const { c } = await session(b.port, 'abyss');
     c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '+/'.repeat(30000) + '#', qos: 0 }] });
-    expect((await c.next()).granted).toEqual([0x80]);
-    c.send({ cmd: 'publish', topic: 'a/'.repeat(30000) + 'b', payload: 'x', qos: 1, messageId: 2 });
-    expect(await c.next()).toMatchObject({ cmd: 'puback', messageId: 2 });
+    expect(await c.closesWithin()).toBe(true);
   });
 });
 

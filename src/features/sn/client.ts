@@ -5,7 +5,6 @@ import type { Paced } from '../../broker/flow.ts';
 import type { Message } from '../../broker/message.ts';
 import type { Outlet } from '../../broker/outlet.ts';
 import type { Session } from '../../broker/session.ts';
-import { tooDeep } from '../../broker/topic-tree.ts';
 import { topicFilterError, topicNameError } from '../../codec/validate.ts';
 import type { QoS, Will } from '../../codec/packets.ts';
 import { log } from '../../util/log.ts';
@@ -453,7 +452,7 @@ export class SnClient implements Outlet, Paced {
     const reply = (topicId: number, rc: number, qos: number): void =>
       this.send(frame(SUBACK, [qos << 5, topicId >> 8, topicId & 255, (p.msgId as number) >> 8, (p.msgId as number) & 255, rc]));
     if (filter === undefined) return reply(0, RC_INVALID_TOPIC_ID, 0);
-    if (topicFilterError(filter) || tooDeep(filter)) return reply(0, RC_NOT_SUPPORTED, 0);
+    if (topicFilterError(filter)) return reply(0, RC_NOT_SUPPORTED, 0);
     if (AUTH && session.access && !session.access.maySubscribe(filter)) {
       log.notice(`Client ${this.name}: subscription to ${filter} denied by ACL.`);
       return reply(0, RC_NOT_SUPPORTED, 0);
