@@ -111,6 +111,8 @@ export class Broker {
     let session = this.sessions.get(clientId);
     if (session?.outlet) {
       log.notice(`Client ${clientId} already connected, closing old connection.`);
+      // A session that goes on (kept, and resumed) sends no will, as in Mosquitto: the client is back.
+      if (!clean && !session.clean) session.will = undefined;
       session.outlet.close('session taken over', 0x8e); // [MQTT-3.1.4-3] (MQTT 5)
       // close() detaches synchronously (and publishes the old connection's will); a clean
       // session is gone from the map by now.

@@ -152,11 +152,12 @@ export class Session implements Subscriber {
     return true;
   }
 
-  /** PUBREC arrived for a QoS 2 message: answer with PUBREL. */
-  received(packetId: number): boolean {
+  /** PUBREC arrived for a QoS 2 message: answer with PUBREL, or (`refused`, MQTT 5) it is done. */
+  received(packetId: number, refused?: boolean): boolean {
     const ob = this.inflight.get(packetId);
     if (!ob || ob.qos !== 2) return false;
     ob.released = true;
+    if (MQTT5 && refused) return this.complete(packetId, 2);
     this.moved();
     if (PERSIST) this.store?.released(this, packetId);
     this.outlet?.sendPubrel(packetId);

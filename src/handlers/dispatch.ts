@@ -22,7 +22,7 @@ export function handlePacket(conn: Connection, p: Packet): void {
   switch (p.type) {
     case 3: return handlePublish(conn, session, p);
     case 4: return handlePuback(session, p.packetId);
-    case 5: return handlePubrec(conn, session, p.packetId);
+    case 5: return handlePubrec(conn, session, p.packetId, p.reasonCode);
     case 6: return handlePubrel(conn, session, p.packetId);
     case 7: return handlePubcomp(session, p.packetId);
     case 8: return handleSubscribe(conn, session, p);
