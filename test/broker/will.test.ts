@@ -60,6 +60,31 @@ describe('wills', () => {
   });
 });
 
+describe('wills on session takeover [MQTT-3.1.4-2] (as Mosquitto 2.0.11: test/interop/wire-cases.ts)', () => {
+  // The old connection's will goes out unless its session goes on: kept (clean session 0) and
+  // resumed by the new connection (clean session 0).
+  for (const [oldClean, newClean, published] of [
+    [true, true, true],
+    [true, false, true],
+    [false, true, true],
+    [false, false, false],
+  ] as const) {
+    it(`clean session ${+oldClean} taken over by clean session ${+newClean}: ${published ? 'will published' : 'no will'}`, async () => {
+      const tag = `to${+oldClean}${+newClean}`;
+      const w = await watcher(`${tag}-w`, `${tag}/#`);
+      const { c: old } = await RawClient.session(b.port, tag, { clean: oldClean, will: will(`${tag}/will`) });
+      const { c: again } = await RawClient.session(b.port, tag, { clean: newClean });
+      await old.closed;
+      const { c: p } = await RawClient.session(b.port, `${tag}-p`);
+      p.send({ cmd: 'publish', topic: `${tag}/marker`, payload: 'm', qos: 0 });
+      const topics = [(await w.next()).topic];
+      if (published) topics.push((await w.next()).topic);
+      expect(topics).toEqual(published ? [`${tag}/will`, `${tag}/marker`] : [`${tag}/marker`]);
+      for (const c of [w, again, p]) c.end();
+    });
+  }
+});
+
 describe('malformed input (§4.8)', () => {
   it('[MQTT-4.8.0-1] a malformed packet closes only that client; others carry on', async () => {
     const w = await watcher('w5', 'still/#');

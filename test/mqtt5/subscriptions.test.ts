@@ -230,6 +230,22 @@ describe('negative acknowledgements', () => {
     c.end();
   });
 
+  it('§4.3.3: a PUBREC of 0x80 or more from the client ends the QoS 2 exchange: no PUBREL, the packet id is free', async () => {
+    const { c } = await raw5(b.port, id('rec'));
+    send5(c, { cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'sub/rec', qos: 2 }] });
+    await expectNext(c, 'suback');
+    send5(c, { cmd: 'publish', topic: 'sub/rec', payload: '1', qos: 2, messageId: 9 });
+    send5(c, { cmd: 'pubrel', messageId: 9 });
+    const got: string[] = [];
+    for (let i = 0; i < 3; i++) got.push((await c.next()).cmd);
+    expect(got.sort()).toEqual(['pubcomp', 'publish', 'pubrec']);
+    send5(c, { cmd: 'pubrec', messageId: 1, reasonCode: 0x80 });
+    send5(c, { cmd: 'pubrec', messageId: 77, reasonCode: 0x80 }); // unknown: no PUBREL either
+    send5(c, { cmd: 'pingreq' });
+    expect((await c.next()).cmd).toBe('pingresp');
+    expect(b.running.broker.sessions.get(`rec-${n}`)?.inflightCount).toBe(0);
+  });
+
   it('[MQTT-3.4.2-1] [MQTT-3.5.2-1] a PUBLISH denied by the ACL gets PUBACK / PUBREC 0x87', async () => {
     const sub = await Js5.connect(b.port, id('sub'));
     await sub.client.subscribeAsync(['ro/#', 'sub/na'], { qos: 2 });
