@@ -1,6 +1,7 @@
 // Parsing of Mosquitto's bridge options into BridgeConfig (BRIDGE is on in the test build).
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfigText } from '../../src/config/parse.ts';
+import { parseConfigText } from '../../src/config/parse.ts';
+import { ConfigError } from '../../src/config/values.ts';
 
 const F = '/etc/midge.conf';
 const parse = (text: string) => parseConfigText(text, F);

@@ -1,5 +1,6 @@
 // Config-parsing helpers for tests.
-import { ConfigError, parseConfigText } from '../../src/config/parse.ts';
+import { parseConfigText } from '../../src/config/parse.ts';
+import { ConfigError } from '../../src/config/values.ts';
 
 /** The ConfigError message parsing `text` (as file `file`) gives; throws if it parses. */
 export function configError(text: string, file: string): string {

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseConfigText, refuseUnimplemented } from '../../src/config/parse.ts';
+import { parseConfigText, refuseUnimplemented } from '../../src/config/parse.ts';
+import { ConfigError } from '../../src/config/values.ts';
 import { persistenceOptions } from '../../src/features/persist/index.ts';
 import { importWithFlags } from '../helpers/bundled.ts';
 

@@ -1,7 +1,7 @@
 // Parsing of Mosquitto's bridge options (`connection NAME` and the options of its block) into a
 // typed BridgeConfig. Called by src/config/parse.ts for every option features.ts gives to BRIDGE.
 import { topicFilterError, topicNameError } from '../../codec/validate.ts';
-import { countArgs, fail, parseInteger, setOption, single, specOf, type OptionSpec, type Where } from '../../config/parse.ts';
+import { countArgs, fail, parseInteger, setOption, single, specOf, type OptionSpec, type Where } from '../../config/values.ts';
 import type { BridgeConfig, BridgeTopic } from '../../config/types.ts';
 import type { QoS } from '../../codec/packets.ts';
 

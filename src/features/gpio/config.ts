@@ -2,7 +2,7 @@
 // are words of the line, not options, so the minimal build's table of option names stays small.
 import type { QoS } from '../../codec/packets.ts';
 import { topicNameError } from '../../codec/validate.ts';
-import { fail, keyValues, setOption, type OptionSpec, type Where } from '../../config/parse.ts';
+import { fail, keyValues, setOption, type OptionSpec, type Where } from '../../config/values.ts';
 import type { Level } from './pin.ts';
 import piZero from '../../../boards/pi-zero.json' with { type: 'json' };
 import piZero2 from '../../../boards/pi-zero-2.json' with { type: 'json' };

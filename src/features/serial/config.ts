@@ -2,7 +2,7 @@
 // One option name with key=value words keeps the option table of the minimal build small; the
 // words are read here, compiled out without SERIAL.
 import { topicFilterError, topicNameError } from '../../codec/validate.ts';
-import { fail, keyValues, setOption, type OptionSpec, type Where } from '../../config/parse.ts';
+import { fail, keyValues, setOption, type OptionSpec, type Where } from '../../config/values.ts';
 import { featureMissingMessage } from '../../config/features.ts';
 import type { SerialLinkConfig } from '../../config/types.ts';
 
