@@ -26,7 +26,8 @@ export interface FeatureInfo {
 
 /**
  * A feature's entry; each list is option names in one string, separated by spaces (smaller in the
- * bundle than array literals).
+ * bundle than array literals). The feature's parser (src/features/FEATURE/config.ts) takes its option
+ * specs' names from here in order (specsFor), so a list's order matters.
  */
 const feature = (profile: ProfileName, options = '', listenerOptions = '', prefixes = ''): FeatureInfo => {
   const words = (s: string): readonly string[] => (s ? s.split(' ') : []);
@@ -63,7 +64,7 @@ export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = {
       'autosave_interval autosave_on_changes persistence_sync',
   ),
   WS: feature('full', 'websockets_log_level websockets_headers_size', 'http_dir'),
-  SN: feature('gateway', '', 'advertise_interval gateway_id predefined_topics sn_max_clients'),
+  SN: feature('gateway', '', 'advertise_interval gateway_id sn_max_clients predefined_topics'),
   SERIAL: feature('gateway', 'serial'),
   GPIO: feature('gateway', 'gpio'),
   // sys_interval is a core option: with SYS compiled out it is accepted and has no effect.

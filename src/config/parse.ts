@@ -21,18 +21,17 @@
 //   UNSUPPORTED otherwise.
 // - Mosquitto options that Midge does not implement (UNSUPPORTED; a feature's own in features.ts
 //   or its parser) are errors saying so.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { includeDir, readText } from './files.ts';
 import { contentLines } from './lines.ts';
 import {
   ConfigError, countArgs, fail, parseBool, parseInteger, restOfLine, setOption, single, specOf, type OptionSpec, type Where,
 } from './values.ts';
 import { featureBuilt, featureMissingMessage, optionOwner } from './features.ts';
-import { parsePredefined } from '../features/sn/predefined.ts';
 import type { BridgeConfig, BrokerConfig, ListenerConfig, SnListenerConfig, TlsSettings } from './types.ts';
 import { bridgeOption, checkBridge, newBridge } from '../features/bridge/config.ts';
 import { parseSerialLink } from '../features/serial/config.ts';
 import { parseGpio } from '../features/gpio/config.ts';
+import { checkSn, snDefaults, snOption } from '../features/sn/config.ts';
 
 const LOG_TYPES = ['error', 'warning', 'notice', 'information', 'debug', 'subscribe', 'unsubscribe'];
 const MAX_PAYLOAD = 268435455;
@@ -49,6 +48,9 @@ const UNSUPPORTED = new Set(
     'upgrade_outgoing_qos use_username_as_clientid user').split(' '),
 );
 
+/** Where an option was set, for errors found later. */
+type OptionAt = Where & { option: string };
+
 /** Settings made in the default listener's scope (before any `listener` line of a file). */
 interface DefaultScope {
   protocol?: string;
@@ -62,7 +64,7 @@ interface DefaultScope {
   scramFile?: string;
   allowAnonymous?: boolean;
   /** The first setting that differs from a new listener's defaults, for the error message. */
-  where?: { file: string; line: number; option: string };
+  where?: OptionAt;
 }
 
 interface State {
@@ -74,14 +76,11 @@ interface State {
   defHost?: string;
   def: DefaultScope;
   allowAnonymousSet: boolean;
-  logFileSet: boolean;
   sawLogDestNone: boolean;
-  /** Where each listener (or the default scope) got its first MQTT-SN option, for errors. */
-  snWhere?: Map<object, Where>;
-  /** Where each listener's first TLS option was set, for errors found once the file is read. */
-  tlsWhere: Map<TlsSettings, Where>;
+  /** Where each `sn` and `tls` settings object got its first option, for errors found once the file is read. */
+  firstAt: Map<unknown, Where>;
   /** AUTH: the first security option in the default listener's scope (per_listener_settings). */
-  authWhere?: { file: string; line: number; option: string };
+  authWhere?: OptionAt;
   /** The current `connection` block (BRIDGE). */
   bridge?: BridgeConfig;
 }
@@ -175,9 +174,8 @@ function initState(base?: BrokerConfig): State {
     cfg,
     def: { extra: new Map() },
     allowAnonymousSet: base !== undefined && !synthetic,
-    logFileSet: cfg.logDest.some((d) => d.kind === 'file'),
     sawLogDestNone: cfg.logDestNone === true,
-    tlsWhere: new Map(),
+    firstAt: new Map(),
   };
 }
 
@@ -218,19 +216,6 @@ function parseDuration(w: Where, name: string, s: string): number {
   return n;
 }
 
-/** Mosquitto's include_dir order (scmp_p): case-insensitive first, then upper case before lower. */
-function mosquittoOrder(a: string, b: string): number {
-  const up = (c: number): number => (c >= 97 && c <= 122 ? c - 32 : c);
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const ca = a.charCodeAt(i);
-    const cb = b.charCodeAt(i);
-    if (up(ca) !== up(cb)) return up(ca) - up(cb);
-    if (ca !== cb) return ca - cb;
-  }
-  return a.length - b.length;
-}
-
 // ---- the parser ----
 
 /** Records a listener-scope setting: on the current listener, or in the default listener's scope. */
@@ -245,9 +230,22 @@ function listenerSetting(
     apply(st.current);
   } else {
     apply(st.def);
-    if (nonDefault && !st.def.where) st.def.where = { file: w.file, line: w.line, option: name };
+    if (nonDefault && !st.def.where) st.def.where = { ...w, option: name };
   }
 }
+
+/** A feature's listener option: `one` merged into the listener's `key` settings, made by `make` at the first. */
+function inListener(st: State, w: Where, name: string, key: 'sn' | 'tls', one: object, make: () => object): void {
+  listenerSetting(st, w, name, (t) => {
+    const s = ((t as Partial<Record<typeof key, object>>)[key] ??= make());
+    if (!st.firstAt.has(s)) st.firstAt.set(s, w);
+    Object.assign(s, one);
+  }, true);
+}
+
+/** Where a listener's `key` settings were first set (the default scope's, for a listener made from it). */
+const whereOf = (st: State, l: ListenerConfig, key: 'sn' | 'tls'): Where | undefined =>
+  st.firstAt.get(l[key]) ?? st.firstAt.get(st.def[key]);
 
 /**
  * AUTH: records a security option for its listener too, in case per_listener_settings is true
@@ -255,7 +253,7 @@ function listenerSetting(
  */
 function authSetting(st: State, w: Where, name: string, apply: (t: ListenerConfig | DefaultScope) => void): void {
   listenerSetting(st, w, name, apply, false);
-  if (!st.current) st.authWhere ??= { file: w.file, line: w.line, option: name };
+  if (!st.current) st.authWhere ??= { ...w, option: name };
 }
 
 /** AUTH's file options and their fields. */
@@ -372,13 +370,11 @@ function parseLine(st: State, line: string, w: Where): void {
       } else if (kind === 'file') {
         const path = restOfLine(line, 2);
         if (!path) fail(w, `option 'log_dest file' needs a path`);
-        if (st.logFileSet) fail(w, `duplicate 'log_dest file' (one log file only, as in Mosquitto)`);
+        if (cfg.logDest.some((d) => d.kind === 'file')) fail(w, `duplicate 'log_dest file' (one log file only, as in Mosquitto)`);
         cfg.logDest.push({ kind: 'file', path });
-        st.logFileSet = true;
       } else if (kind === 'none') {
         countArgs(w, `${name} ${kind}`, args.slice(1), 0, 0);
         cfg.logDest = [];
-        st.logFileSet = false;
         st.sawLogDestNone = true;
       } else if (kind === 'syslog' || kind === 'topic' || kind === 'dlt') {
         fail(w, `log_dest ${kind} is not supported by Midge (use stdout, stderr, file PATH or none)`);
@@ -391,8 +387,12 @@ function parseLine(st: State, line: string, w: Where): void {
       cfg.persistentClientExpiration = parseDuration(w, name, single(w, name, args));
       return;
     case 'include_dir':
-      includeDir(st, w, restOfLine(line, 1));
-      return;
+      return includeDir(w, restOfLine(line, 1), (text, f) => {
+        // Each file starts in the default listener's scope (as in Mosquitto); ours resumes afterwards.
+        const saved = st.current;
+        parseLines(st, text, f, w.level + 1);
+        st.current = saved;
+      });
     default:
       break;
   }
@@ -413,7 +413,7 @@ function parseLine(st: State, line: string, w: Where): void {
   const owner = optionOwner(name);
   if (owner) {
     if (!featureBuilt(owner.feature)) fail(w, featureMissingMessage(`option '${name}'`, owner.feature));
-    if (SN && owner.feature === 'SN') return snSetting(st, w, name, args, line);
+    if (SN && owner.feature === 'SN') return inListener(st, w, name, 'sn', snOption(w, name, args, line), snDefaults);
     // Copied on write, as bridges below.
     if (SERIAL && owner.feature === 'SERIAL') return void (cfg.serial = [...(cfg.serial ?? []), parseSerialLink(w, args, cfg.serial ?? [])]);
     if (GPIO && name === 'gpio') {
@@ -441,50 +441,6 @@ function parseLine(st: State, line: string, w: Where): void {
   fail(w, `unknown option '${name}'`);
 }
 
-/** Defaults of an MQTT-SN listener (docs/configuration.md#mqtt-sn-listeners, docs/mqtt-sn.md). */
-export function snDefaults(): SnListenerConfig {
-  return {
-    advertiseInterval: 900,
-    gatewayId: 1,
-    predefinedTopics: [],
-    maxClients: 1000,
-    maxTopics: 1000,
-    retryInterval: 10,
-    retryCount: 3,
-  };
-}
-
-const SN_SCALARS: Record<string, OptionSpec> = {
-  advertise_interval: ['advertiseInterval', 0, 65535],
-  gateway_id: ['gatewayId', 1, 255],
-  sn_max_clients: ['maxClients', 1, 65535],
-};
-
-/** An MQTT-SN listener option (feature SN): parsed into the listener's `sn` settings. */
-function snSetting(st: State, w: Where, name: string, args: string[], line: string): void {
-  const one: Partial<SnListenerConfig> = {};
-  if (name === 'predefined_topics') {
-    const path = resolve(dirname(w.file), restOfLine(line, 1));
-    if (!restOfLine(line, 1)) fail(w, `option '${name}' needs a file`);
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      return fail(w, `cannot read predefined_topics file: ${(err as Error).message}`);
-    }
-    one.predefinedTopics = parsePredefined(text, (n, reason) => {
-      throw new ConfigError(path, n, reason);
-    });
-  } else {
-    setOption(w, name, args, SN_SCALARS[name], one);
-  }
-  listenerSetting(st, w, name, (t) => {
-    const snWhere = (st.snWhere ??= new Map());
-    if (!snWhere.has(t)) snWhere.set(t, w);
-    Object.assign((t.sn ??= snDefaults()), one);
-  }, true);
-}
-
 /** The TLS options Midge implements, paths and one-word ones; the feature's others stay in `extra` and are refused. */
 const TLS_PATHS = ['cafile', 'capath', 'certfile', 'keyfile'];
 const TLS_SCALARS: Record<string, OptionSpec> = {
@@ -501,11 +457,7 @@ function tlsOption(st: State, w: Where, name: string, args: string[], line: stri
   // A path is the rest of the line, as in Mosquitto: it may contain spaces.
   if (TLS_PATHS.includes(name)) one[name] = restOfLine(line, 1);
   else setOption(w, name, args, TLS_SCALARS[name], one);
-  listenerSetting(st, w, name, (target) => {
-    const t = (target.tls ??= {});
-    if (!st.tlsWhere.has(t)) st.tlsWhere.set(t, w);
-    Object.assign(t, one);
-  }, true);
+  inListener(st, w, name, 'tls', one, () => ({}));
 }
 
 /** TLS settings that only make sense together; checked once the whole file is read. */
@@ -513,7 +465,7 @@ function checkTls(st: State, l: ListenerConfig): void {
   const t = l.tls;
   if (!t) return;
   // Listeners made from the default scope hold copies of its settings.
-  const w = st.tlsWhere.get(t) ?? (st.def.tls && st.tlsWhere.get(st.def.tls)) ?? { file: st.cfg.files[0] ?? 'config', line: 0, level: 0 };
+  const w = whereOf(st, l, 'tls') ?? { file: st.cfg.files[0] ?? 'config', line: 0, level: 0 };
   const at = `listener ${l.port}`;
   if (!t.certfile || !t.keyfile) fail(w, `TLS on ${at} needs both certfile and keyfile`);
   if (t.requireCertificate && !t.cafile && !t.capath) {
@@ -527,35 +479,6 @@ function checkTls(st: State, l: ListenerConfig): void {
 /** Every log type (what `log_type all` and `-v` select). */
 export function allLogTypes(): string[] {
   return WS ? [...LOG_TYPES, 'websockets'] : [...LOG_TYPES];
-}
-
-function includeDir(st: State, w: Where, dir: string): void {
-  if (w.level > 0) fail(w, `include_dir is only valid in the main config file`);
-  if (!dir) fail(w, `option 'include_dir' needs a directory`);
-  const abs = resolve(dirname(w.file), dir);
-  let names: string[];
-  try {
-    names = readdirSync(abs);
-  } catch (err) {
-    return fail(w, `cannot read include_dir '${dir}': ${(err as Error).message}`);
-  }
-  const files = names
-    .filter((n) => n.length > 5 && n.endsWith('.conf'))
-    .sort(mosquittoOrder)
-    .map((n) => join(abs, n));
-  for (const f of files) {
-    let text: string;
-    try {
-      if (!statSync(f).isFile()) continue;
-      text = readFileSync(f, 'utf8');
-    } catch (err) {
-      return fail(w, `cannot read included file '${f}': ${(err as Error).message}`);
-    }
-    // Each file starts in the default listener's scope (as in Mosquitto); ours resumes afterwards.
-    const saved = st.current;
-    parseLines(st, text, f, w.level + 1);
-    st.current = saved;
-  }
 }
 
 function parseLines(st: State, text: string, file: string, level: number): void {
@@ -575,13 +498,7 @@ function finish(st: State): BrokerConfig {
   } else if (st.def.where) {
     noDefaultListener(st.def.where);
   }
-  if (SN) {
-    for (const l of cfg.listeners) {
-      const at = st.snWhere?.get(l) ?? (l.sn ? st.snWhere?.get(st.def) : undefined);
-      if (l.protocol === 'mqttsn') l.sn ??= snDefaults();
-      else if (l.sn && at) fail(at, `MQTT-SN options need 'protocol mqttsn' on the listener of port ${l.port}`);
-    }
-  }
+  if (SN) checkSn(cfg.listeners, (l) => whereOf(st, l, 'sn'));
   if (TLS) for (const l of cfg.listeners) checkTls(st, l);
   if (BRIDGE) cfg.bridges?.forEach(checkBridge);
   if (!st.allowAnonymousSet) cfg.allowAnonymous = cfg.localOnly === true;
@@ -592,11 +509,10 @@ function finish(st: State): BrokerConfig {
 }
 
 /** An option in the default listener's scope while no `port` or `bind_address` defines that listener. */
-function noDefaultListener({ file, line, option }: { file: string; line: number; option: string }, why = ''): never {
-  throw new ConfigError(
-    file,
-    line,
-    `${why}option '${option}' comes before any 'listener' line, so it belongs to the default listener, ` +
+function noDefaultListener(w: OptionAt, why = ''): never {
+  fail(
+    w,
+    `${why}option '${w.option}' comes before any 'listener' line, so it belongs to the default listener, ` +
       `but no 'port' or 'bind_address' defines one; move it after a 'listener' line (or add 'port ${DEFAULT_PORT}')`,
   );
 }
@@ -631,13 +547,7 @@ export function parseConfigText(text: string, file: string, base?: BrokerConfig)
 
 /** Reads a config file (and the files of its include_dir lines). Throws ConfigError. */
 export function loadConfigFile(path: string): BrokerConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(path, 0, `cannot read config file: ${(err as Error).message}`);
-  }
-  return parseConfigText(text, path);
+  return parseConfigText(readText({ file: path, line: 0, level: 0 }, path, 'config file'), path);
 }
 
 /**

@@ -64,11 +64,23 @@ export function restOfLine(line: string, words: number): string {
   return rest.trim();
 }
 
+/** A path option's value: the rest of the line, as in Mosquitto (it may contain spaces). */
+export function pathValue(w: Where, name: string, line: string, what = 'a value'): string {
+  return restOfLine(line, 1) || fail(w, `option '${name}' needs ${what}`);
+}
+
 /**
  * How a one-word option is read into its field: `[field]` true or false, `[field, min, max]` an
  * integer, `[field, words]` one of the words, `[field, 0]` any word.
  */
 export type OptionSpec = readonly [field: string, min?: number | readonly string[], max?: number];
+
+/**
+ * A feature's table of one-word options: its first option names in features.ts (the one list of
+ * them) paired in order with `specs`, so that the bundle holds each name once.
+ */
+export const specsFor = (names: readonly string[], specs: readonly OptionSpec[]): Record<string, OptionSpec> =>
+  Object.fromEntries(specs.map((s, i) => [names[i], s]));
 
 /** The spec of `name` in `table`, if it has one (own keys only: not `constructor`). */
 export const specOf = (table: Record<string, OptionSpec>, name: string): OptionSpec | undefined =>

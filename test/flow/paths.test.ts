@@ -4,7 +4,8 @@
 // that stalls hands its share to the others; a serial line link stops reading its device.
 import { afterEach, describe, expect, it } from 'vitest';
 import { SerialPortMock } from 'serialport';
-import { parseConfigText, snDefaults } from '../../src/config/parse.ts';
+import { parseConfigText } from '../../src/config/parse.ts';
+import { snDefaults } from '../../src/features/sn/config.ts';
 import { LineLink } from '../../src/features/serial/line-link.ts';
 import * as sn from '../../src/features/sn/codec.ts';
 import { midge, type Midge } from '../bridge/helpers.ts';
@@ -116,7 +117,7 @@ describe('shared subscriptions', () => {
     expect(r.acked.size).toBe(N);
     const broker = b.running.broker;
     const m1 = broker.sessions.get('m1')!;
-    await expect.poll(() => m1.stalled, { timeout: 5000 }).toBe(true);
+    await expect.poll(() => m1.isStalled, { timeout: 5000 }).toBe(true);
     // The stalled member keeps only what it had in flight; the rest went to the other member.
     expect(m1.queued).toBe(0);
     const inFlight = m1.inflightCount;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { snDefaults } from '../../src/config/parse.ts';
+import { snDefaults } from '../../src/features/sn/config.ts';
 import type { SnListenerConfig } from '../../src/config/types.ts';
 import * as sn from '../../src/features/sn/codec.ts';
 import { listener, startBroker, type TestBroker } from '../helpers/broker.ts';

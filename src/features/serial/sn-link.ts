@@ -1,7 +1,7 @@
 // An MQTT-SN client on a serial link (framing mqttsn-slip or mqttsn): the link is a datagram
 // transport with one peer, feeding the same gateway core as UDP (src/features/sn/gateway.ts).
 import type { Broker } from '../../broker/broker.ts';
-import { snDefaults } from '../../config/parse.ts';
+import { snDefaults } from '../sn/config.ts';
 import type { SerialLinkConfig } from '../../config/types.ts';
 import { type DatagramTransport, Gateway } from '../sn/gateway.ts';
 import { SlipDecoder, slipEncode, SnStreamDecoder } from './framing.ts';
