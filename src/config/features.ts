@@ -49,8 +49,8 @@ export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = {
   TLS: feature(
     'router',
     'psk_file',
-    'cafile capath certfile keyfile require_certificate use_identity_as_username ' +
-      'use_subject_as_username tls_version ciphers ciphers_tls1.3 crlfile dhparamfile psk_hint',
+    'require_certificate use_identity_as_username tls_version ciphers cafile capath certfile keyfile ' +
+      'use_subject_as_username ciphers_tls1.3 crlfile dhparamfile psk_hint',
   ),
   AUTH: feature(
     'router',

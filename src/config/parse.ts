@@ -32,6 +32,7 @@ import { bridgeOption, checkBridge, newBridge } from '../features/bridge/config.
 import { parseSerialLink } from '../features/serial/config.ts';
 import { parseGpio } from '../features/gpio/config.ts';
 import { checkSn, snDefaults, snOption } from '../features/sn/config.ts';
+import { checkTls, tlsOption } from '../features/tls/config.ts';
 
 const LOG_TYPES = ['error', 'warning', 'notice', 'information', 'debug', 'subscribe', 'unsubscribe'];
 const MAX_PAYLOAD = 268435455;
@@ -406,13 +407,13 @@ function parseLine(st: State, line: string, w: Where): void {
   // Without AUTH, the feature table below says the option is compiled out.
   if (AUTH && authOption(st, w, name, args, line)) return;
 
-  if (TLS && (TLS_PATHS.includes(name) || specOf(TLS_SCALARS, name))) {
-    tlsOption(st, w, name, args, line);
-    return;
-  }
   const owner = optionOwner(name);
   if (owner) {
     if (!featureBuilt(owner.feature)) fail(w, featureMissingMessage(`option '${name}'`, owner.feature));
+    if (TLS && owner.feature === 'TLS') {
+      const one = tlsOption(w, name, args, line);
+      if (one) return inListener(st, w, name, 'tls', one, () => ({}));
+    }
     if (SN && owner.feature === 'SN') return inListener(st, w, name, 'sn', snOption(w, name, args, line), snDefaults);
     // Copied on write, as bridges below.
     if (SERIAL && owner.feature === 'SERIAL') return void (cfg.serial = [...(cfg.serial ?? []), parseSerialLink(w, args, cfg.serial ?? [])]);
@@ -441,41 +442,6 @@ function parseLine(st: State, line: string, w: Where): void {
   fail(w, `unknown option '${name}'`);
 }
 
-/** The TLS options Midge implements, paths and one-word ones; the feature's others stay in `extra` and are refused. */
-const TLS_PATHS = ['cafile', 'capath', 'certfile', 'keyfile'];
-const TLS_SCALARS: Record<string, OptionSpec> = {
-  require_certificate: ['requireCertificate'],
-  use_identity_as_username: ['useIdentityAsUsername'],
-  tls_version: ['tlsVersion', ['tlsv1.1', 'tlsv1.2', 'tlsv1.3']],
-  ciphers: ['ciphers', 0],
-};
-
-/** A per-listener TLS option into the listener's `tls` settings. */
-function tlsOption(st: State, w: Where, name: string, args: string[], line: string): void {
-  countArgs(w, name, args, 1, Infinity);
-  const one: Record<string, unknown> = {};
-  // A path is the rest of the line, as in Mosquitto: it may contain spaces.
-  if (TLS_PATHS.includes(name)) one[name] = restOfLine(line, 1);
-  else setOption(w, name, args, TLS_SCALARS[name], one);
-  inListener(st, w, name, 'tls', one, () => ({}));
-}
-
-/** TLS settings that only make sense together; checked once the whole file is read. */
-function checkTls(st: State, l: ListenerConfig): void {
-  const t = l.tls;
-  if (!t) return;
-  // Listeners made from the default scope hold copies of its settings.
-  const w = whereOf(st, l, 'tls') ?? { file: st.cfg.files[0] ?? 'config', line: 0, level: 0 };
-  const at = `listener ${l.port}`;
-  if (!t.certfile || !t.keyfile) fail(w, `TLS on ${at} needs both certfile and keyfile`);
-  if (t.requireCertificate && !t.cafile && !t.capath) {
-    fail(w, `require_certificate on ${at} needs cafile or capath to check client certificates against`);
-  }
-  if (t.useIdentityAsUsername && !t.requireCertificate) {
-    fail(w, `use_identity_as_username on ${at} needs require_certificate true`);
-  }
-}
-
 /** Every log type (what `log_type all` and `-v` select). */
 export function allLogTypes(): string[] {
   return WS ? [...LOG_TYPES, 'websockets'] : [...LOG_TYPES];
@@ -499,7 +465,7 @@ function finish(st: State): BrokerConfig {
     noDefaultListener(st.def.where);
   }
   if (SN) checkSn(cfg.listeners, (l) => whereOf(st, l, 'sn'));
-  if (TLS) for (const l of cfg.listeners) checkTls(st, l);
+  if (TLS) for (const l of cfg.listeners) checkTls(l, whereOf(st, l, 'tls') ?? { file: cfg.files[0] ?? 'config', line: 0, level: 0 });
   if (BRIDGE) cfg.bridges?.forEach(checkBridge);
   if (!st.allowAnonymousSet) cfg.allowAnonymous = cfg.localOnly === true;
   if (AUTH) finishAuth(st, cfg);
