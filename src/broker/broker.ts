@@ -185,7 +185,7 @@ export class Broker {
   /**
    * The publish path: retained store, then one delivery per matching session. `from`: the
    * publishing session (MQTT 5 No Local). `by`: who to pace if a QoS 1/2 subscriber's queue is
-   * full (flow.ts); after the call, by.waits > 0 means it must hold its acknowledgement. Returns
+   * full (flow.ts); after the call, by.waitCount > 0 means it must hold its acknowledgement. Returns
    * the number of matching sessions.
    */
   publish(msg: Message, from?: Session, by?: Paced): number {
@@ -195,8 +195,8 @@ export class Broker {
     }
     // Saved and restored: a delivery may publish in turn (a GPIO output reports its new level).
     const flow = this.flow;
-    const outer = flow.current;
-    flow.current = msg.qos ? by : undefined;
+    const outer = flow.currentPub;
+    flow.currentPub = msg.qos ? by : undefined;
     const targets = this.tree.match(msg.topic, from);
     for (let i = 0; i < targets.length; i++) {
       const s = targets[i];
@@ -210,7 +210,7 @@ export class Broker {
       // [MQTT-3.3.1-9].
       else s.deliver(msg, q, false);
     }
-    flow.current = outer;
+    flow.currentPub = outer;
     return targets.length;
   }
 

@@ -5,7 +5,7 @@
 // past max_queued_messages / max_queued_bytes; when it is at or over either limit, the publisher
 // whose message got it there is paced: the session records the publisher as a waiter, the
 // publisher holds its acknowledgement and stops taking new PUBLISHes, and once every session it
-// waits on has room again (or stalls, or goes offline) it is released. A publisher thus overshoots
+// waitCount on has room again (or stalls, or goes offline) it is released. A publisher thus overshoots
 // a queue by at most one message.
 //
 // Offline sessions, and connected ones that made no progress (no acknowledgement, no socket
@@ -18,20 +18,20 @@ import type { Stats } from './stats.ts';
 
 /** A publisher that can be held back (an MQTT connection, an MQTT-SN client, a bridge, a serial link). */
 export interface Paced {
-  /** Sessions this publisher waits on; it goes on when this is back to 0. */
-  waits: number;
+  /** Sessions this publisher waitCount on; it goes on when this is back to 0. */
+  waitCount: number;
   /** Called (outside any publish) once nothing holds it back: send the held ack, read again. */
-  release(): void;
+  releasePaced(): void;
 }
 
 export class Flow {
   /** The publisher whose QoS 1/2 message is being delivered (set only during Broker.publish). */
-  current: Paced | undefined = undefined;
-  /** Sessions with waiters: checked for stalls once a second. */
-  readonly blocked = new Set<Session>();
+  currentPub: Paced | undefined = undefined;
+  /** Sessions with pacedBy: checked for stalls once a second. */
+  readonly pacingSessions = new Set<Session>();
   /** Broker seconds, advanced by the broker's tick. */
   now = Math.floor(Date.now() / 1000);
-  private ready: Paced[] = [];
+  private readyPubs: Paced[] = [];
   /** MQTT5: a stalled member of a shared subscription hands its queued share to the others. */
   onStall: ((s: Session) => void) | undefined = undefined;
 
@@ -42,60 +42,60 @@ export class Flow {
   ) {}
 
   /** A session at its limits took a message from the current publisher. */
-  hold(s: Session, p: Paced): void {
-    const w = (s.waiters ??= []);
+  holdPub(s: Session, p: Paced): void {
+    const w = (s.pacedBy ??= []);
     if (w.includes(p)) return;
     if (!w.length) {
-      this.blocked.add(s);
+      this.pacingSessions.add(s);
       s.movedAt = this.now; // the stall clock starts when pacing does, at the latest
     }
     w.push(p);
-    if (p.waits++ === 0) this.stats.publishersPaced++;
+    if (p.waitCount++ === 0) this.stats.publishersPaced++;
   }
 
-  /** The session has room again (or stopped pacing): its waiters may go on. */
-  free(s: Session): void {
-    const w = s.waiters;
+  /** The session has room again (or stopped pacing): its pacedBy may go on. */
+  freePubs(s: Session): void {
+    const w = s.pacedBy;
     if (!w?.length) return;
-    s.waiters = undefined;
-    this.blocked.delete(s);
+    s.pacedBy = undefined;
+    this.pacingSessions.delete(s);
     for (const p of w) {
-      if (--p.waits === 0) {
+      if (--p.waitCount === 0) {
         // Released on the next turn, never inside the delivery or pump that freed the room.
-        if (this.ready.push(p) === 1) setImmediate(this.wake);
+        if (this.readyPubs.push(p) === 1) setImmediate(this.wake);
       }
     }
   }
 
   private readonly wake = (): void => {
-    const ready = this.ready;
-    this.ready = [];
-    for (const p of ready) if (p.waits === 0) p.release();
+    const readyPubs = this.readyPubs;
+    this.readyPubs = [];
+    for (const p of readyPubs) if (p.waitCount === 0) p.releasePaced();
   };
 
   /** Once a second: a subscriber that holds publishers back without moving stops pacing. */
   tick(now: number): void {
     this.now = now;
     if (this.stallLimit <= 0) return;
-    for (const s of this.blocked) {
+    for (const s of this.pacingSessions) {
       // ">": movedAt is the second of the tick before the move, up to a second early; this way a
       // subscriber always gets at least the full limit.
       if (now - s.movedAt > this.stallLimit) {
-        s.stalled = true;
-        log.warning(`Client ${s.clientId} made no progress for ${this.stallLimit} s: it no longer paces publishers; messages past its queue limits are dropped until it moves again.`);
-        this.free(s);
+        s.isStalled = true;
+        log.warning(`Client ${s.clientId} stalled (no progress in ${this.stallLimit} s): it paces no publisher until it moves.`);
+        this.freePubs(s);
         this.onStall?.(s);
       }
     }
   }
 
   /** A message that could not be queued for an offline or stalled session: count, log once an episode. */
-  drop(s: Session, msg: Message): void {
+  dropMsg(s: Session, msg: Message): void {
     this.stats.messagesDropped++;
     s.dropped++;
-    if (!s.overflowing) {
-      s.overflowing = true;
-      const why = !s.outlet ? 'offline' : s.stalled ? 'stalled' : 'QoS 0';
+    if (!s.dropLogged) {
+      s.dropLogged = true;
+      const why = !s.outlet ? 'offline' : s.isStalled ? 'stalled' : 'QoS 0';
       log.warning(`Outgoing messages are being dropped for client ${s.clientId} (${why}, queue full; topic ${msg.topic}).`);
     }
   }

@@ -5,7 +5,7 @@
 // full, messages wait in the session queue. Limits: max_queued_messages and max_queued_bytes.
 // - QoS 1/2, subscriber connected and making progress: always queued; at the limits the publisher
 //   is paced (flow.ts), so what was acknowledged is never dropped here.
-// - QoS 1/2, session offline or stalled: queued up to the limits, then dropped and counted.
+// - QoS 1/2, session offline or isStalled: queued up to the limits, then dropped and counted.
 // - QoS 0: dropped when the whole queue is at the limits; never queued for an offline session (as
 //   Mosquitto's default queue_qos0_messages false).
 import type { QoS, Will } from '../codec/packets.ts';
@@ -69,17 +69,17 @@ export class Session implements Subscriber {
   disconnectedAt = 0;
   dropped = 0;
   /** Dropping since the queue last emptied (or the client reconnected): logged once. */
-  overflowing = false;
+  dropLogged = false;
   /** Publishers paced by this session's full queue (flow.ts). */
-  waiters: Paced[] | undefined = undefined;
+  pacedBy: Paced[] | undefined = undefined;
   /** Broker seconds of the last progress: an acknowledgement, a drain, a resume. */
   movedAt = 0;
   /** Connected but not moving for the stall limit: treated as offline until it moves. */
-  stalled = false;
+  isStalled = false;
   // Queued QoS 1/2 messages and their payload bytes; bytes of the whole queue.
-  private n12 = 0;
-  private b12 = 0;
-  private bytes = 0;
+  private queued12 = 0;
+  private bytes12 = 0;
+  private queuedBytes = 0;
   /** Persistence hooks (feature PERSIST), set by the broker for non-clean sessions. */
   declare store: Store | undefined;
   /** MQTT5: Session Expiry Interval in seconds; undefined for 3.1/3.1.1 (persistent_client_expiration). */
@@ -146,7 +146,7 @@ export class Session implements Subscriber {
     const ob = this.inflight.get(packetId);
     if (!ob || ob.qos !== qos || (qos === 2 && !ob.released)) return false;
     this.inflight.delete(packetId);
-    this.moved();
+    this.markMoved();
     if (PERSIST) this.store?.completed(this, packetId);
     this.pump();
     return true;
@@ -158,7 +158,7 @@ export class Session implements Subscriber {
     if (!ob || ob.qos !== 2) return false;
     ob.released = true;
     if (MQTT5 && refused) return this.complete(packetId, 2);
-    this.moved();
+    this.markMoved();
     if (PERSIST) this.store?.released(this, packetId);
     this.outlet?.sendPubrel(packetId);
     return true;
@@ -170,8 +170,8 @@ export class Session implements Subscriber {
    */
   resume(outlet: Outlet): void {
     this.outlet = outlet;
-    this.overflowing = false;
-    this.moved();
+    this.dropLogged = false;
+    this.markMoved();
     if (this.inflightMap) for (const ob of this.inflightMap.values()) {
       if (ob.released) outlet.sendPubrel(ob.packetId);
       else outlet.sendPublish(ob.msg, ob.qos, ob.packetId, true, ob.retain, ob.x);
@@ -183,25 +183,25 @@ export class Session implements Subscriber {
   pump(drained?: boolean): void {
     const outlet = this.outlet;
     if (!outlet) return;
-    if (drained) this.moved();
+    if (drained) this.markMoved();
     while (this.queueHead < this.queue.length && outlet.writable) {
       const ob = this.queue[this.queueHead];
       if (ob.qos > 0 && !this.windowOpen()) break;
       this.queue[this.queueHead++] = undefined as unknown as Outbound;
       const n = ob.msg.payload.length;
-      this.bytes -= n;
+      this.queuedBytes -= n;
       if (ob.qos === 0) outlet.sendPublish(ob.msg, 0, 0, false, ob.retain, ob.x);
       else {
-        this.n12--;
-        this.b12 -= n;
+        this.queued12--;
+        this.bytes12 -= n;
         this.sendNew(outlet, ob);
       }
     }
-    if (this.waiters && this.roomy()) this.flow.free(this);
+    if (this.pacedBy && this.hasRoom()) this.flow.freePubs(this);
     if (this.queueHead === this.queue.length) {
       this.queue = [];
       this.queueHead = 0;
-      this.overflowing = false;
+      this.dropLogged = false;
     } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
       this.queueHead = 0;
@@ -212,35 +212,35 @@ export class Session implements Subscriber {
   detach(now: number): void {
     this.outlet = null;
     this.disconnectedAt = now;
-    this.stalled = false;
+    this.isStalled = false;
     if (this.queued) {
       const kept = this.queue.slice(this.queueHead).filter((ob) => ob.qos > 0);
       this.queue = kept;
       this.queueHead = 0;
-      this.recount();
+      this.recountQueue();
     }
-    // An offline session paces nobody.
-    this.flow.free(this);
+    // An offline session pacesNow nobody.
+    this.flow.freePubs(this);
   }
 
   /** Counts the queue again after it was rewritten as a whole (detach, hand-back, restore). */
-  recount(): void {
-    let n12 = 0;
-    let b12 = 0;
+  recountQueue(): void {
+    let queued12 = 0;
+    let bytes12 = 0;
     let bytes = 0;
     for (let i = this.queueHead; i < this.queue.length; i++) {
       const ob = this.queue[i];
       const n = ob.msg.payload.length;
       bytes += n;
       if (ob.qos > 0) {
-        n12++;
-        b12 += n;
+        queued12++;
+        bytes12 += n;
       }
     }
-    this.n12 = n12;
-    this.b12 = b12;
-    this.bytes = bytes;
-    if (this.waiters && this.roomy()) this.flow.free(this);
+    this.queued12 = queued12;
+    this.bytes12 = bytes12;
+    this.queuedBytes = bytes;
+    if (this.pacedBy && this.hasRoom()) this.flow.freePubs(this);
   }
 
   /** Clean start: forget everything but the identity. */
@@ -250,8 +250,8 @@ export class Session implements Subscriber {
     this.qos2 = undefined;
     this.queue = [];
     this.queueHead = 0;
-    this.n12 = this.b12 = this.bytes = 0;
-    this.flow.free(this);
+    this.queued12 = this.bytes12 = this.queuedBytes = 0;
+    this.flow.freePubs(this);
   }
 
   windowOpen(): boolean {
@@ -265,13 +265,13 @@ export class Session implements Subscriber {
     outlet.sendPublish(ob.msg, ob.qos, ob.packetId, false, ob.retain, ob.x);
   }
 
-  /** Connected and making progress: a full queue paces publishers instead of dropping. */
-  get paces(): boolean {
-    return this.outlet !== null && this.outlet.online && !this.stalled;
+  /** Connected and making progress: a full queue pacesNow publishers instead of dropping. */
+  get pacesNow(): boolean {
+    return this.outlet !== null && this.outlet.online && !this.isStalled;
   }
 
   /** At or over max_queued_messages or max_queued_bytes with `n` messages of `b` bytes. */
-  private full(n: number, b: number): boolean {
+  private isFull(n: number, b: number): boolean {
     const l = this.limits;
     return (l.maxQueued > 0 && n >= l.maxQueued) || (l.maxQueuedBytes > 0 && b >= l.maxQueuedBytes);
   }
@@ -280,34 +280,34 @@ export class Session implements Subscriber {
    * Half empty again: paced publishers may go on. Releasing them at the first free place would
    * wake each one for a single message, then pace it again.
    */
-  private roomy(): boolean {
+  private hasRoom(): boolean {
     const l = this.limits;
-    return (l.maxQueued === 0 || this.n12 * 2 <= l.maxQueued) && (l.maxQueuedBytes === 0 || this.b12 * 2 <= l.maxQueuedBytes);
+    return (l.maxQueued === 0 || this.queued12 * 2 <= l.maxQueued) && (l.maxQueuedBytes === 0 || this.bytes12 * 2 <= l.maxQueuedBytes);
   }
 
-  private moved(): void {
+  private markMoved(): void {
     this.movedAt = this.flow.now;
-    this.stalled = false;
+    this.isStalled = false;
   }
 
   private enqueue(ob: Outbound, unbounded: boolean): void {
     const q12 = ob.qos > 0;
-    const paces = q12 && this.paces;
-    if (!unbounded && !paces && (q12 ? this.full(this.n12, this.b12) : this.full(this.queued, this.bytes))) {
-      this.flow.drop(this, ob.msg);
+    const pacesNow = q12 && this.pacesNow;
+    if (!unbounded && !pacesNow && (q12 ? this.isFull(this.queued12, this.bytes12) : this.isFull(this.queued, this.queuedBytes))) {
+      this.flow.dropMsg(this, ob.msg);
       return;
     }
     ownPayload(ob.msg);
     this.queue.push(ob);
     const n = ob.msg.payload.length;
-    this.bytes += n;
+    this.queuedBytes += n;
     if (q12) {
-      this.n12++;
-      this.b12 += n;
+      this.queued12++;
+      this.bytes12 += n;
       if (PERSIST) this.store?.stored(this, ob);
       // Past the limits: whoever published this waits until there is room (flow.ts).
-      const p = this.flow.current;
-      if (paces && p && this.full(this.n12, this.b12)) this.flow.hold(this, p);
+      const p = this.flow.currentPub;
+      if (pacesNow && p && this.isFull(this.queued12, this.bytes12)) this.flow.holdPub(this, p);
     }
   }
 

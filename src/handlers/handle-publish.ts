@@ -55,7 +55,7 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
     }
     ack = MQTT5 && v5 ? encodeReason(5, p.packetId, rc) : encodeAck(5, p.packetId);
   } else return;
-  if (conn.waits > 0) conn.pace(ack, qos === 1);
+  if (conn.waitCount > 0) conn.paceAck(ack, qos === 1);
   else writeDurable(conn, ack);
 }
 

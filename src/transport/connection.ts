@@ -41,8 +41,8 @@ function currentTurn(): number {
   return turn;
 }
 function endYield(c: Connection): void {
-  c.yielding = false;
-  c.reading();
+  c.yieldTurn = false;
+  c.readAgain();
 }
 
 function uncork(c: Connection): void {
@@ -59,7 +59,7 @@ function onData(this: Owned, chunk: Buffer): void {
 }
 function onDrain(this: Owned): void {
   const c = this[CONN];
-  c.reading(); // paused by receive() while our replies backed up
+  c.readAgain(); // paused by receive() while our replies backed up
   c.session?.pump(true);
 }
 function onError(this: Owned, err: Error): void {
@@ -92,13 +92,13 @@ export class Connection implements Outlet, Ticking, Paced {
   corked = false;
   private readonly decoder: Decoder;
   /** Flow control (broker/flow.ts): the sessions whose full queues this publisher waits on. */
-  waits = 0;
+  waitCount = 0;
   /** While paced: the acknowledgement held back and the packets read after it. */
-  private held: Held | undefined = undefined;
-  // Fairness: bytes read in turn `rxTurn`; yielding until the next turn.
+  private heldBack: Held | undefined = undefined;
+  // Fairness: bytes read in turn `rxTurn`; yieldTurn until the next turn.
   private rxTurn = -1;
   private rxBytes = 0;
-  yielding = false;
+  yieldTurn = false;
 
   constructor(
     readonly broker: Broker,
@@ -133,42 +133,42 @@ export class Connection implements Outlet, Ticking, Paced {
       this.rxTurn = t;
       this.rxBytes = 0;
     }
-    if ((this.rxBytes += chunk.length) > READ_PER_TURN && !this.yielding) {
-      this.yielding = true;
+    if ((this.rxBytes += chunk.length) > READ_PER_TURN && !this.yieldTurn) {
+      this.yieldTurn = true;
       this.socket.pause();
       setImmediate(endYield, this);
     }
   }
 
   /** Reads again unless our replies are backed up, paced PUBLISHes pile up, or it yields this turn. */
-  reading(): void {
-    if (!this.socket.writableNeedDrain && !this.held?.full && !this.yielding) this.socket.resume();
+  readAgain(): void {
+    if (!this.socket.writableNeedDrain && !this.heldBack?.isFull && !this.yieldTurn) this.socket.resume();
   }
 
   // ---- Paced (broker/flow.ts) ----
 
   /** A subscriber's queue is full: `ack` (a PUBACK if q1) waits, and so does what follows. */
-  pace(ack: Buffer, q1: boolean): void {
-    this.held = new Held(ack, q1);
+  paceAck(ack: Buffer, q1: boolean): void {
+    this.heldBack = new Held(ack, q1);
   }
 
-  private hold(h: Held, p: Packet): void {
-    if (h.add(p)) this.socket.pause();
+  private holdPacket(h: Held, p: Packet): void {
+    if (h.addPacket(p)) this.socket.pause();
     if (MQTT5 && p.type === 3 && p.qos && this.protocolLevel === 5) {
       // [MQTT-3.3.4-7] QoS 1/2 messages not yet acknowledged, counted as they arrive.
       const max = this.broker.options.maxInflight;
-      if (max && h.q + (h.q1 ? 1 : 0) + (this.session?.inboundQos2.size ?? 0) > max) {
+      if (max && h.heldQos + (h.ackQos1 ? 1 : 0) + (this.session?.inboundQos2.size ?? 0) > max) {
         this.violation(new ProtocolError('MQTT-3.3.4-7', `more than Receive Maximum (${max}) QoS 1/2 messages unacknowledged`));
       }
     }
   }
 
-  release(): void {
-    const h = this.held;
+  releasePaced(): void {
+    const h = this.heldBack;
     if (this.closed || !h) return;
-    this.held = undefined;
-    replay(h, (b) => writeDurable(this, b), (p) => this.onPacket(p), () => this.held, () => this.closed);
-    if (!this.closed) this.reading();
+    this.heldBack = undefined;
+    replay(h, (b) => writeDurable(this, b), (p) => this.onPacket(p), () => this.heldBack, () => this.closed);
+    if (!this.closed) this.readAgain();
   }
 
   // ---- Outlet ----
@@ -240,7 +240,7 @@ export class Connection implements Outlet, Ticking, Paced {
 
   private onPacket(p: Packet): void {
     if (this.closed) return;
-    if (this.held && !passes(p)) return this.hold(this.held, p);
+    if (this.heldBack && !passes(p)) return this.holdPacket(this.heldBack, p);
     try {
       handlePacket(this, p);
     } catch (err) {

@@ -17,29 +17,29 @@ export const passes = (p: Packet): boolean => ((PASSES >> p.type) & 1) === 1;
 
 export class Held {
   /** QoS 1/2 PUBLISHes held (MQTT 5 Receive Maximum counts them). */
-  q = 0;
-  private bytes = 0;
-  readonly packets: Packet[] = [];
+  heldQos = 0;
+  private heldBytes = 0;
+  readonly heldPackets: Packet[] = [];
 
   constructor(
     /** The PUBACK/PUBREC held back. */
-    readonly ack: Buffer,
+    readonly heldAck: Buffer,
     /** It is a PUBACK (a QoS 2 message is counted by its PUBREL wait instead). */
-    readonly q1: boolean,
+    readonly ackQos1: boolean,
   ) {}
 
   /** Holds `p`; true once so much is held that the stream should no longer be read. */
-  add(p: Packet): boolean {
-    this.packets.push(p);
+  addPacket(p: Packet): boolean {
+    this.heldPackets.push(p);
     if (p.type === 3) {
-      this.bytes += p.payload.length + p.topic.length;
-      if (p.qos) this.q++;
+      this.heldBytes += p.payload.length + p.topic.length;
+      if (p.qos) this.heldQos++;
     }
-    return this.bytes > HOLD_BYTES;
+    return this.heldBytes > HOLD_BYTES;
   }
 
-  get full(): boolean {
-    return this.bytes > HOLD_BYTES;
+  get isFull(): boolean {
+    return this.heldBytes > HOLD_BYTES;
   }
 }
 
@@ -49,12 +49,12 @@ export class Held {
  * belong to the stream; `closed` stops early.
  */
 export function replay(h: Held, write: (b: Buffer) => void, handle: (p: Packet) => void, current: () => Held | undefined, closed: () => boolean): void {
-  write(h.ack);
-  const ps = h.packets;
+  write(h.heldAck);
+  const ps = h.heldPackets;
   let i = 0;
   while (i < ps.length && !closed()) {
     handle(ps[i++]);
     const again = current();
-    if (again) while (i < ps.length) again.add(ps[i++]);
+    if (again) while (i < ps.length) again.addPacket(ps[i++]);
   }
 }

@@ -117,14 +117,14 @@ describe('offline sessions and stalled subscribers keep the drop rule', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
     const broker = b.running.broker;
     const session = broker.sessions.get('stuck')!;
-    expect(session.stalled).toBe(true);
+    expect(session.isStalled).toBe(true);
     expect(broker.stats.publishersPaced).toBe(1);
     // Treated as offline: what did not fit was dropped and counted.
     expect(broker.stats.messagesDropped).toBeGreaterThan(0);
     expect(session.queued).toBeLessThanOrEqual(11);
     // It moves (reads and acknowledges): no longer stalled.
     stuck.unstick();
-    await expect.poll(() => session.stalled, { timeout: 5000 }).toBe(false);
+    await expect.poll(() => session.isStalled, { timeout: 5000 }).toBe(false);
   });
 });
 

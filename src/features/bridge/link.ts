@@ -59,9 +59,9 @@ export class BridgeLink implements Outlet, Ticking, Paced {
   private keepalive: number;
   private silentRel = 0;
   /** Flow control (broker/flow.ts): local sessions whose full queues the remote's messages wait on. */
-  waits = 0;
+  waitCount = 0;
   /** While paced: the ack to the remote held back, and what the remote sent after it. */
-  private held: Held | undefined = undefined;
+  private heldBack: Held | undefined = undefined;
   private nextProbe = 0; // ms; round_robin false on a secondary address
   /** Inbound QoS 2 ids passed on, awaiting PUBREL (exactly once across reconnects). */
   private readonly inQos2 = new Set<number>();
@@ -335,8 +335,8 @@ export class BridgeLink implements Outlet, Ticking, Paced {
       return this.onConnack(sock, p.returnCode);
     }
     const s = this.session;
-    if (this.held && !passes(p)) {
-      if (this.held.add(p)) sock.pause();
+    if (this.heldBack && !passes(p)) {
+      if (this.heldBack.addPacket(p)) sock.pause();
       return;
     }
     switch (p.type) {
@@ -357,7 +357,7 @@ export class BridgeLink implements Outlet, Ticking, Paced {
         if (p.qos === 2) this.inQos2.add(p.packetId);
         const ack = encodeAck(p.qos === 1 ? 4 : 5, p.packetId);
         // A local subscriber's queue is full: the remote waits for this ack (and is not read on).
-        if (this.waits > 0) this.held = new Held(ack, p.qos === 1);
+        if (this.waitCount > 0) this.heldBack = new Held(ack, p.qos === 1);
         else this.write(ack);
         return;
       }
@@ -443,13 +443,13 @@ export class BridgeLink implements Outlet, Ticking, Paced {
   }
 
   /** Marks the link down (once per socket); the caller closes the socket. */
-  release(): void {
-    const h = this.held;
+  releasePaced(): void {
+    const h = this.heldBack;
     const sock = this.socket;
-    this.held = undefined;
+    this.heldBack = undefined;
     if (!h || !sock) return;
-    replay(h, (b) => this.write(b), (p) => this.onPacket(sock, p), () => this.held, () => this.socket !== sock);
-    if (this.socket === sock && !(this.held as Held | undefined)?.full) sock.resume();
+    replay(h, (b) => this.write(b), (p) => this.onPacket(sock, p), () => this.heldBack, () => this.socket !== sock);
+    if (this.socket === sock && !(this.heldBack as Held | undefined)?.isFull) sock.resume();
   }
 
   private down(sock: net.Socket): boolean {
@@ -457,7 +457,7 @@ export class BridgeLink implements Outlet, Ticking, Paced {
     this.socket = undefined;
     this.ready = false;
     // The remote sends again what it did not get an ack for.
-    this.held = undefined;
+    this.heldBack = undefined;
     const was = this.state;
     this.state = 'idle';
     if (was === 'connected') this.notifyLocal('0');

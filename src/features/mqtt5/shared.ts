@@ -76,7 +76,7 @@ export class Share {
       if (AUTH && s.access && !s.access.mayRead(msg.topic)) continue;
       const o = s.outlet;
       // A stalled member counts as offline (flow.ts): its share goes to the others.
-      if (!o || s.stalled) {
+      if (!o || s.isStalled) {
         if (spare < 0) spare = i;
       } else if (!(BRIDGE && o === msg.origin)) {
         if (o.writable && !s.queued && s.windowOpen()) {
@@ -151,7 +151,7 @@ export function handBack(s: Session, g?: Share): void {
   if (!(PERSIST && s.store) && s.queued) {
     s.queue = s.queue.slice(s.queueHead).filter((ob) => !mine(ob));
     s.queueHead = 0;
-    s.recount();
+    s.recountQueue();
   }
   for (const ob of back) (via.get(ob) as Share).deliver(ob.msg, ob.msg.qos);
 }

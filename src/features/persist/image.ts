@@ -146,7 +146,7 @@ export class Image {
       for (const [filter, o] of img.subs) broker.subscribe(s, filter, (o & 3) as QoS, o);
       for (const [id, ob] of img.inflight) s.inflight.set(id, ob);
       s.queue.push(...img.queue);
-      s.recount();
+      s.recountQueue();
       for (const id of img.inbound) s.inboundQos2.add(id);
       users.set(client, img.user);
       if (AUTH && broker.gate) {

@@ -27,7 +27,7 @@ export class LineLink implements Outlet, Paced {
   private readonly decoder: LineDecoder;
   private readonly keeper: PortKeeper;
   /** Flow control (broker/flow.ts): sessions whose full queues this link's publishes wait on. */
-  waits = 0;
+  waitCount = 0;
   /** While paced: the lines read after the one that filled a queue (the device is not read). */
   private heldLines: string[] | undefined = undefined;
 
@@ -102,7 +102,7 @@ export class LineLink implements Outlet, Paced {
     this.broker.sendRetained(s, filter, 0);
   }
 
-  release(): void {
+  releasePaced(): void {
     const lines = this.heldLines ?? [];
     this.heldLines = undefined;
     for (let i = 0; i < lines.length; i++) {
@@ -137,7 +137,7 @@ export class LineLink implements Outlet, Paced {
     if (acceptPublish(this.broker, this, undefined, topic, payload, this.cfg.retain)) {
       this.broker.publish(makeMessage(topic, payload, this.cfg.qos, this.cfg.retain), undefined, this);
       // A QoS 1/2 subscriber's queue is full: read nothing more until it has room.
-      if (this.waits > 0) {
+      if (this.waitCount > 0) {
         this.heldLines = [];
         this.keeper.reading(false);
       }

@@ -67,7 +67,7 @@ export class SnClient implements Outlet, Paced {
   private held: Held[] = [];
   private muteRelease = false;
   /** Flow control (broker/flow.ts): sessions whose full queues this client waits on. */
-  waits = 0;
+  waitCount = 0;
   /** While paced: the PUBACK/PUBREC held back. QoS 1/2 PUBLISHes meanwhile go unanswered (retried). */
   private heldAck: Buffer | undefined = undefined;
 
@@ -312,11 +312,11 @@ export class SnClient implements Outlet, Paced {
       session.inboundQos2.add(msgId);
       reply = ack(PUBREC, msgId);
     } else return;
-    if (this.waits > 0) this.heldAck = reply;
+    if (this.waitCount > 0) this.heldAck = reply;
     else this.send(reply);
   }
 
-  release(): void {
+  releasePaced(): void {
     const reply = this.heldAck;
     this.heldAck = undefined;
     if (reply && this.state !== 'closed') this.send(reply);
