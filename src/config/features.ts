@@ -26,8 +26,8 @@ export interface FeatureInfo {
 
 /**
  * A feature's entry; each list is option names in one string, separated by spaces (smaller in the
- * bundle than array literals). The feature's parser (src/features/FEATURE/config.ts) takes its option
- * specs' names from here in order (specsFor), so a list's order matters.
+ * bundle than array literals). The feature's parser (src/features/FEATURE/config.ts) takes the names of
+ * its tables from here in order (byName in values.ts), so a list's order matters.
  */
 const feature = (profile: ProfileName, options = '', listenerOptions = '', prefixes = ''): FeatureInfo => {
   const words = (s: string): readonly string[] => (s ? s.split(' ') : []);
@@ -54,14 +54,14 @@ export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = {
   ),
   AUTH: feature(
     'router',
-    'password_file acl_file scram_credentials_file per_listener_settings plugin auth_plugin auth_plugin_deny_special_chars',
+    'per_listener_settings password_file acl_file scram_credentials_file plugin auth_plugin auth_plugin_deny_special_chars',
     '',
     'plugin_opt_ auth_opt_',
   ),
   PERSIST: feature(
     'gateway',
-    'persistence retained_persistence persistence_location persistence_file ' +
-      'autosave_interval autosave_on_changes persistence_sync',
+    'persistence retained_persistence autosave_interval autosave_on_changes persistence_sync ' +
+      'persistence_location persistence_file',
   ),
   WS: feature('full', 'websockets_log_level websockets_headers_size', 'http_dir'),
   SN: feature('gateway', '', 'advertise_interval gateway_id sn_max_clients predefined_topics'),

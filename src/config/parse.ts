@@ -33,6 +33,8 @@ import { parseSerialLink } from '../features/serial/config.ts';
 import { parseGpio } from '../features/gpio/config.ts';
 import { checkSn, snDefaults, snOption } from '../features/sn/config.ts';
 import { checkTls, tlsOption } from '../features/tls/config.ts';
+import { authOption, finishAuth } from '../features/auth/config.ts';
+import { persistOption } from '../features/persist/config.ts';
 
 const LOG_TYPES = ['error', 'warning', 'notice', 'information', 'debug', 'subscribe', 'unsubscribe'];
 const MAX_PAYLOAD = 268435455;
@@ -196,14 +198,6 @@ const SCALARS: Record<string, OptionSpec> = {
   max_keepalive: ['maxKeepalive', 0, 65535],
   retain_available: ['retainAvailable'],
   sys_interval: ['sysInterval', 0, 65535],
-  ...(PERSIST && {
-    persistence: ['persistence'],
-    retained_persistence: ['persistence'], // Mosquitto's old synonym
-    autosave_interval: ['autosaveInterval', 0, MAX_INT],
-    autosave_on_changes: ['autosaveOnChanges'],
-    persistence_sync: ['persistenceSync', ['never', 'interval', 'always']],
-  }),
-  ...(AUTH && { per_listener_settings: ['perListenerSettings'] }),
 };
 
 const DURATION_UNITS: Record<string, number> = { h: 3600, d: 86400, w: 86400 * 7, m: 86400 * 30, y: 86400 * 365 };
@@ -255,25 +249,6 @@ const whereOf = (st: State, l: ListenerConfig, key: 'sn' | 'tls'): Where | undef
 function authSetting(st: State, w: Where, name: string, apply: (t: ListenerConfig | DefaultScope) => void): void {
   listenerSetting(st, w, name, apply, false);
   if (!st.current) st.authWhere ??= { ...w, option: name };
-}
-
-/** AUTH's file options and their fields. */
-const AUTH_FILES = { password_file: 'passwordFile', acl_file: 'aclFile', scram_credentials_file: 'scramFile' } as const;
-
-/** AUTH's own options; false for any other option. */
-function authOption(st: State, w: Where, name: string, args: string[], line: string): boolean {
-  const cfg = st.cfg;
-  if (Object.hasOwn(AUTH_FILES, name)) {
-    const field = AUTH_FILES[name as keyof typeof AUTH_FILES];
-    const path = restOfLine(line, 1);
-    if (!path) fail(w, `option '${name}' needs a file name`);
-    cfg[field] = path;
-    authSetting(st, w, name, (t) => {
-      t[field] = path;
-    });
-    return true;
-  }
-  return false;
 }
 
 function parseLine(st: State, line: string, w: Where): void {
@@ -397,49 +372,38 @@ function parseLine(st: State, line: string, w: Where): void {
     default:
       break;
   }
-  if (PERSIST && (name === 'persistence_location' || name === 'persistence_file')) {
-    const v = restOfLine(line, 1);
-    if (!v) fail(w, `option '${name}' needs a value`);
-    if (name === 'persistence_location') cfg.persistenceLocation = v;
-    else cfg.persistenceFile = v; // relative to persistence_location
-    return;
-  }
-  // Without AUTH, the feature table below says the option is compiled out.
-  if (AUTH && authOption(st, w, name, args, line)) return;
-
+  // Options of features: features.ts says whose, and each feature's parser reads its own.
   const owner = optionOwner(name);
-  if (owner) {
-    if (!featureBuilt(owner.feature)) fail(w, featureMissingMessage(`option '${name}'`, owner.feature));
-    if (TLS && owner.feature === 'TLS') {
-      const one = tlsOption(w, name, args, line);
-      if (one) return inListener(st, w, name, 'tls', one, () => ({}));
-    }
-    if (SN && owner.feature === 'SN') return inListener(st, w, name, 'sn', snOption(w, name, args, line), snDefaults);
-    // Copied on write, as bridges below.
-    if (SERIAL && owner.feature === 'SERIAL') return void (cfg.serial = [...(cfg.serial ?? []), parseSerialLink(w, args, cfg.serial ?? [])]);
-    if (GPIO && name === 'gpio') {
-      // Copied on write, as bridges: a base config keeps its own list.
-      cfg.gpio = [...(cfg.gpio ?? []), parseGpio(w, args, cfg.gpio ?? [])];
-      return;
-    }
-    countArgs(w, name, args, 1, Infinity);
-    if (BRIDGE && owner.feature === 'BRIDGE') {
-      // Copied on write: a base config passed to parseConfigText keeps its own list.
-      if (name === 'connection') cfg.bridges = [...(cfg.bridges ?? []), (st.bridge = newBridge(w, args, cfg.bridges ?? []))];
-      else bridgeOption(w, name, args, st.bridge);
-      return;
-    }
-    if (owner.listener) {
-      listenerSetting(st, w, name, (t) => { t.extra.set(name, args); }, true);
-    } else {
-      const all = cfg.extra.get(name);
-      if (all) all.push(args);
-      else cfg.extra.set(name, [args]);
-    }
+  if (!owner) {
+    if (UNSUPPORTED.has(name)) fail(w, `option '${name}' is a Mosquitto option that Midge does not support`);
+    return fail(w, `unknown option '${name}'`);
+  }
+  const f = owner.feature;
+  if (!featureBuilt(f)) fail(w, featureMissingMessage(`option '${name}'`, f));
+  if (PERSIST && f === 'PERSIST') return persistOption(w, name, args, line, cfg);
+  if (AUTH && f === 'AUTH' && authOption(w, name, args, line, cfg, (apply) => authSetting(st, w, name, apply))) return;
+  if (TLS && f === 'TLS') {
+    const one = tlsOption(w, name, args, line);
+    if (one) return inListener(st, w, name, 'tls', one, () => ({}));
+  }
+  if (SN && f === 'SN') return inListener(st, w, name, 'sn', snOption(w, name, args, line), snDefaults);
+  // Lists are copied on write: a base config passed to parseConfigText keeps its own.
+  if (SERIAL && f === 'SERIAL') return void (cfg.serial = [...(cfg.serial ?? []), parseSerialLink(w, args, cfg.serial ?? [])]);
+  if (GPIO && f === 'GPIO') return void (cfg.gpio = [...(cfg.gpio ?? []), parseGpio(w, args, cfg.gpio ?? [])]);
+  countArgs(w, name, args, 1, Infinity);
+  if (BRIDGE && f === 'BRIDGE') {
+    if (name === 'connection') cfg.bridges = [...(cfg.bridges ?? []), (st.bridge = newBridge(w, args, cfg.bridges ?? []))];
+    else bridgeOption(w, name, args, st.bridge);
     return;
   }
-  if (UNSUPPORTED.has(name)) fail(w, `option '${name}' is a Mosquitto option that Midge does not support`);
-  fail(w, `unknown option '${name}'`);
+  // A built feature's option that Midge does not implement: kept raw for refuseUnimplemented().
+  if (owner.listener) {
+    listenerSetting(st, w, name, (t) => { t.extra.set(name, args); }, true);
+  } else {
+    const all = cfg.extra.get(name);
+    if (all) all.push(args);
+    else cfg.extra.set(name, [args]);
+  }
 }
 
 /** Every log type (what `log_type all` and `-v` select). */
@@ -468,7 +432,11 @@ function finish(st: State): BrokerConfig {
   if (TLS) for (const l of cfg.listeners) checkTls(l, whereOf(st, l, 'tls') ?? { file: cfg.files[0] ?? 'config', line: 0, level: 0 });
   if (BRIDGE) cfg.bridges?.forEach(checkBridge);
   if (!st.allowAnonymousSet) cfg.allowAnonymous = cfg.localOnly === true;
-  if (AUTH) finishAuth(st, cfg);
+  if (AUTH) {
+    const hasDefault = st.defPort !== undefined || st.defHost !== undefined || cfg.localOnly === true;
+    if (cfg.perListenerSettings && st.authWhere && !hasDefault) noDefaultListener(st.authWhere, 'with per_listener_settings true, ');
+    finishAuth(cfg);
+  }
   cfg.logDestNone = st.sawLogDestNone && cfg.logDest.length === 0;
   if (cfg.logDestNone) cfg.logTypes = new Set();
   return cfg;
@@ -481,23 +449,6 @@ function noDefaultListener(w: OptionAt, why = ''): never {
     `${why}option '${w.option}' comes before any 'listener' line, so it belongs to the default listener, ` +
       `but no 'port' or 'bind_address' defines one; move it after a 'listener' line (or add 'port ${DEFAULT_PORT}')`,
   );
-}
-
-/** AUTH: global security settings, or per listener with per_listener_settings true. */
-function finishAuth(st: State, cfg: BrokerConfig): void {
-  if (!cfg.perListenerSettings) {
-    for (const l of cfg.listeners) {
-      l.passwordFile = l.aclFile = l.scramFile = l.allowAnonymous = undefined;
-    }
-    return;
-  }
-  const hasDefault = st.defPort !== undefined || st.defHost !== undefined || cfg.localOnly === true;
-  if (st.authWhere && !hasDefault) {
-    noDefaultListener(st.authWhere, 'with per_listener_settings true, ');
-  }
-  cfg.passwordFile = cfg.aclFile = cfg.scramFile = undefined;
-  // A listener without allow_anonymous: false with a config file, true in local-only mode.
-  for (const l of cfg.listeners) l.allowAnonymous ??= cfg.localOnly === true;
 }
 
 /**

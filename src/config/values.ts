@@ -76,11 +76,11 @@ export function pathValue(w: Where, name: string, line: string, what = 'a value'
 export type OptionSpec = readonly [field: string, min?: number | readonly string[], max?: number];
 
 /**
- * A feature's table of one-word options: its first option names in features.ts (the one list of
- * them) paired in order with `specs`, so that the bundle holds each name once.
+ * `values` keyed by the first of a feature's option names in features.ts, in order: features.ts
+ * stays the one list of option names, and the bundle holds each name once.
  */
-export const specsFor = (names: readonly string[], specs: readonly OptionSpec[]): Record<string, OptionSpec> =>
-  Object.fromEntries(specs.map((s, i) => [names[i], s]));
+export const byName = <T>(names: readonly string[], values: readonly T[]): Record<string, T> =>
+  Object.fromEntries(values.map((v, i) => [names[i], v]));
 
 /** The spec of `name` in `table`, if it has one (own keys only: not `constructor`). */
 export const specOf = (table: Record<string, OptionSpec>, name: string): OptionSpec | undefined =>

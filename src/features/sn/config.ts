@@ -3,7 +3,7 @@
 import { FEATURES } from '../../config/features.ts';
 import { besideConfig, readText } from '../../config/files.ts';
 import type { ListenerConfig, SnListenerConfig } from '../../config/types.ts';
-import { ConfigError, fail, pathValue, setOption, specsFor, type Where } from '../../config/values.ts';
+import { byName, ConfigError, fail, pathValue, setOption, type OptionSpec, type Where } from '../../config/values.ts';
 import { parsePredefined } from './predefined.ts';
 
 /** Defaults of an MQTT-SN listener (docs/mqtt-sn.md). */
@@ -20,7 +20,7 @@ export function snDefaults(): SnListenerConfig {
 }
 
 /** FEATURES.SN.listenerOptions but the last (predefined_topics), in order. */
-export const SN_SPECS = specsFor(FEATURES.SN.listenerOptions, [
+const SPECS = byName<OptionSpec>(FEATURES.SN.listenerOptions, [
   ['advertiseInterval', 0, 65535], // advertise_interval
   ['gatewayId', 1, 255], // gateway_id
   ['maxClients', 1, 65535], // sn_max_clients
@@ -35,7 +35,7 @@ export function snOption(w: Where, name: string, args: string[], line: string): 
       throw new ConfigError(path, n, reason);
     });
   } else {
-    setOption(w, name, args, SN_SPECS[name], one);
+    setOption(w, name, args, SPECS[name], one);
   }
   return one;
 }

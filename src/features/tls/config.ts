@@ -2,11 +2,11 @@
 // them to the listener block they belong to. docs/configuration.md#tls-listeners.
 import { FEATURES } from '../../config/features.ts';
 import type { ListenerConfig, TlsSettings } from '../../config/types.ts';
-import { fail, pathValue, setOption, specOf, specsFor, type Where } from '../../config/values.ts';
+import { byName, fail, pathValue, setOption, specOf, type OptionSpec, type Where } from '../../config/values.ts';
 
 const NAMES = FEATURES.TLS.listenerOptions;
 /** The first four of FEATURES.TLS.listenerOptions, in order. */
-const SPECS = specsFor(NAMES, [
+const SPECS = byName<OptionSpec>(NAMES, [
   ['requireCertificate'], // require_certificate
   ['useIdentityAsUsername'], // use_identity_as_username
   ['tlsVersion', ['tlsv1.1', 'tlsv1.2', 'tlsv1.3']], // tls_version
