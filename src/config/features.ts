@@ -37,14 +37,13 @@ const feature = (profile: ProfileName, options = '', listenerOptions = '', prefi
 export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = {
   BRIDGE: feature(
     'router',
-    'connection address addresses topic bridge_protocol_version cleansession ' +
-      'local_cleansession local_clientid remote_clientid clientid remote_username username ' +
-      'remote_password password keepalive_interval restart_timeout try_private notifications ' +
-      'notifications_local_only notification_topic start_type threshold idle_timeout ' +
-      'bridge_cafile bridge_capath bridge_certfile bridge_keyfile bridge_insecure ' +
-      'bridge_tls_version bridge_alpn bridge_identity bridge_psk bridge_require_ocsp ' +
-      'bridge_bind_address bridge_attempt_unsubscribe bridge_max_packet_size ' +
-      'bridge_outgoing_retain round_robin local_username local_password',
+    'round_robin cleansession local_cleansession local_clientid keepalive_interval try_private ' +
+      'notifications notifications_local_only start_type threshold idle_timeout bridge_cafile ' +
+      'bridge_certfile bridge_keyfile bridge_insecure bridge_tls_version bridge_alpn ' +
+      'bridge_bind_address bridge_attempt_unsubscribe bridge_max_packet_size bridge_outgoing_retain ' +
+      'remote_clientid remote_username remote_password clientid username password connection address ' +
+      'addresses topic bridge_protocol_version restart_timeout notification_topic local_username ' +
+      'local_password bridge_capath bridge_identity bridge_psk bridge_require_ocsp',
   ),
   TLS: feature(
     'router',

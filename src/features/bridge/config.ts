@@ -1,45 +1,42 @@
 // Parsing of Mosquitto's bridge options (`connection NAME` and the options of its block) into a
 // typed BridgeConfig. Called by src/config/parse.ts for every option features.ts gives to BRIDGE.
 import { topicFilterError, topicNameError } from '../../codec/validate.ts';
-import { countArgs, fail, parseInteger, setOption, single, specOf, type OptionSpec, type Where } from '../../config/values.ts';
+import { FEATURES } from '../../config/features.ts';
+import { byName, countArgs, fail, parseInteger, setOption, single, specOf, type OptionSpec, type Where } from '../../config/values.ts';
 import type { BridgeConfig, BridgeTopic } from '../../config/types.ts';
 import type { QoS } from '../../codec/packets.ts';
 
-const NOT_SUPPORTED = new Set([
-  'bridge_capath', 'bridge_identity', 'bridge_psk', 'bridge_require_ocsp',
+const NAMES = FEATURES.BRIDGE.options;
+/** remote_clientid remote_username remote_password, then their older names clientid username password. */
+const REMOTE: OptionSpec[] = [['remoteClientId', 0], ['remoteUsername', 0], ['remotePassword', 0]];
+/** The block's one-word options: the first 27 of FEATURES.BRIDGE.options, in order. */
+const SCALARS = byName<OptionSpec>(NAMES, [
+  ['roundRobin'], // round_robin
+  ['cleanSession'], // cleansession
+  ['localCleanSession'], // local_cleansession
+  ['localClientId', 0], // local_clientid
+  ['keepalive', 0, 65535], // keepalive_interval
+  ['tryPrivate'], // try_private
+  ['notifications'], // notifications
+  ['notificationsLocalOnly'], // notifications_local_only
+  ['startType', ['automatic', 'lazy', 'once']], // start_type
+  ['threshold', 1, 2147483647], // threshold
+  ['idleTimeout', 1, 2147483647], // idle_timeout
+  ['cafile', 0], // bridge_cafile
+  ['certfile', 0], // bridge_certfile
+  ['keyfile', 0], // bridge_keyfile
+  ['insecure'], // bridge_insecure
+  ['tlsVersion', ['tlsv1.3', 'tlsv1.2', 'tlsv1.1']], // bridge_tls_version
+  ['alpn', 0], // bridge_alpn
+  ['bindAddress', 0], // bridge_bind_address
+  ['attemptUnsubscribe'], // bridge_attempt_unsubscribe
+  ['maxPacketSize', 0, 268435460], // bridge_max_packet_size
+  ['outgoingRetain'], // bridge_outgoing_retain
+  ...REMOTE,
+  ...REMOTE,
 ]);
-
-const ALIASES: Record<string, string> = {
-  addresses: 'address', clientid: 'remote_clientid', username: 'remote_username', password: 'remote_password',
-};
-
-/** The block's one-word options (OptionSpec: [field] true/false, [field, min, max], [field, words], [field, 0] any word). */
-const SCALARS: Record<string, OptionSpec> = {
-  round_robin: ['roundRobin'],
-  cleansession: ['cleanSession'],
-  local_cleansession: ['localCleanSession'],
-  remote_clientid: ['remoteClientId', 0],
-  local_clientid: ['localClientId', 0],
-  remote_username: ['remoteUsername', 0],
-  remote_password: ['remotePassword', 0],
-  keepalive_interval: ['keepalive', 0, 65535],
-  try_private: ['tryPrivate'],
-  notifications: ['notifications'],
-  notifications_local_only: ['notificationsLocalOnly'],
-  start_type: ['startType', ['automatic', 'lazy', 'once']],
-  threshold: ['threshold', 1, 2147483647],
-  idle_timeout: ['idleTimeout', 1, 2147483647],
-  bridge_cafile: ['cafile', 0],
-  bridge_certfile: ['certfile', 0],
-  bridge_keyfile: ['keyfile', 0],
-  bridge_insecure: ['insecure'],
-  bridge_tls_version: ['tlsVersion', ['tlsv1.3', 'tlsv1.2', 'tlsv1.1']],
-  bridge_alpn: ['alpn', 0],
-  bridge_bind_address: ['bindAddress', 0],
-  bridge_attempt_unsubscribe: ['attemptUnsubscribe'],
-  bridge_max_packet_size: ['maxPacketSize', 0, 268435460],
-  bridge_outgoing_retain: ['outgoingRetain'],
-};
+/** The last four: Mosquitto's bridge options that Midge does not implement. */
+const NOT_SUPPORTED = NAMES.slice(-4);
 
 export function newBridge(w: Where, args: string[], existing: BridgeConfig[]): BridgeConfig {
   const name = single(w, 'connection', args, 'a name');
@@ -85,14 +82,14 @@ function parseTopic(w: Where, args: string[]): BridgeTopic {
 
 /** Applies one option of a bridge block; `bridge` is the current block, if any. */
 export function bridgeOption(w: Where, option: string, args: string[], bridge: BridgeConfig | undefined): void {
-  const name = Object.hasOwn(ALIASES, option) ? ALIASES[option] : option;
-  if (NOT_SUPPORTED.has(name)) fail(w, `option '${option}' is a Mosquitto bridge option that Midge does not support`);
+  if (NOT_SUPPORTED.includes(option)) fail(w, `option '${option}' is a Mosquitto bridge option that Midge does not support`);
   if (!bridge) fail(w, `option '${option}' must follow a 'connection' line (it belongs to a bridge)`);
   const b = bridge;
-  const spec = specOf(SCALARS, name);
+  const spec = specOf(SCALARS, option);
   if (spec) return setOption(w, option, args, spec, b);
-  switch (name) {
+  switch (option) {
     case 'address':
+    case 'addresses':
       countArgs(w, option, args, 1, Infinity, 'an address');
       b.addresses.push(...args.map((a) => parseAddress(w, a)));
       return;
