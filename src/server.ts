@@ -4,10 +4,11 @@ import type net from 'node:net';
 import { Broker } from './broker/broker.ts';
 import { createGate } from './features/auth/setup.ts';
 import { startSys } from './broker/sys.ts';
-import type { BrokerConfig } from './config/types.ts';
+import type { BrokerConfig, Reloader } from './config/types.ts';
 import { startBridges } from './features/bridge/index.ts';
-import type { Connection } from './transport/connection.ts';
+import type { Connection } from './mqtt/connection.ts';
 import { startPersistence } from './features/persist/index.ts';
+import { acceptor } from './mqtt/accept.ts';
 import { listenTcp } from './transport/tcp.ts';
 import { listenSn } from './features/sn/udp.ts';
 import { startSerial } from './features/serial/index.ts';
@@ -31,8 +32,6 @@ export interface Running {
   onReload(fn: Reloader): void;
 }
 
-/** Something to re-read on SIGHUP. It logs and keeps its previous state if the new one is broken. */
-export type Reloader = () => void | Promise<void>;
 
 const SPEC_MAX_PACKET = 268435455;
 
@@ -99,7 +98,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
       try {
         if (WS && l.protocol === 'websockets') server = await listenWs(broker, l, maxPacket, conns, reloaders);
         else if (TLS && l.tls) server = await listenTls(broker, l, maxPacket, conns, reloaders);
-        else server = await listenTcp(broker, l, maxPacket, conns);
+        else server = await listenTcp(l, acceptor(broker, l, maxPacket, conns));
       } catch (err) {
         // The loopback-only defaults include ::1, which a host without IPv6 lacks.
         if (cfg.localOnly && l.host === '::1') {

@@ -1,7 +1,6 @@
 // Hooks for authentication and authorisation (the AUTH feature implements them). The core only
 // asks; with no Gate on the broker and no Access on a session, nothing is checked.
 import type { ListenerConfig } from '../config/types.ts';
-import type { AuthExchange } from '../features/auth/enhanced.ts';
 
 /** What one client may do, by topic. Absent on a session = everything allowed. */
 export interface Access {
@@ -27,6 +26,22 @@ export interface Credentials {
 }
 
 export type Admission = { ok: true; access: Access | undefined } | { ok: false; code: number; why: string };
+
+/**
+ * MQTT 5 enhanced authentication (§4.12), one answer of an exchange: continue (AUTH 0x18),
+ * success, or refusal (reason code 0x87/0x8C).
+ */
+export type AuthStep =
+  | { rc: 0x18; data: Buffer }
+  /** `username` is the identity that was proven: sessions and the ACL use it. */
+  | { rc: 0; data?: Buffer; username: string }
+  /** `data` may tell the client why (SCRAM's `e=`); `why` is for the log. */
+  | { rc: 0x87 | 0x8c; data?: Buffer; why: string };
+
+/** One client's exchange, fed the client's Authentication Data: CONNECT's, then each AUTH's. */
+export interface AuthExchange {
+  step(data: Buffer | undefined): AuthStep;
+}
 
 /** Decides whether a CONNECT is accepted (CONNACK code 0) and what the client may do. */
 export interface Gate {

@@ -1,7 +1,7 @@
 // The protocol-independent core: sessions, the topic tree, retained messages, wills and the
 // publish path. Transports (MQTT connections now; MQTT-SN, bridges later) call into it.
 import type { QoS, Will } from '../codec/packets.ts';
-import { handBack, isShare, join, leave, type Share } from '../features/mqtt5/shared.ts';
+import { handBack, isShare, join, leave, type Share } from './shared.ts';
 import { log } from '../util/log.ts';
 import type { Gate } from './access.ts';
 import { Flow, type Paced } from './flow.ts';
@@ -12,10 +12,10 @@ import { Session, type Limits } from './session.ts';
 import { Stats } from './stats.ts';
 import type { Store } from './store.ts';
 import { TopicTree } from './topic-tree.ts';
-import { Lifetimes } from '../features/mqtt5/lifetime.ts';
-import { deliver5 } from '../features/mqtt5/sub-options.ts';
-import { willMessage } from '../features/mqtt5/session.ts';
-import { retainedExpired } from '../features/mqtt5/expiry.ts';
+import { Lifetimes } from './lifetime.ts';
+import { deliver5 } from './sub-options.ts';
+import { willMessage } from './message5.ts';
+import { retainedExpired } from './expiry.ts';
 
 export interface BrokerOptions extends Limits {
   allowAnonymous: boolean;

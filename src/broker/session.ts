@@ -16,7 +16,7 @@ import type { Paced } from './flow.ts';
 import type { Outlet } from './outlet.ts';
 import type { Store } from './store.ts';
 import type { Subscriber } from './topic-tree.ts';
-import type { Match5 } from '../features/mqtt5/sub-options.ts';
+import type { Match5 } from './sub-options.ts';
 
 export interface Limits {
   maxInflight: number; // 0 = unlimited

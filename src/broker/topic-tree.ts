@@ -2,7 +2,7 @@
 // visiting only the branches that can match ('+', '#', the literal level), so its cost grows with
 // topic depth, not with the number of subscriptions.
 import type { QoS } from '../codec/packets.ts';
-import { collect5, type Match5 } from '../features/mqtt5/sub-options.ts';
+import { collect5, type Match5 } from './sub-options.ts';
 
 export interface Subscriber {
   /** Scratch fields used by match() to collapse overlapping subscriptions into one delivery. */

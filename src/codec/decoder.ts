@@ -42,7 +42,7 @@ import type {
   Will,
 } from './packets.ts';
 import { checkUtf8, topicFilterError, topicNameError } from './validate.ts';
-import { decodeProps, NO_PROPS, readVbi, vbiValue } from '../features/mqtt5/properties.ts';
+import { decodeProps, NO_PROPS, readVbi, vbiValue } from './properties.ts';
 
 /** Largest value a 4-byte remaining length can hold (MQTT 3.1.1 §2.2.3). */
 export const MAX_REMAINING_LENGTH = 268435455;

@@ -6,7 +6,7 @@
 
 import type { DisconnectPacket, Packet, Properties, QoS, SubscribePacket, Subscription, UnsubackPacket } from './packets.ts';
 import { putVbi, vbiSize as remainingLengthBytes } from './packets.ts';
-import { encodeProps } from '../features/mqtt5/properties.ts';
+import { encodeProps } from './properties.ts';
 
 /** Bytes needed to encode remaining length `n`. */
 export { remainingLengthBytes };

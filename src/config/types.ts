@@ -122,6 +122,9 @@ export interface SerialLinkConfig {
   maxLine: number; // bytes, default 1024
 }
 
+/** Something to re-read on SIGHUP. It logs and keeps its previous state if the new one is broken. */
+export type Reloader = () => void | Promise<void>;
+
 export interface BrokerConfig {
   listeners: ListenerConfig[];
   /** BRIDGE: the `connection` blocks, in file order; undefined = none. */

@@ -9,7 +9,7 @@ import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
 import type { IAuthPacket } from 'mqtt-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/parse.ts';
-import type { AuthExchange, AuthStep } from '../../src/features/auth/enhanced.ts';
+import type { AuthExchange, AuthStep } from '../../src/broker/access.ts';
 import { runPasswd } from '../../src/features/auth/passwd.ts';
 import { ScramExchange, type ScramDb } from '../../src/features/auth/scram.ts';
 import { parseScramFile, scramEntry, scramKeys } from '../../src/features/auth/scram-file.ts';

@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Connection } from '../../src/transport/connection.ts';
+import type { Connection } from '../../src/mqtt/connection.ts';
 import { log } from '../../src/util/log.ts';
 import { requirePeer } from '../helpers/peers.ts';
 import { freePort } from '../helpers/ports.ts';

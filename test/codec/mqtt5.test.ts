@@ -8,8 +8,8 @@ import type { Packet as MpPacket } from 'mqtt-packet';
 import { Decoder } from '../../src/codec/decoder.ts';
 import { encode, encode5, encodePublish5 } from '../../src/codec/encoder.ts';
 import type { ConnectPacket, Packet, ProtocolError, PublishPacket } from '../../src/codec/packets.ts';
-import { encodeProps } from '../../src/features/mqtt5/properties.ts';
-import { reasonFor } from '../../src/features/mqtt5/reason.ts';
+import { encodeProps } from '../../src/codec/properties.ts';
+import { reasonFor } from '../../src/codec/reasons.ts';
 import { bytes, chunks, int, seeded } from './gen.ts';
 import { fromMp5, norm5, randomPacket5, toMp5 } from './gen5.ts';
 

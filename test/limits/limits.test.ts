@@ -6,7 +6,7 @@ import { parseConfigText } from '../../src/config/parse.ts';
 import { MAX_TOPIC_SLASHES, tooDeep } from '../../src/codec/validate.ts';
 import { listener, startBroker, type TestBroker } from '../helpers/broker.ts';
 import { RawClient } from '../helpers/raw.ts';
-import { Connection } from '../../src/transport/connection.ts';
+import { Connection } from '../../src/mqtt/connection.ts';
 
 const brokers: TestBroker[] = [];
 const raws: RawClient[] = [];

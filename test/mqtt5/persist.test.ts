@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/broker/message.ts';
 import { encodePublish5 } from '../../src/codec/encoder.ts';
 import type { Properties, QoS } from '../../src/codec/packets.ts';
-import { encodeProps } from '../../src/features/mqtt5/properties.ts';
+import { encodeProps } from '../../src/codec/properties.ts';
 import { BodyReader, RecordWriter } from '../../src/features/persist/format.ts';
 import { Image, msgRecord, retainRecord, subRecord } from '../../src/features/persist/image.ts';
 import type * as ImageModule from '../../src/features/persist/image.ts';

@@ -2,7 +2,8 @@
 // listener's own with per_listener_settings) and lets it decide.
 import type { Admission, Credentials, Gate } from '../../broker/access.ts';
 import type { BrokerConfig, ListenerConfig } from '../../config/types.ts';
-import { METHODS, type AuthExchange } from './enhanced.ts';
+import type { AuthExchange } from '../../broker/access.ts';
+import { METHODS } from './enhanced.ts';
 import { Security } from './security.ts';
 
 export class AuthGate implements Gate {

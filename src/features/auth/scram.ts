@@ -1,7 +1,7 @@
 // SCRAM-SHA-256, server side (RFC 5802, RFC 7677), without channel binding. The server keeps only
 // StoredKey and ServerKey per user (scram-file.ts) and never runs PBKDF2: the client does.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { AuthExchange, AuthStep } from './enhanced.ts';
+import type { AuthExchange, AuthStep } from '../../broker/access.ts';
 
 export interface ScramKeys {
   iterations: number;

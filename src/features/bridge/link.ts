@@ -15,7 +15,7 @@ import { Decoder } from '../../codec/decoder.ts';
 import { DISCONNECT_BYTES, encode, encode5, encodeAck, encodePublish, PINGREQ_BYTES } from '../../codec/encoder.ts';
 import type { DisconnectPacket, Packet, QoS, Will } from '../../codec/packets.ts';
 import type { BridgeConfig } from '../../config/types.ts';
-import { Held, passes, replay } from '../../transport/held.ts';
+import { Held, passes, replay } from '../../mqtt/held.ts';
 import { log } from '../../util/log.ts';
 import { nodeTlsVersion } from '../tls/context.ts';
 import { nextDelay } from './backoff.ts';

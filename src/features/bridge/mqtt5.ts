@@ -8,7 +8,7 @@ import { encodePublish5 } from '../../codec/encoder.ts';
 import type { Properties, PublishPacket, QoS, Subscription } from '../../codec/packets.ts';
 import type { BridgeConfig } from '../../config/types.ts';
 import { log } from '../../util/log.ts';
-import { forwarded, propsAt } from '../mqtt5/session.ts';
+import { forwarded, propsAt } from '../../broker/message5.ts';
 
 /** The CONNECT properties: a persistent remote session (cleansession false) never expires. */
 export const connectProps = (clean: boolean): Properties | undefined => (clean ? undefined : { sessionExpiryInterval: 0xffffffff });

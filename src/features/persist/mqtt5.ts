@@ -3,7 +3,7 @@
 // a session's expiry interval.
 import type { Message } from '../../broker/message.ts';
 import type { Session } from '../../broker/session.ts';
-import { decodeProps, encodeProps } from '../mqtt5/properties.ts';
+import { decodeProps, encodeProps } from '../../codec/properties.ts';
 import { type BodyReader, R_EXPIRY, type RecordWriter } from './format.ts';
 
 /** The session's MQTT 5 Session Expiry Interval (Session.expiry); undefined for 3.1/3.1.1. */

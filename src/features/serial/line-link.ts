@@ -9,7 +9,7 @@ import type { Outlet } from '../../broker/outlet.ts';
 import type { Session } from '../../broker/session.ts';
 import { topicFilterError, topicNameError } from '../../codec/validate.ts';
 import type { SerialLinkConfig } from '../../config/types.ts';
-import { acceptPublish } from '../../handlers/handle-publish.ts';
+import { acceptPublish } from '../../mqtt/handle-publish.ts';
 import { log } from '../../util/log.ts';
 import { LineDecoder } from './framing.ts';
 import { PortKeeper, type SerialPortClass } from './port.ts';

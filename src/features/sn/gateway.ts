@@ -10,7 +10,7 @@ import type { ListenerConfig, SnListenerConfig } from '../../config/types.ts';
 import type { Access, Admission } from '../../broker/access.ts';
 import { makeMessage } from '../../broker/message.ts';
 import type { QoS } from '../../codec/packets.ts';
-import { acceptPublish } from '../../handlers/handle-publish.ts';
+import { acceptPublish } from '../../mqtt/handle-publish.ts';
 import { log } from '../../util/log.ts';
 import { SnClient } from './client.ts';
 import {

@@ -3,10 +3,10 @@
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { Broker } from '../../broker/broker.ts';
-import type { ListenerConfig, TlsSettings } from '../../config/types.ts';
-import type { Reloader } from '../../server.ts';
-import type { Connection } from '../../transport/connection.ts';
-import { type Accept, acceptor, listen } from '../../transport/tcp.ts';
+import type { ListenerConfig, Reloader, TlsSettings } from '../../config/types.ts';
+import type { Connection } from '../../mqtt/connection.ts';
+import { type Accept, acceptor } from '../../mqtt/accept.ts';
+import { listen } from '../../transport/tcp.ts';
 import { log } from '../../util/log.ts';
 import { certIdentity, secureContextOptions, serverOptions } from './context.ts';
 

@@ -2,8 +2,8 @@
 // the client maps aliases 1..max_topic_alias (sent in CONNACK) to topics. Outbound: the broker
 // gives aliases to the first topics it sends, up to the client's Topic Alias Maximum, and then
 // sends those topics as an empty name and the alias.
-import { ProtocolError, type Properties, type PublishPacket } from '../../codec/packets.ts';
-import type { ListenerConfig } from '../../config/types.ts';
+import { ProtocolError, type Properties, type PublishPacket } from '../codec/packets.ts';
+import type { ListenerConfig } from '../config/types.ts';
 
 export interface Aliases {
   /** Inbound: alias → topic. */

@@ -5,7 +5,7 @@ import {
   RC_MALFORMED,
   RC_PACKET_TOO_LARGE,
   RC_PROTOCOL_ERROR,
-} from '../../codec/packets.ts';
+} from './packets.ts';
 
 const REASONS: Record<string, number> = {
   'packet-too-large': RC_PACKET_TOO_LARGE,

@@ -1,7 +1,7 @@
 // Acknowledgements from the client for messages the broker delivered (QoS 1 and 2 outbound).
 import { encodeAck } from '../codec/encoder.ts';
 import type { Session } from '../broker/session.ts';
-import type { Connection } from '../transport/connection.ts';
+import type { Connection } from './connection.ts';
 
 export function handlePuback(session: Session, packetId: number): void {
   session.complete(packetId, 1);

@@ -2,13 +2,13 @@
 // [MQTT-3.1.0-1]; a second CONNECT is a violation [MQTT-3.1.0-2].
 import { type DisconnectPacket, type Packet, ProtocolError, RC_DISCONNECT_WITH_WILL } from '../codec/packets.ts';
 import { PINGRESP_BYTES } from '../codec/encoder.ts';
-import type { Connection } from '../transport/connection.ts';
-import { authenticating, onAuth } from '../features/auth/auth-exchange.ts';
+import type { Connection } from './connection.ts';
+import { authenticating, onAuth } from './handle-auth.ts';
 import { handleConnect } from './handle-connect.ts';
 import { handlePublish, handlePubrel } from './handle-publish.ts';
 import { handlePuback, handlePubcomp, handlePubrec } from './handle-ack.ts';
 import { handleSubscribe, handleUnsubscribe } from './handle-subscribe.ts';
-import { setExpiry } from '../features/mqtt5/lifetime.ts';
+import { setExpiry } from '../broker/lifetime.ts';
 
 export function handlePacket(conn: Connection, p: Packet): void {
   const session = conn.session;

@@ -1,8 +1,8 @@
 // Checks of an MQTT 5 PUBLISH from a client before it enters the publish path: its Topic Alias
 // and the server's Receive Maximum.
-import { ProtocolError, type PublishPacket } from '../../codec/packets.ts';
-import type { Session } from '../../broker/session.ts';
-import type { Connection } from '../../transport/connection.ts';
+import { ProtocolError, type PublishPacket } from '../codec/packets.ts';
+import type { Session } from '../broker/session.ts';
+import type { Connection } from './connection.ts';
 import { aliasIn } from './topic-alias.ts';
 
 /** No Matching Subscribers: a PUBACK/PUBREC reason code that is still a success. */

@@ -14,12 +14,11 @@
 // has no journal entry for them (clean or ended sessions: the persistence journal cannot take a
 // message out of the middle of a queue). QoS 2 messages already sent stay with it [MQTT-4.8.2-4]
 // and are never sent to another member [MQTT-4.8.2-5].
-import type { Broker } from '../../broker/broker.ts';
-import type { Message } from '../../broker/message.ts';
-import type { Outbound, Session } from '../../broker/session.ts';
-import { RC_TOPIC_FILTER_INVALID, SUBACK_FAILURE, type QoS } from '../../codec/packets.ts';
-import type { Connection } from '../../transport/connection.ts';
-import { log } from '../../util/log.ts';
+import type { Broker } from './broker.ts';
+import type { Message } from './message.ts';
+import type { Outbound, Session } from './session.ts';
+import { RC_TOPIC_FILTER_INVALID, SUBACK_FAILURE, type QoS } from '../codec/packets.ts';
+import { log } from '../util/log.ts';
 
 /** The '/' that ends GROUP in a valid share filter; -1 for an invalid one, 0 for no share. */
 function groupEnd(f: string): number {
@@ -39,8 +38,8 @@ export function aclFilter(f: string): string {
   return i > 0 ? f.slice(i + 1) : f;
 }
 
-/** Refuses an invalid share filter: SUBACK 0x8F in MQTT 5, 0x80 before. */
-export function shareRefused(f: string, conn: Connection, granted: number[]): boolean {
+/** Refuses an invalid share filter: SUBACK 0x8F in MQTT 5, 0x80 before. `conn`: the subscriber's connection. */
+export function shareRefused(f: string, conn: { readonly name: string; readonly protocolLevel: number }, granted: number[]): boolean {
   if (groupEnd(f) >= 0) return false;
   log.notice(`Client ${conn.name}: invalid shared subscription ${f}.`);
   granted.push(conn.protocolLevel === 5 ? RC_TOPIC_FILTER_INVALID : SUBACK_FAILURE);

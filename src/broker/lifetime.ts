@@ -2,10 +2,10 @@
 // Session Expiry Interval [MQTT-3.1.2-23] (0xFFFFFFFF: for ever), and its will waits for the Will
 // Delay Interval or the end of the session, whichever comes first [MQTT-3.1.2-8]. Only sessions
 // with something due wait here, so the broker's tick does not walk every session.
-import { ProtocolError, type Will } from '../../codec/packets.ts';
-import type { Broker } from '../../broker/broker.ts';
-import type { Session } from '../../broker/session.ts';
-import { log } from '../../util/log.ts';
+import { ProtocolError, type Will } from '../codec/packets.ts';
+import type { Broker } from './broker.ts';
+import type { Session } from './session.ts';
+import { log } from '../util/log.ts';
 
 interface Due {
   /** Broker seconds when the session ends (Infinity: never). */

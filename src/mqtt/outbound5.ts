@@ -1,12 +1,13 @@
 // What an MQTT 5 client is sent of a message: nothing once its Message Expiry Interval has passed
 // [MQTT-3.3.2-5], nor a packet larger than the client's Maximum Packet Size [MQTT-3.1.2-24]. A
 // message not sent counts as delivered [MQTT-3.1.2-25]: the session forgets its packet id.
-import type { QoS } from '../../codec/packets.ts';
-import type { Message } from '../../broker/message.ts';
-import type { Connection } from '../../transport/connection.ts';
-import { log } from '../../util/log.ts';
-import { publish5 } from './session.ts';
-import { sendTopic } from './topic-alias.ts';
+import type { QoS } from '../codec/packets.ts';
+import type { Message } from '../broker/message.ts';
+import type { Connection } from './connection.ts';
+import { log } from '../util/log.ts';
+import { encodePublish5 } from '../codec/encoder.ts';
+import { propsAt } from '../broker/message5.ts';
+import { type Aliases, aliasOut, sendTopic } from './topic-alias.ts';
 
 export function outbound5(conn: Connection, msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean, x?: Buffer): Buffer | undefined {
   const now = conn.broker.now;
@@ -31,4 +32,23 @@ function skip(conn: Connection, qos: QoS, packetId: number): undefined {
   const s = conn.session!;
   if (qos > 0 && s.inflight.delete(packetId) && PERSIST) s.store?.completed(s, packetId);
   return undefined;
+}
+
+/**
+ * The PUBLISH for an MQTT 5 subscriber. The forwarded properties are encoded once per message
+ * (props5), and the QoS 0 form is shared by every MQTT 5 subscriber (enc5), as enc0 is for 3.1.1,
+ * unless the subscriber has properties of its own: `x` (subscription ids) or a topic alias from
+ * `a`, the connection's aliases. A message that expires carries the seconds left at `now`
+ * [MQTT-3.3.2-6], encoded per send.
+ */
+export function publish5(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean, now: number, x?: Buffer, a?: Aliases): Buffer {
+  const expiring = msg.expiresAt !== undefined;
+  const props = propsAt(msg, now);
+  let topic = msg.topic;
+  if (a) {
+    x = aliasOut(a, topic, x);
+    topic = sendTopic;
+  }
+  if (qos === 0 && !retain && !x && !expiring) return (msg.enc5 ??= encodePublish5(topic, msg.payload, 0, false, false, 0, props));
+  return encodePublish5(topic, msg.payload, qos, retain, dup, packetId, props, x);
 }

@@ -1,8 +1,8 @@
 // Message Expiry Interval on the broker's coarse clock. A message published with one carries when
 // it ends (Message.expiresAt, broker seconds); other messages pay nothing. Like the session clock,
 // "passed" means strictly after: the clock may lag by a second, and a message must not go early.
-import type { Broker } from '../../broker/broker.ts';
-import { makeMessage, type Message } from '../../broker/message.ts';
+import type { Broker } from './broker.ts';
+import { makeMessage, type Message } from './message.ts';
 
 /** Sets when `msg` expires, if its properties give an interval. */
 export function stamp(msg: Message, now: number): Message {

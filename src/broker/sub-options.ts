@@ -3,10 +3,10 @@
 // nothing more: bits 0-1 QoS, bit 2 No Local, bit 3 Retain As Published, and the Subscription
 // Identifier times 16 above them (ids reach 2^28, past 32-bit operators: hence + and / 16).
 // A subscription with no option set and no id is stored as its bare QoS.
-import { ProtocolError, type QoS, type Subscription } from '../../codec/packets.ts';
-import type { Message } from '../../broker/message.ts';
-import type { Session } from '../../broker/session.ts';
-import { encodeProps } from './properties.ts';
+import { ProtocolError, type QoS, type Subscription } from '../codec/packets.ts';
+import type { Message } from './message.ts';
+import type { Session } from './session.ts';
+import { encodeProps } from '../codec/properties.ts';
 
 /** What a subscriber's option-carrying subscriptions add to one match (a publish). */
 export interface Match5 {

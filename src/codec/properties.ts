@@ -1,6 +1,6 @@
 // MQTT 5 properties (§2.2.2): one table entry per identifier drives both decoding and encoding.
-import { ProtocolError, putVbi, vbiSize, type Properties } from '../../codec/packets.ts';
-import { checkUtf8 } from '../../codec/validate.ts';
+import { ProtocolError, putVbi, vbiSize, type Properties } from './packets.ts';
+import { checkUtf8 } from './validate.ts';
 
 // Value types (const enums: esbuild inlines their values).
 const enum T {

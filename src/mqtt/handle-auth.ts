@@ -1,13 +1,13 @@
 // MQTT 5 enhanced authentication on a connection (§4.12): CONNECT with an Authentication Method,
 // then AUTH 0x18 both ways until CONNACK; later, re-authentication started by the client's AUTH
 // 0x19. The method's exchange (enhanced.ts) sees only the Authentication Data.
-import { encodeReason } from '../../codec/encoder.ts';
-import type { ConnectPacket, Packet, Properties } from '../../codec/packets.ts';
-import { handleConnect } from '../../handlers/handle-connect.ts';
-import type { Connection } from '../../transport/connection.ts';
-import { log } from '../../util/log.ts';
-import { connack5 } from '../mqtt5/session.ts';
-import type { AuthExchange, AuthStep } from './enhanced.ts';
+import { encodeReason } from '../codec/encoder.ts';
+import type { ConnectPacket, Packet, Properties } from '../codec/packets.ts';
+import { handleConnect } from './handle-connect.ts';
+import type { Connection } from './connection.ts';
+import { log } from '../util/log.ts';
+import { connack5 } from './connack5.ts';
+import type { AuthExchange, AuthStep } from '../broker/access.ts';
 
 /** What a successful exchange gives the CONNECT: the proven username, the CONNACK's properties. */
 export interface Authenticated {

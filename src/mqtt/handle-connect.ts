@@ -2,11 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Access } from '../broker/access.ts';
 import type { ConnectPacket } from '../codec/packets.ts';
-import { type Authenticated, startAuth } from '../features/auth/auth-exchange.ts';
-import { connack5 } from '../features/mqtt5/session.ts';
-import { connackProps } from '../features/mqtt5/connect.ts';
-import { aliasesFor } from '../features/mqtt5/topic-alias.ts';
-import type { Connection } from '../transport/connection.ts';
+import { type Authenticated, startAuth } from './handle-auth.ts';
+import { connack5, connackProps } from './connack5.ts';
+import { aliasesFor } from './topic-alias.ts';
+import type { Connection } from './connection.ts';
 import { log } from '../util/log.ts';
 
 function refuse(conn: Connection, code: number, why: string): void {

@@ -8,10 +8,10 @@ import {
   type SubscribePacket,
   type UnsubscribePacket,
 } from '../codec/packets.ts';
-import { idProps, optionsOf } from '../features/mqtt5/sub-options.ts';
+import { idProps, optionsOf } from '../broker/sub-options.ts';
 import type { Session } from '../broker/session.ts';
-import { type Connection, writeDurable } from '../transport/connection.ts';
-import { aclFilter, shareRefused } from '../features/mqtt5/shared.ts';
+import { type Connection, writeDurable } from './connection.ts';
+import { aclFilter, shareRefused } from '../broker/shared.ts';
 import { log } from '../util/log.ts';
 
 export function handleSubscribe(conn: Connection, session: Session, p: SubscribePacket): void {

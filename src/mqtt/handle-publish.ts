@@ -4,11 +4,11 @@ import { type Properties, type PublishPacket, RC_NOT_AUTHORIZED, RC_QUOTA_EXCEED
 import type { Access } from '../broker/access.ts';
 import type { Broker } from '../broker/broker.ts';
 import { makeMessage, type Message } from '../broker/message.ts';
-import { forwarded } from '../features/mqtt5/session.ts';
-import { stamp } from '../features/mqtt5/expiry.ts';
-import { inbound5, RC_NO_MATCHING_SUBSCRIBERS } from '../features/mqtt5/publish-in.ts';
+import { forwarded } from '../broker/message5.ts';
+import { stamp } from '../broker/expiry.ts';
+import { inbound5, RC_NO_MATCHING_SUBSCRIBERS } from './publish-in5.ts';
 import type { Session } from '../broker/session.ts';
-import { type Connection, writeDurable } from '../transport/connection.ts';
+import { type Connection, writeDurable } from './connection.ts';
 import { log } from '../util/log.ts';
 
 export function handlePublish(conn: Connection, session: Session, p: PublishPacket): void {
