@@ -2,7 +2,8 @@
 // server.ts, each behind its compile-time flag.
 import { applyCli, parseCli, USAGE } from './config/cli.ts';
 import { runPasswd } from './features/auth/passwd.ts';
-import { defaultConfig, loadConfigFile, refuseUnimplemented } from './config/parse.ts';
+import { defaultConfig } from './config/defaults.ts';
+import { loadConfigFile, refuseUnimplemented } from './config/parse.ts';
 import { ConfigError } from './config/values.ts';
 import { startServer } from './server.ts';
 import { log } from './util/log.ts';

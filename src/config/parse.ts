@@ -4,30 +4,26 @@
 //
 // Notes on the code:
 // - The format is Mosquitto's, on purpose: users bring their Mosquitto files. Any error throws a
-//   ConfigError whose message is `file:line: reason`, which stops start-up.
-// - One-word options are read through tables of OptionSpec (SCALARS below, SN_SCALARS,
-//   TLS_SCALARS; the bridge's in src/features/bridge/config.ts).
+//   ConfigError (values.ts) whose message is `file:line: reason`, which stops start-up.
 // - Listener scope (as Mosquitto 2.0): listenerSetting() applies a listener option to the current
 //   `listener` block or records it in the default listener's scope (DefaultScope); finish() makes
 //   that scope the default listener (`port`/`bind_address`), the local-only listeners, or an error.
-// - Options of optional features: src/config/features.ts says which feature owns an option. Not
-//   built into the bundle: featureMissingMessage() names the profiles that have it. Built: its
-//   parser takes it (AUTH authOption, TLS tlsOption, SN snSetting into ListenerConfig.sn, SERIAL
-//   src/features/serial/config.ts, GPIO src/features/gpio/config.ts, BRIDGE
-//   src/features/bridge/config.ts). A feature option that no parser takes is stored raw
-//   (listener options in ListenerConfig.extra, last one wins; others in BrokerConfig.extra, every
-//   occurrence) and refuseUnimplemented() refuses it at start-up.
+// - Core options are read here (one-word ones through SCALARS). An option of a feature goes by
+//   features.ts: not built into the bundle, featureMissingMessage() names the profiles that have
+//   it; built, the feature's parser in src/features/FEATURE/config.ts reads it, each behind its
+//   flag so that a build without the feature drops the parser. A built feature's option that no
+//   parser takes is stored raw (listener options in ListenerConfig.extra, last one wins; others in
+//   BrokerConfig.extra, every occurrence) and refuseUnimplemented() refuses it at start-up.
 // - MQTT5 has no entry in features.ts: max_topic_alias is read only in MQTT5 builds and is in
 //   UNSUPPORTED otherwise.
-// - Mosquitto options that Midge does not implement (UNSUPPORTED; a feature's own in features.ts
-//   or its parser) are errors saying so.
 import { includeDir, readText } from './files.ts';
+import { baseValues, cloneConfig, DEFAULT_PORT, loopbackListeners, newListener, type ListenerScope } from './defaults.ts';
 import { contentLines } from './lines.ts';
 import {
   ConfigError, countArgs, fail, parseBool, parseInteger, restOfLine, setOption, single, specOf, type OptionSpec, type Where,
 } from './values.ts';
 import { featureBuilt, featureMissingMessage, optionOwner } from './features.ts';
-import type { BridgeConfig, BrokerConfig, ListenerConfig, SnListenerConfig, TlsSettings } from './types.ts';
+import type { BridgeConfig, BrokerConfig, ListenerConfig } from './types.ts';
 import { bridgeOption, checkBridge, newBridge } from '../features/bridge/config.ts';
 import { parseSerialLink } from '../features/serial/config.ts';
 import { parseGpio } from '../features/gpio/config.ts';
@@ -39,7 +35,6 @@ import { persistOption } from '../features/persist/config.ts';
 const LOG_TYPES = ['error', 'warning', 'notice', 'information', 'debug', 'subscribe', 'unsubscribe'];
 const MAX_PAYLOAD = 268435455;
 const MAX_INT = 2147483647;
-const DEFAULT_PORT = 1883;
 
 /** Mosquitto options with no Midge implementation (core ones; feature options are in features.ts). */
 const UNSUPPORTED = new Set(
@@ -54,19 +49,8 @@ const UNSUPPORTED = new Set(
 /** Where an option was set, for errors found later. */
 type OptionAt = Where & { option: string };
 
-/** Settings made in the default listener's scope (before any `listener` line of a file). */
-interface DefaultScope {
-  protocol?: string;
-  maxConnections?: number;
-  maxTopicAlias?: number;
-  tls?: TlsSettings;
-  extra: Map<string, string[]>;
-  sn?: SnListenerConfig;
-  passwordFile?: string;
-  aclFile?: string;
-  scramFile?: string;
-  allowAnonymous?: boolean;
-  /** The first setting that differs from a new listener's defaults, for the error message. */
+/** The default listener's scope, and where its first setting that differs from a new listener's was made. */
+interface DefaultScope extends ListenerScope {
   where?: OptionAt;
 }
 
@@ -86,83 +70,6 @@ interface State {
   authWhere?: OptionAt;
   /** The current `connection` block (BRIDGE). */
   bridge?: BridgeConfig;
-}
-
-/** Values before any config file is read (the file then overrides them). */
-export function baseValues(): BrokerConfig {
-  return {
-    listeners: [],
-    allowAnonymous: false,
-    maxInflightMessages: 20,
-    maxQueuedMessages: 1000,
-    maxQueuedBytes: 0,
-    subscriberStallTimeout: 5,
-    messageSizeLimit: 0,
-    retainAvailable: true,
-    sysInterval: 10,
-    logTypes: undefined,
-    logDest: [],
-    persistentClientExpiration: 0,
-    defaults: false,
-    files: [],
-    extra: new Map(),
-    localOnly: false,
-    logDestNone: false,
-  };
-}
-
-function newListener(port: number, host: string | undefined, scope?: DefaultScope): ListenerConfig {
-  const l: ListenerConfig = {
-    port,
-    host,
-    protocol: scope?.protocol ?? 'mqtt',
-    maxConnections: scope?.maxConnections ?? -1,
-    ...(scope?.tls && { tls: { ...scope.tls } }),
-    extra: new Map(scope?.extra ?? []),
-  };
-  if (SN && scope?.sn) l.sn = { ...scope.sn };
-  if (MQTT5 && scope?.maxTopicAlias !== undefined) l.maxTopicAlias = scope.maxTopicAlias;
-  if (AUTH && scope) {
-    l.passwordFile = scope.passwordFile;
-    l.aclFile = scope.aclFile;
-    l.scramFile = scope.scramFile;
-    l.allowAnonymous = scope.allowAnonymous;
-  }
-  return l;
-}
-
-/** Mosquitto 2's local-only listeners: loopback IPv4 and IPv6. */
-function loopbackListeners(port: number, scope?: DefaultScope): ListenerConfig[] {
-  return [newListener(port, '127.0.0.1', scope), newListener(port, '::1', scope)];
-}
-
-/**
- * The embedded defaults used when no config file is given: loopback only (127.0.0.1 and ::1, port
- * 1883; ::1 may be unavailable and is then skipped by the caller), anonymous clients allowed.
- */
-export function defaultConfig(): BrokerConfig {
-  return {
-    ...baseValues(),
-    listeners: loopbackListeners(DEFAULT_PORT),
-    allowAnonymous: true,
-    defaults: true,
-    localOnly: true,
-  };
-}
-
-function cloneListener(l: ListenerConfig): ListenerConfig {
-  return { ...l, ...(l.tls && { tls: { ...l.tls } }), extra: new Map(Array.from(l.extra, ([k, v]) => [k, [...v]])) };
-}
-
-function cloneConfig(c: BrokerConfig): BrokerConfig {
-  return {
-    ...c,
-    listeners: c.listeners.map(cloneListener),
-    logTypes: c.logTypes ? new Set(c.logTypes) : undefined,
-    logDest: c.logDest.map((d) => ({ ...d })),
-    files: [...c.files],
-    extra: new Map(Array.from(c.extra, ([k, v]) => [k, v.map((args) => [...args])])),
-  };
 }
 
 function initState(base?: BrokerConfig): State {
@@ -189,7 +96,7 @@ function parsePort(w: Where, name: string, s: string): number {
   return Number(s);
 }
 
-/** One-word options read straight into the config (core, PERSIST, AUTH). */
+/** Core one-word options, read straight into the config. */
 const SCALARS: Record<string, OptionSpec> = {
   max_inflight_messages: ['maxInflightMessages', 0, 65535],
   max_queued_bytes: ['maxQueuedBytes', 0, MAX_INT],

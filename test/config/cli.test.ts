@@ -1,7 +1,8 @@
 // The command line: Mosquitto's -c, -p, -v and -h, and how -p and -v change a configuration.
 import { describe, expect, it } from 'vitest';
 import { applyCli, parseCli, USAGE } from '../../src/config/cli.ts';
-import { defaultConfig, parseConfigText } from '../../src/config/parse.ts';
+import { defaultConfig } from '../../src/config/defaults.ts';
+import { parseConfigText } from '../../src/config/parse.ts';
 
 const ALL_TYPES = ['error', 'warning', 'notice', 'information', 'debug', 'subscribe', 'unsubscribe', ...(WS ? ['websockets'] : [])];
 

@@ -12,7 +12,8 @@ import {
   optionOwner,
   type FeatureName,
 } from '../../src/config/features.ts';
-import { allLogTypes, defaultConfig, loadConfigFile, parseConfigText } from '../../src/config/parse.ts';
+import { defaultConfig } from '../../src/config/defaults.ts';
+import { allLogTypes, loadConfigFile, parseConfigText } from '../../src/config/parse.ts';
 import { ConfigError } from '../../src/config/values.ts';
 import type { BrokerConfig } from '../../src/config/types.ts';
 import { importWithFlags } from '../helpers/bundled.ts';

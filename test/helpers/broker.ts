@@ -1,6 +1,6 @@
 // Starts Midge in-process on an ephemeral loopback port for one test file.
 import type { BrokerConfig, ListenerConfig } from '../../src/config/types.ts';
-import { baseValues } from '../../src/config/parse.ts';
+import { baseValues } from '../../src/config/defaults.ts';
 import { startServer, type Running } from '../../src/server.ts';
 import { log } from '../../src/util/log.ts';
 

@@ -1,0 +1,98 @@
+// The values a config starts from: Mosquitto's defaults, the local-only listeners, listeners made
+// from the default listener's scope, and copies of a base config for parseConfigText.
+import type { BrokerConfig, ListenerConfig, SnListenerConfig, TlsSettings } from './types.ts';
+
+export const DEFAULT_PORT = 1883;
+
+/** Listener settings made in the default listener's scope (before any `listener` line of a file). */
+export interface ListenerScope {
+  protocol?: string;
+  maxConnections?: number;
+  maxTopicAlias?: number;
+  tls?: TlsSettings;
+  extra: Map<string, string[]>;
+  sn?: SnListenerConfig;
+  passwordFile?: string;
+  aclFile?: string;
+  scramFile?: string;
+  allowAnonymous?: boolean;
+}
+
+/** Values before any config file is read (the file then overrides them). */
+export function baseValues(): BrokerConfig {
+  return {
+    listeners: [],
+    allowAnonymous: false,
+    maxInflightMessages: 20,
+    maxQueuedMessages: 1000,
+    maxQueuedBytes: 0,
+    subscriberStallTimeout: 5,
+    messageSizeLimit: 0,
+    retainAvailable: true,
+    sysInterval: 10,
+    logTypes: undefined,
+    logDest: [],
+    persistentClientExpiration: 0,
+    defaults: false,
+    files: [],
+    extra: new Map(),
+    localOnly: false,
+    logDestNone: false,
+  };
+}
+
+/** A listener on `port`; one made from the default listener's scope takes its settings (copies). */
+export function newListener(port: number, host: string | undefined, scope?: ListenerScope): ListenerConfig {
+  const l: ListenerConfig = {
+    port,
+    host,
+    protocol: scope?.protocol ?? 'mqtt',
+    maxConnections: scope?.maxConnections ?? -1,
+    ...(scope?.tls && { tls: { ...scope.tls } }),
+    extra: new Map(scope?.extra ?? []),
+  };
+  if (SN && scope?.sn) l.sn = { ...scope.sn };
+  if (MQTT5 && scope?.maxTopicAlias !== undefined) l.maxTopicAlias = scope.maxTopicAlias;
+  if (AUTH && scope) {
+    l.passwordFile = scope.passwordFile;
+    l.aclFile = scope.aclFile;
+    l.scramFile = scope.scramFile;
+    l.allowAnonymous = scope.allowAnonymous;
+  }
+  return l;
+}
+
+/** Mosquitto 2's local-only listeners: loopback IPv4 and IPv6. */
+export function loopbackListeners(port: number, scope?: ListenerScope): ListenerConfig[] {
+  return [newListener(port, '127.0.0.1', scope), newListener(port, '::1', scope)];
+}
+
+/**
+ * The embedded defaults used when no config file is given: loopback only (127.0.0.1 and ::1, port
+ * 1883; ::1 may be unavailable and is then skipped by the caller), anonymous clients allowed.
+ */
+export function defaultConfig(): BrokerConfig {
+  return {
+    ...baseValues(),
+    listeners: loopbackListeners(DEFAULT_PORT),
+    allowAnonymous: true,
+    defaults: true,
+    localOnly: true,
+  };
+}
+
+function cloneListener(l: ListenerConfig): ListenerConfig {
+  return { ...l, ...(l.tls && { tls: { ...l.tls } }), extra: new Map(Array.from(l.extra, ([k, v]) => [k, [...v]])) };
+}
+
+/** A copy of a base config that parsing may change (lists and maps copied). */
+export function cloneConfig(c: BrokerConfig): BrokerConfig {
+  return {
+    ...c,
+    listeners: c.listeners.map(cloneListener),
+    logTypes: c.logTypes ? new Set(c.logTypes) : undefined,
+    logDest: c.logDest.map((d) => ({ ...d })),
+    files: [...c.files],
+    extra: new Map(Array.from(c.extra, ([k, v]) => [k, v.map((args) => [...args])])),
+  };
+}
