@@ -215,13 +215,13 @@ export class Broker {
   }
 
   /**
-   * Adds or replaces a subscription; `o`: its MQTT 5 options (features/mqtt5/sub-options.ts).
+   * Adds or replaces a subscription; `o`: its MQTT 5 options (broker/sub-options.ts).
    * Returns true when the session already had this filter.
    */
   subscribe(session: Session, filter: string, qos: QoS, o: number = qos): boolean {
     session.subscriptions.set(filter, o);
     if (PERSIST) session.store?.subscribed(session, filter, o);
-    // A shared subscription lives in its group, not in the tree (features/mqtt5/shared.ts).
+    // A shared subscription lives in its group, not in the tree (broker/shared.ts).
     if (MQTT5 && isShare(filter)) return join(this, session, filter, qos), false;
     return this.tree.add(filter, session, o);
   }

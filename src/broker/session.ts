@@ -54,7 +54,7 @@ export class Session implements Subscriber {
   private qos2: Set<number> | undefined;
   private inflightMap: Map<number, Outbound> | undefined;
 
-  /** filter → options: the granted QoS, plus MQTT 5 options and id (features/mqtt5/sub-options.ts). */
+  /** filter → options: the granted QoS, plus MQTT 5 options and id (broker/sub-options.ts). */
   get subscriptions(): Map<string, number> {
     return (this.subs ??= new Map());
   }

@@ -16,7 +16,7 @@ export interface Store {
   sessionRemoved(s: Session): void;
   /** A client connected to a persistent session as `username`: its ACL is restored from it. */
   connected(s: Session, username: string | undefined): void;
-  /** `o`: the subscription's options number (the QoS, plus MQTT 5 options: mqtt5/sub-options.ts). */
+  /** `o`: the subscription's options number (the QoS, plus MQTT 5 options: broker/sub-options.ts). */
   subscribed(s: Session, filter: string, o: number): void;
   unsubscribed(s: Session, filter: string): void;
   /** A QoS 1/2 message entered the session (queued, or about to be sent). */

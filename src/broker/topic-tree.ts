@@ -8,7 +8,7 @@ export interface Subscriber {
   /** Scratch fields used by match() to collapse overlapping subscriptions into one delivery. */
   matchGen: number;
   matchQos: QoS;
-  /** MQTT5: what subscriptions with options add to the match (features/mqtt5/sub-options.ts). */
+  /** MQTT5: what subscriptions with options add to the match (broker/sub-options.ts). */
   m5?: Match5;
 }
 

@@ -17,11 +17,11 @@
 //   UNSUBSCRIBE: at least one filter [MQTT-3.10.3-2]; filter syntax [MQTT-4.7.1-2, 4.7.1-3].
 //
 // MQTT 5 (flag MQTT5): a level 5 CONNECT switches the decoder to MQTT 5 for the rest of the
-// stream (`v5`). Properties are checked by src/features/mqtt5/properties.ts; the variable
+// stream (`v5`). Properties are checked by src/codec/properties.ts; the variable
 // headers gain reason codes (a short ack or DISCONNECT means reason 0), SUBSCRIBE gains
 // subscription options (reserved bits [MQTT-3.8.3-5], retain handling 3 [MQTT-3.8.3-6]), AUTH
 // (type 15) exists, and a password without a username is allowed. The rule of an error decides
-// the reason code of the server's DISCONNECT (src/features/mqtt5/reason.ts).
+// the reason code of the server's DISCONNECT (src/codec/reasons.ts).
 
 import { CONNACK_BAD_PROTOCOL, ProtocolError } from './packets.ts';
 import type {

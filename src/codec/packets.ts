@@ -210,7 +210,7 @@ export type Packet =
  * A violation of the protocol found while decoding. `rule` names the normative statement
  * (e.g. 'MQTT-3.3.1-4'); `connackCode` is set when the spec wants a CONNACK with that code sent
  * before the connection is closed (e.g. 1 for an unsupported protocol level). On an MQTT 5
- * connection the rule also decides the DISCONNECT reason code (src/features/mqtt5/reason.ts),
+ * connection the rule also decides the DISCONNECT reason code (src/codec/reasons.ts),
  * which keeps this class as small as it is without MQTT5.
  */
 export class ProtocolError extends Error {

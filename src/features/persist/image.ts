@@ -169,7 +169,7 @@ export function retainRecord(w: RecordWriter, m: Message): void {
 }
 
 /**
- * The SUB record of a subscription with options `o` (MQTT5, features/mqtt5/sub-options.ts: the QoS,
+ * The SUB record of a subscription with options `o` (MQTT5, broker/sub-options.ts: the QoS,
  * No Local, Retain As Published, and the subscription identifier times 16; a 3.1.1 one: its QoS).
  */
 export function subRecord(w: RecordWriter, client: string, filter: string, o: number): void {
