@@ -3,7 +3,7 @@
 import { FEATURES } from '../../config/features.ts';
 import { besideConfig, readText } from '../../config/files.ts';
 import type { ListenerConfig, SnListenerConfig } from '../../config/types.ts';
-import { byName, ConfigError, fail, pathValue, setOption, type OptionSpec, type Where } from '../../config/values.ts';
+import { byName, ConfigError, fail, pathValue, setOption, specOf, type OptionSpec, type Where } from '../../config/values.ts';
 import { parsePredefined } from './predefined.ts';
 
 /** Defaults of an MQTT-SN listener (docs/mqtt-sn.md). */
@@ -29,14 +29,16 @@ const SPECS = byName<OptionSpec>(FEATURES.SN.listenerOptions, [
 /** The settings one MQTT-SN option makes. */
 export function snOption(w: Where, name: string, args: string[], line: string): Partial<SnListenerConfig> {
   const one: Partial<SnListenerConfig> = {};
-  if (name === 'predefined_topics') {
-    const path = besideConfig(w, pathValue(w, name, line, 'a file'));
-    one.predefinedTopics = parsePredefined(readText(w, path, 'predefined_topics file'), (n, reason) => {
-      throw new ConfigError(path, n, reason);
-    });
-  } else {
-    setOption(w, name, args, SPECS[name], one);
+  const spec = specOf(SPECS, name);
+  if (spec) {
+    setOption(w, name, args, spec, one);
+    return one;
   }
+  // predefined_topics, the last name: a file in the Paho gateway's format.
+  const path = besideConfig(w, pathValue(w, name, line, 'a file'));
+  one.predefinedTopics = parsePredefined(readText(w, path, 'predefined_topics file'), (n, reason) => {
+    throw new ConfigError(path, n, reason);
+  });
   return one;
 }
 
