@@ -63,7 +63,6 @@ interface State {
   defHost?: string;
   def: DefaultScope;
   allowAnonymousSet: boolean;
-  sawLogDestNone: boolean;
   /** Where each `sn` and `tls` settings object got its first option, for errors found once the file is read. */
   firstAt: Map<unknown, Where>;
   /** AUTH: the first security option in the default listener's scope (per_listener_settings). */
@@ -84,7 +83,6 @@ function initState(base?: BrokerConfig): State {
     cfg,
     def: { extra: new Map() },
     allowAnonymousSet: base !== undefined && !synthetic,
-    sawLogDestNone: cfg.logDestNone === true,
     firstAt: new Map(),
   };
 }
@@ -258,7 +256,7 @@ function parseLine(st: State, line: string, w: Where): void {
       } else if (kind === 'none') {
         countArgs(w, `${name} ${kind}`, args.slice(1), 0, 0);
         cfg.logDest = [];
-        st.sawLogDestNone = true;
+        cfg.logDestNone = true; // until a destination follows: decided in finish()
       } else if (kind === 'syslog' || kind === 'topic' || kind === 'dlt') {
         fail(w, `log_dest ${kind} is not supported by Midge (use stdout, stderr, file PATH or none)`);
       } else {
@@ -344,7 +342,7 @@ function finish(st: State): BrokerConfig {
     if (cfg.perListenerSettings && st.authWhere && !hasDefault) noDefaultListener(st.authWhere, 'with per_listener_settings true, ');
     finishAuth(cfg);
   }
-  cfg.logDestNone = st.sawLogDestNone && cfg.logDest.length === 0;
+  cfg.logDestNone = cfg.logDestNone === true && cfg.logDest.length === 0;
   if (cfg.logDestNone) cfg.logTypes = new Set();
   return cfg;
 }
