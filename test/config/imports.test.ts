@@ -1,8 +1,7 @@
-// No import cycle passes through src/config: the parser reaches the features' option parsers, which
-// import only the leaf modules of src/config (values.ts, features.ts, lines.ts, types.ts), so each
-// feature folder can be compiled out without the config pulling it back. `import type` lines count:
-// a type-only cycle is still a circle in the design. Cycles elsewhere (broker ↔ features/mqtt5,
-// transport ↔ handlers: docs/architecture.md) are counted for information only.
+// No import cycle passes through src/config: the parser reaches the features' option parsers
+// (src/features/FEATURE/config.ts), which import only the leaf modules of src/config, so the config
+// never pulls a feature back in. `import type` lines count: a type-only cycle is still a circle in
+// the design. Cycles elsewhere (docs/architecture.md) are counted for information only.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,18 +9,22 @@ import { describe, expect, it } from 'vitest';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** The modules of src/config that the features' option parsers may import. */
+const LEAVES = ['values.ts', 'files.ts', 'features.ts', 'lines.ts', 'types.ts'].map((f) => `src/config/${f}`);
+
 /** src/**\/*.ts → the src/ files each imports (relative specifiers only: packages and node: are leaves). */
-function importGraph(): Map<string, string[]> {
+function importGraph(types = true): Map<string, string[]> {
   const files = (readdirSync(join(root, 'src'), { recursive: true }) as string[])
     .filter((f) => f.endsWith('.ts'))
     .map((f) => `src/${f.split('\\').join('/')}`);
   const known = new Set(files);
-  const spec = /^\s*(?:import|export)\b[^'";]*?['"](\.{1,2}\/[^'"]+)['"]|\bimport\(\s*['"](\.{1,2}\/[^'"]+)['"]/gm;
+  const spec = /^\s*(import|export)\b(\s+type\b)?[^'";]*?['"](\.{1,2}\/[^'"]+)['"]|\bimport\(\s*['"](\.{1,2}\/[^'"]+)['"]/gm;
   return new Map(
     files.map((f) => {
       const text = readFileSync(join(root, f), 'utf8');
       const to = [...text.matchAll(spec)]
-        .map((m) => relative(root, resolve(root, dirname(f), m[1] ?? m[2])).split('\\').join('/'))
+        .filter((m) => types || !m[2])
+        .map((m) => relative(root, resolve(root, dirname(f), m[3] ?? m[4])).split('\\').join('/'))
         .filter((t) => known.has(t));
       return [f, [...new Set(to)]];
     }),
@@ -76,6 +79,24 @@ describe('imports', () => {
     const all = cycles(graph);
     console.log(`[imports] ${all.length} import cycle(s) in src/ (strongly connected components), ${all.filter((c) => c.some((f) => f.startsWith('src/config/'))).length} touching src/config`);
     expect(all.filter((c) => c.some((f) => f.startsWith('src/config/')))).toEqual([]);
+  });
+
+  it("a feature's option parser imports only the leaf modules of src/config", () => {
+    const parsers = [...graph.keys()].filter((f) => /^src\/features\/[^/]+\/config\.ts$/.test(f));
+    expect(parsers.length).toBeGreaterThanOrEqual(7);
+    for (const f of parsers) {
+      expect(graph.get(f)!.filter((t) => t.startsWith('src/config/') && !LEAVES.includes(t)), f).toEqual([]);
+    }
+    // And the leaves import no parser of src/config either.
+    for (const f of LEAVES) expect(graph.get(f)!.filter((t) => t.startsWith('src/config/') && !LEAVES.includes(t)), f).toEqual([]);
+  });
+
+  it('src/config imports (values) from src/features only their option parsers', () => {
+    const values = importGraph(false);
+    for (const [f, to] of values) {
+      if (!f.startsWith('src/config/')) continue;
+      expect(to.filter((t) => t.startsWith('src/features/') && !t.endsWith('/config.ts')), f).toEqual([]);
+    }
   });
 
   it('finds a cycle when there is one', () => {
