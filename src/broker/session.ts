@@ -65,6 +65,17 @@ export class Session implements Subscriber {
   get inboundQos2(): Set<number> {
     return (this.qos2 ??= new Set());
   }
+  /** An inbound QoS 2 message `id` was passed on: until its PUBREL, a resend is acknowledged and not delivered [MQTT-4.3.3-2]. Journalled. */
+  qos2Received(id: number): void {
+    this.inboundQos2.add(id);
+    if (PERSIST) this.store?.inbound(this, id, true);
+  }
+
+  /** PUBREL for inbound QoS 2 message `id`: its exchange is over. */
+  qos2Released(id: number): void {
+    if (this.qos2?.delete(id) && PERSIST) this.store?.inbound(this, id, false);
+  }
+
   /** Seconds (broker clock) when the session was last disconnected; for expiry. */
   disconnectedAt = 0;
   dropped = 0;

@@ -1,15 +1,13 @@
 // Inbound PUBLISH and PUBREL: the start of the publish path.
 import { encodeAck, encodeReason } from '../codec/encoder.ts';
 import { type Properties, type PublishPacket, RC_NOT_AUTHORIZED, RC_QUOTA_EXCEEDED } from '../codec/packets.ts';
-import type { Access } from '../broker/access.ts';
-import type { Broker } from '../broker/broker.ts';
+import { acceptPublish } from '../broker/ingest.ts';
 import { makeMessage, type Message } from '../broker/message.ts';
 import { forwarded } from '../broker/message5.ts';
 import { stamp } from '../broker/expiry.ts';
 import { inbound5, RC_NO_MATCHING_SUBSCRIBERS } from './publish-in5.ts';
 import type { Session } from '../broker/session.ts';
 import { type Connection, writeDurable } from './connection.ts';
-import { log } from '../util/log.ts';
 
 export function handlePublish(conn: Connection, session: Session, p: PublishPacket): void {
   const broker = conn.broker;
@@ -50,8 +48,7 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
   else if (qos === 2) {
     // A PUBREC of 0x80 or more ends the exchange: no PUBREL follows.
     if (!(MQTT5 && rc >= 0x80)) {
-      session.inboundQos2.add(p.packetId);
-      if (PERSIST) session.store?.inbound(session, p.packetId, true);
+      session.qos2Received(p.packetId);
     }
     ack = MQTT5 && v5 ? encodeReason(5, p.packetId, rc) : encodeAck(5, p.packetId);
   } else return;
@@ -73,43 +70,7 @@ function fromBridge(p: PublishPacket, conn: Connection): Message {
   return msg;
 }
 
-/**
- * Limits, reserved topics and the ACL (`access`, AUTH) for a message a client published, whatever
- * its protocol (MQTT here; the MQTT-SN gateway too). A refused message is still acknowledged by
- * the caller so the client moves on. `from.name` names the client in the log (read only when
- * logging); `from.bridge` marks a bridge link.
- */
-export function acceptPublish(
-  broker: Broker,
-  from: { readonly name: string; readonly bridge?: unknown },
-  access: Access | undefined,
-  topic: string,
-  payload: Buffer,
-  retain: boolean,
-): boolean {
-  const limit = broker.options.messageSizeLimit;
-  if (limit > 0 && payload.length > limit) {
-    log.warning(`Client ${from.name}: dropped message on ${topic} of ${payload.length} bytes (message_size_limit ${limit}).`);
-    return false;
-  }
-  // A bridge may publish its connection state ($SYS/broker/connection/ID/state), as in Mosquitto.
-  if (topic.startsWith('$SYS') && !(BRIDGE && from.bridge && topic.startsWith('$SYS/broker/connection/'))) {
-    log.debug(`Client ${from.name}: dropped publish to reserved topic ${topic}.`);
-    return false;
-  }
-  // MQTT 3.1.1 has no way to say "denied": the message is acknowledged and dropped (as Mosquitto);
-  // MQTT 5 acknowledges it with 0x87 (handlePublish).
-  if (AUTH && access && !access.mayWrite(topic)) {
-    log.debug(`Client ${from.name}: publish to ${topic} denied by ACL.`);
-    return false;
-  }
-  if (retain && !broker.options.retainAvailable) {
-    log.notice(`Client ${from.name} sent a retained message but retain_available is false; sent without RETAIN.`);
-  }
-  return true;
-}
-
 export function handlePubrel(conn: Connection, session: Session, packetId: number): void {
-  if (session.inboundQos2.delete(packetId) && PERSIST) session.store?.inbound(session, packetId, false);
+  session.qos2Released(packetId);
   writeDurable(conn, encodeAck(7, packetId));
 }

@@ -7,8 +7,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BrokerConfig } from '../../src/config/types.ts';
 import { hashPassword } from '../../src/features/auth/password-file.ts';
-import { startBroker, type TestBroker } from '../helpers/broker.ts';
+import * as sn from '../../src/features/sn/codec.ts';
+import { snDefaults } from '../../src/features/sn/config.ts';
+import { listener, startBroker, type TestBroker } from '../helpers/broker.ts';
 import { RawClient } from '../helpers/raw.ts';
+import { SnTestClient } from '../sn/sn-client.ts';
 
 let dir: string;
 const open: (TestBroker | RawClient)[] = [];
@@ -191,6 +194,34 @@ describe('persistence_sync always: what is acknowledged is on disk', () => {
     expect((await pub2.next()).cmd).toBe('pubrec');
     pub2.send({ cmd: 'pubrel', messageId: 7 });
     expect((await pub2.next()).cmd).toBe('pubcomp');
+    const { c: sub } = await client(b2, 'sub', false);
+    const m = await sub.next();
+    expect(m.payload.toString()).toBe('once');
+    sub.send({ cmd: 'pubrec', messageId: m.messageId });
+    expect((await sub.next()).cmd).toBe('pubrel');
+    expect(await sub.drain(300)).toEqual([]); // one copy only
+  });
+
+  it('an MQTT-SN QoS 2 id awaiting PUBREL survives a crash too: the resent PUBLISH is not delivered twice', async () => {
+    const withSn = { persistenceSync: 'always' as const, listeners: [listener(), listener({ protocol: 'mqttsn', sn: { ...snDefaults(), advertiseInterval: 0 } })] };
+    const b1 = await broker(withSn);
+    await subscribeOffline(b1, 'sub', 'x', 2);
+    const c1 = await SnTestClient.open(b1.running.addresses[1].port);
+    expect(await c1.connect('sensor', { clean: false })).toBe(0);
+    c1.publish((await c1.register('x')).topicId as number, 'once', 2, { msgId: 7 });
+    expect((await c1.next(sn.PUBREC)).msgId).toBe(7);
+    c1.close();
+    const image = crashImage();
+
+    const b2 = await broker(withSn, image);
+    const c2 = await SnTestClient.open(b2.running.addresses[1].port);
+    expect(await c2.connect('sensor', { clean: false })).toBe(0);
+    // The sensor never got our PUBREC: it sends the message again, with DUP.
+    c2.publish((await c2.register('x')).topicId as number, 'once', 2, { msgId: 7, dup: true });
+    expect((await c2.next(sn.PUBREC)).msgId).toBe(7);
+    c2.send({ type: sn.PUBREL, msgId: 7 });
+    expect((await c2.next(sn.PUBCOMP)).msgId).toBe(7);
+    c2.close();
     const { c: sub } = await client(b2, 'sub', false);
     const m = await sub.next();
     expect(m.payload.toString()).toBe('once');

@@ -63,8 +63,6 @@ export class BridgeLink implements Outlet, Ticking, Paced {
   /** While paced: the ack to the remote held back, and what the remote sent after it. */
   private heldBack: Held | undefined = undefined;
   private nextProbe = 0; // ms; round_robin false on a secondary address
-  /** Inbound QoS 2 ids passed on, awaiting PUBREL (exactly once across reconnects). */
-  private readonly inQos2 = new Set<number>();
   /** "1" on the notification topic, sent to the remote through the session after each connect. */
   private readonly notifyUp: Message | undefined;
   private readonly will: Will | undefined;
@@ -343,7 +341,8 @@ export class BridgeLink implements Outlet, Ticking, Paced {
       case 3: {
         this.lastTraffic = this.broker.now;
         this.broker.stats.messagesReceived++;
-        if (p.qos === 2 && this.inQos2.has(p.packetId)) return this.write(encodeAck(5, p.packetId));
+        // Inbound QoS 2 ids awaiting PUBREL are the local session's (exactly once across reconnects).
+        if (p.qos === 2 && s.inboundQos2.has(p.packetId)) return this.write(encodeAck(5, p.packetId));
         const topic = remap(this.cfg.topics, p.topic, true);
         if (topic !== undefined) {
           const msg = makeMessage(topic, p.payload, p.qos, p.retain);
@@ -354,7 +353,7 @@ export class BridgeLink implements Outlet, Ticking, Paced {
           this.say('debug', `dropped message on ${p.topic} (no matching 'in' topic).`);
         }
         if (!p.qos) return;
-        if (p.qos === 2) this.inQos2.add(p.packetId);
+        if (p.qos === 2) s.qos2Received(p.packetId);
         const ack = encodeAck(p.qos === 1 ? 4 : 5, p.packetId);
         // A local subscriber's queue is full: the remote waits for this ack (and is not read on).
         if (this.waitCount > 0) this.heldBack = new Held(ack, p.qos === 1);
@@ -371,7 +370,7 @@ export class BridgeLink implements Outlet, Ticking, Paced {
         if (!s.received(p.packetId)) this.write(encodeAck(6, p.packetId));
         return;
       case 6:
-        this.inQos2.delete(p.packetId);
+        s.qos2Released(p.packetId);
         this.write(encodeAck(7, p.packetId));
         return;
       case 7: s.complete(p.packetId, 2); return;
@@ -413,7 +412,8 @@ export class BridgeLink implements Outlet, Ticking, Paced {
     this.lastProblem = '';
     this.delay = 0;
     this.lastTraffic = this.broker.now;
-    if (this.cfg.cleanSession) this.inQos2.clear();
+    // A clean remote session forgot its QoS 2 flows: so do we.
+    if (this.cfg.cleanSession) for (const id of [...this.session.inboundQos2]) this.session.qos2Released(id);
     log.notice(`Bridge ${this.cfg.name} connected to ${this.where} as ${this.remoteId}.`);
     this.notifyLocal('1');
     if (this.cfg.attemptUnsubscribe) {

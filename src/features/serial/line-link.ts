@@ -4,12 +4,12 @@
 // the device is open the link is a broker session through this Outlet (clean, QoS 0).
 import type { Broker } from '../../broker/broker.ts';
 import type { Paced } from '../../broker/flow.ts';
-import { makeMessage, type Message } from '../../broker/message.ts';
+import type { Message } from '../../broker/message.ts';
 import type { Outlet } from '../../broker/outlet.ts';
 import type { Session } from '../../broker/session.ts';
 import { topicFilterError, topicNameError } from '../../codec/validate.ts';
 import type { SerialLinkConfig } from '../../config/types.ts';
-import { acceptPublish } from '../../mqtt/handle-publish.ts';
+import { ingest } from '../../broker/ingest.ts';
 import { log } from '../../util/log.ts';
 import { LineDecoder } from './framing.ts';
 import { PortKeeper, type SerialPortClass } from './port.ts';
@@ -133,14 +133,10 @@ export class LineLink implements Outlet, Paced {
     const topic = this.cfg.prefix + text.slice(0, sep);
     if (topicNameError(topic)) return this.drop(`invalid topic '${topic.slice(0, 60)}'`);
     const payload = Buffer.from(text.slice(sep + 1));
-    this.broker.stats.messagesReceived++;
-    if (acceptPublish(this.broker, this, undefined, topic, payload, this.cfg.retain)) {
-      this.broker.publish(makeMessage(topic, payload, this.cfg.qos, this.cfg.retain), undefined, this);
-      // A QoS 1/2 subscriber's queue is full: read nothing more until it has room.
-      if (this.waitCount > 0) {
-        this.heldLines = [];
-        this.keeper.reading(false);
-      }
+    // A QoS 1/2 subscriber's queue is full: read nothing more until it has room.
+    if (ingest(this.broker, this, undefined, topic, payload, this.cfg.qos, this.cfg.retain, this) && this.waitCount > 0) {
+      this.heldLines = [];
+      this.keeper.reading(false);
     }
   }
 

@@ -1,6 +1,7 @@
 // One MQTT-SN client of a gateway: its connect handshake (with will prompts), topic ids, sleep
 // state and retries. It is the session's Outlet, translating deliveries into MQTT-SN PUBLISH
 // (after a REGISTER when the client does not know the topic yet).
+import { ingest } from '../../broker/ingest.ts';
 import type { Paced } from '../../broker/flow.ts';
 import type { Message } from '../../broker/message.ts';
 import type { Outlet } from '../../broker/outlet.ts';
@@ -163,7 +164,7 @@ export class SnClient implements Outlet, Paced {
         if (!session.received(p.msgId as number)) this.send(ack(PUBREL, p.msgId as number));
         return;
       case PUBREL:
-        session.inboundQos2.delete(p.msgId as number);
+        session.qos2Released(p.msgId as number);
         return this.send(ack(PUBCOMP, p.msgId as number));
       case PUBCOMP:
         this.unacked.delete(key(PUBREL, p.msgId as number));
@@ -300,16 +301,16 @@ export class SnClient implements Outlet, Paced {
     // Paced: the client waits for the held acknowledgement; what it sends meanwhile (a retry of
     // that message, or another one) is retried by the client, and answered once it is released.
     if (qos > 0 && this.heldAck) return;
-    broker.stats.messagesReceived++;
     if (qos === 2 && session.inboundQos2.has(msgId)) {
       // A resend of a message already passed on: acknowledge again, deliver once.
+      broker.stats.messagesReceived++;
       return this.send(ack(PUBREC, msgId));
     }
-    this.gw.publish(this, AUTH ? session.access : undefined, topic, p.payload as Buffer, qos, p.retain === true, this);
+    ingest(broker, this, AUTH ? session.access : undefined, topic, p.payload as Buffer, qos, p.retain === true, this);
     let reply: Buffer;
     if (qos === 1) reply = idAck(PUBACK, p.topicId as number, msgId, RC_ACCEPTED);
     else if (qos === 2) {
-      session.inboundQos2.add(msgId);
+      session.qos2Received(msgId);
       reply = ack(PUBREC, msgId);
     } else return;
     if (this.waitCount > 0) this.heldAck = reply;

@@ -4,13 +4,10 @@
 //
 // Bounded state: nothing is stored for a peer until it sends CONNECT, and at most `maxClients`
 // peers are known at once; malformed datagrams are dropped with a rate-limited log line.
-import type { Paced } from '../../broker/flow.ts';
 import type { Broker, Ticking } from '../../broker/broker.ts';
 import type { ListenerConfig, SnListenerConfig } from '../../config/types.ts';
-import type { Access, Admission } from '../../broker/access.ts';
-import { makeMessage } from '../../broker/message.ts';
-import type { QoS } from '../../codec/packets.ts';
-import { acceptPublish } from '../../mqtt/handle-publish.ts';
+import type { Admission } from '../../broker/access.ts';
+import { ingest } from '../../broker/ingest.ts';
 import { log } from '../../util/log.ts';
 import { SnClient } from './client.ts';
 import {
@@ -153,12 +150,6 @@ export class Gateway implements Ticking {
     return { ok: true, access: undefined };
   }
 
-  /** A message a client published: checked as an MQTT client's would be, then passed on. */
-  /** `by`: the client to pace if a subscriber's queue is full (broker/flow.ts). */
-  publish(from: { readonly name: string }, access: Access | undefined, topic: string, payload: Buffer, qos: QoS, retain: boolean, by?: Paced): void {
-    if (acceptPublish(this.broker, from, access, topic, payload, retain)) this.broker.publish(makeMessage(topic, payload, qos, retain), undefined, by);
-  }
-
   /** Logs a refused CONNECT; at most one line a second, so a flood of them cannot flood the log. */
   refused(peer: string, why: string): void {
     if (this.refusedAt === this.broker.now) return;
@@ -197,7 +188,6 @@ export class Gateway implements Ticking {
     if (topic === undefined) return this.drop(peer, `QoS -1 PUBLISH to unknown or normal topic id ${id}`);
     const a = client?.session ? { ok: true as const, access: client.session.access } : this.admit('');
     if (!a.ok) return this.drop(peer, `QoS -1 PUBLISH refused: ${a.why}`);
-    this.broker.stats.messagesReceived++;
-    this.publish(client ?? { name: peer }, a.access, topic, p.payload as Buffer, 0, p.retain === true);
+    ingest(this.broker, client ?? { name: peer }, a.access, topic, p.payload as Buffer, 0, p.retain === true);
   }
 }
