@@ -163,18 +163,27 @@ export class Session implements Subscriber {
     return true;
   }
 
-  /** PUBREC arrived for a QoS 2 message: answer with PUBREL, or (`refused`, MQTT 5) it is done. */
-  received(packetId: number, refused?: boolean): boolean {
+  /** PUBREC arrived for a QoS 2 message: answer with PUBREL. */
+  received(packetId: number): boolean {
     const ob = this.inflight.get(packetId);
     if (!ob || ob.qos !== 2) return false;
     ob.released = true;
-    if (MQTT5 && refused) return this.complete(packetId, 2);
     this.markMoved();
     if (PERSIST) this.store?.released(this, packetId);
     this.outlet?.sendPubrel(packetId);
     return true;
   }
 
+  /**
+   * An in-flight message that will not be acknowledged: the client refused it (MQTT 5 PUBREC
+   * 0x80+, MQTT-SN return codes), or it was never sent (expired, too large, no topic id). Done,
+   * without PUBREL; `pump` false when called from inside a pump (a send that gave up).
+   */
+  abandon(packetId: number, pump = true): void {
+    if (!this.inflightMap?.delete(packetId)) return;
+    if (PERSIST) this.store?.completed(this, packetId);
+    if (pump) this.pump();
+  }
   /**
    * A connection (re)attached: resend unacknowledged messages with DUP [MQTT-4.4.0-1], PUBRELs for
    * released ones, then whatever waits in the queue.

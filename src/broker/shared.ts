@@ -141,10 +141,7 @@ export function handBack(s: Session, g?: Share): void {
   };
   if (!s.outlet && s.inflightCount) {
     for (const ob of s.inflight.values()) {
-      if (ob.qos === 1 && mine(ob)) {
-        s.inflight.delete(ob.packetId);
-        if (PERSIST) s.store?.completed(s, ob.packetId);
-      }
+      if (ob.qos === 1 && mine(ob)) s.abandon(ob.packetId);
     }
   }
   if (!(PERSIST && s.store) && s.queued) {

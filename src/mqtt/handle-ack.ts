@@ -9,8 +9,9 @@ export function handlePuback(session: Session, packetId: number): void {
 
 /** `rc`: MQTT 5 reason code; 0x80 or more ends the exchange without PUBREL (§4.3.3, 5.0). */
 export function handlePubrec(conn: Connection, session: Session, packetId: number, rc = 0): void {
+  if (MQTT5 && rc >= 0x80) session.abandon(packetId);
   // An unknown id still gets PUBREL so a client that lost track can finish its flow.
-  if (!session.received(packetId, rc > 0x7f) && rc < 0x80) conn.write(encodeAck(6, packetId));
+  else if (!session.received(packetId)) conn.write(encodeAck(6, packetId));
 }
 
 export function handlePubcomp(session: Session, packetId: number): void {

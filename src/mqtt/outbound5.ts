@@ -29,8 +29,7 @@ export function outbound5(conn: Connection, msg: Message, qos: QoS, packetId: nu
 
 /** Done as if acknowledged: the packet id is free again, and the session goes on with its queue. */
 function skip(conn: Connection, qos: QoS, packetId: number): undefined {
-  const s = conn.session!;
-  if (qos > 0 && s.inflight.delete(packetId) && PERSIST) s.store?.completed(s, packetId);
+  if (qos > 0) conn.session!.abandon(packetId, false);
   return undefined;
 }
 

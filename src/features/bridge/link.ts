@@ -57,7 +57,6 @@ export class BridgeLink implements Outlet, Ticking, Paced {
   private remoteMax = 0;
   /** Keep-alive in use: keepalive_interval, or the remote's Server Keep Alive (MQTT 5). */
   private keepalive: number;
-  private silentRel = 0;
   /** Flow control (broker/flow.ts): local sessions whose full queues the remote's messages wait on. */
   waitCount = 0;
   /** While paced: the ack to the remote held back, and what the remote sent after it. */
@@ -177,8 +176,8 @@ export class BridgeLink implements Outlet, Ticking, Paced {
           this.say('warning', `dropped message on ${msg.topic} of ${buf.length} bytes (${max > 0 && buf.length > max ? `bridge_max_packet_size ${max}` : `the remote's maximum ${this.remoteMax}`}).`);
         }
       }
-      // Free its place in the in-flight window, later: complete() pumps, and we are inside a pump.
-      if (qos > 0) queueMicrotask(() => this.abandon(packetId, qos));
+      // Free its place in the in-flight window, later: abandon() pumps, and we are inside a pump.
+      if (qos > 0) queueMicrotask(() => this.session.abandon(packetId));
       return;
     }
     this.broker.stats.messagesSent++;
@@ -187,18 +186,9 @@ export class BridgeLink implements Outlet, Ticking, Paced {
   }
 
   sendPubrel(packetId: number): void {
-    if (packetId !== this.silentRel) this.write(encodeAck(6, packetId));
+    this.write(encodeAck(6, packetId));
   }
 
-  /** Ends the flow of a message never sent (QoS 2 passes through PUBREC, without a PUBREL out). */
-  private abandon(packetId: number, qos: QoS): void {
-    if (qos === 2) {
-      this.silentRel = packetId;
-      this.session.received(packetId);
-      this.silentRel = 0;
-    }
-    this.session.complete(packetId, qos);
-  }
 
   /** The local client id was taken over by a client: the bridge cannot go on. */
   close(reason: string): void {
@@ -366,7 +356,7 @@ export class BridgeLink implements Outlet, Ticking, Paced {
         return;
       case 5:
         // MQTT 5: a PUBREC with a failure reason (0x80 or more) ends the flow without PUBREL (§4.3.3).
-        if (MQTT5 && this.v5 && refusedBy(this, this.broker, s, p.packetId, p.reasonCode)) return this.abandon(p.packetId, 2);
+        if (MQTT5 && this.v5 && refusedBy(this, this.broker, s, p.packetId, p.reasonCode)) return s.abandon(p.packetId);
         if (!s.received(p.packetId)) this.write(encodeAck(6, p.packetId));
         return;
       case 6:

@@ -66,7 +66,6 @@ export class SnClient implements Outlet, Paced {
   /** The REGISTER in flight (gateway → client), and the deliveries waiting for it. */
   private registering: { msgId: number; topicId: number; topic: string } | null = null;
   private held: Held[] = [];
-  private muteRelease = false;
   /** Flow control (broker/flow.ts): sessions whose full queues this client waits on. */
   waitCount = 0;
   /** While paced: the PUBACK/PUBREC held back. QoS 1/2 PUBLISHes meanwhile go unanswered (retried). */
@@ -121,7 +120,6 @@ export class SnClient implements Outlet, Paced {
   }
 
   sendPubrel(packetId: number): void {
-    if (this.muteRelease) return;
     this.track(PUBREL, packetId, ack(PUBREL, packetId), 2);
   }
 
@@ -336,26 +334,16 @@ export class SnClient implements Outlet, Paced {
       }
       log.notice(`Client ${this.name} rejected topic id ${p.topicId}; the message is dropped.`);
     }
-    if (u && u.qos === 2) this.finishQos2(session, p.msgId as number);
+    // A PUBACK for a QoS 2 message is the client refusing it: done without PUBREL.
+    if (u && u.qos === 2) session.abandon(p.msgId as number);
     else session.complete(p.msgId as number, 1);
     this.checkAwake();
-  }
-
-  /** Completes a QoS 2 delivery the client refused, without sending PUBREL. */
-  private finishQos2(session: Session, packetId: number): void {
-    this.muteRelease = true;
-    session.received(packetId);
-    this.muteRelease = false;
-    session.complete(packetId, 2);
   }
 
   /** A delivery that cannot be made: log, and complete it so the session moves on. */
   private abandon(packetId: number, qos: QoS, why: string): void {
     log.warning(`Client ${this.name}: dropped message: ${why}.`);
-    const session = this.session;
-    if (!session || qos === 0) return;
-    if (qos === 1) session.complete(packetId, 1);
-    else this.finishQos2(session, packetId);
+    if (qos > 0) this.session?.abandon(packetId);
   }
 
   // ---- topic ids ----
