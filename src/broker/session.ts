@@ -96,12 +96,13 @@ export class Session implements Subscriber {
   /** MQTT5: Session Expiry Interval in seconds; undefined for 3.1/3.1.1 (persistent_client_expiration). */
   declare expiry: number | undefined;
 
-  // In flight and queued messages; persistence reads and restores them.
-  get inflight(): Map<number, Outbound> {
+  // In flight and queued messages: only the session changes them (persistence, shared
+  // subscriptions and bridges go through restore, pending, takeBack, inFlight and abandon).
+  private get inflight(): Map<number, Outbound> {
     return (this.inflightMap ??= new Map());
   }
-  queue: Outbound[] = [];
-  queueHead = 0;
+  private queue: Outbound[] = [];
+  private queueHead = 0;
   private nextId = 1;
 
   constructor(
@@ -243,8 +244,51 @@ export class Session implements Subscriber {
     this.flow.freePubs(this);
   }
 
+  /** Persistence at start-up: the messages in flight, queued, and inbound QoS 2 ids of a stored session. */
+  restore(inflight: Iterable<[number, Outbound]>, queued: Outbound[], inbound: Iterable<number>): void {
+    for (const [id, ob] of inflight) this.inflight.set(id, ob);
+    this.queue.push(...queued);
+    for (const id of inbound) this.inboundQos2.add(id);
+    this.recountQueue();
+  }
+
+  /** The QoS 1/2 messages held: in flight first, then queued, each group oldest first (snapshots). */
+  pending(): Outbound[] {
+    const all = this.inflightMap ? [...this.inflightMap.values()] : [];
+    for (let i = this.queueHead; i < this.queue.length; i++) if (this.queue[i].qos > 0) all.push(this.queue[i]);
+    return all;
+  }
+
+  /** The in-flight message with `packetId`, if any. */
+  inFlight(packetId: number): Outbound | undefined {
+    return this.inflightMap?.get(packetId);
+  }
+
+  /**
+   * Takes back the messages `mine` picks, for someone else to deliver (shared subscriptions):
+   * QoS 1 ones in flight once offline, and queued ones unless a journal holds them (it cannot
+   * take a message out of the middle of a queue).
+   */
+  takeBack(mine: (ob: Outbound) => boolean): Outbound[] {
+    const back: Outbound[] = [];
+    if (!this.outlet && this.inflightMap) {
+      for (const ob of this.inflightMap.values()) {
+        if (ob.qos === 1 && mine(ob)) {
+          back.push(ob);
+          this.abandon(ob.packetId);
+        }
+      }
+    }
+    if (!(PERSIST && this.store) && this.queued) {
+      this.queue = this.queue.slice(this.queueHead).filter((ob) => !(mine(ob) && back.push(ob) > 0));
+      this.queueHead = 0;
+      this.recountQueue();
+    }
+    return back;
+  }
+
   /** Counts the queue again after it was rewritten as a whole (detach, hand-back, restore). */
-  recountQueue(): void {
+  private recountQueue(): void {
     let queued12 = 0;
     let bytes12 = 0;
     let bytes = 0;

@@ -133,21 +133,10 @@ export function leave(b: Broker, s: Session, f: string): void {
  * messages in flight once `s` is offline, queued ones when no journal holds them.
  */
 export function handBack(s: Session, g?: Share): void {
-  const back: Outbound[] = [];
-  // True for a message `s` got from the group(s) in question, which then goes into `back`.
-  const mine = (ob: Outbound): boolean => {
+  // A message `s` got from the group(s) in question.
+  const back = s.takeBack((ob) => {
     const from = via.get(ob);
-    return from !== undefined && (g === undefined || from === g) && back.push(ob) > 0;
-  };
-  if (!s.outlet && s.inflightCount) {
-    for (const ob of s.inflight.values()) {
-      if (ob.qos === 1 && mine(ob)) s.abandon(ob.packetId);
-    }
-  }
-  if (!(PERSIST && s.store) && s.queued) {
-    s.queue = s.queue.slice(s.queueHead).filter((ob) => !mine(ob));
-    s.queueHead = 0;
-    s.recountQueue();
-  }
+    return from !== undefined && (g === undefined || from === g);
+  });
   for (const ob of back) (via.get(ob) as Share).deliver(ob.msg, ob.msg.qos);
 }

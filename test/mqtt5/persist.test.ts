@@ -106,7 +106,7 @@ describe('MQTT 5 state across a restart', () => {
     await stop(b1);
 
     const b2 = await broker(crash);
-    const queued = b2.running.broker.sessions.get('phone')!.queue.at(-1)!.msg as M5;
+    const queued = b2.running.broker.sessions.get('phone')!.pending().at(-1)!.msg as M5;
     expect(queued.properties?.userProperties).toEqual([['a', '1'], ['b', '2'], ['a', '3']]);
     // Byte-exact on the wire too: the three pairs in their order, as the publisher sent them.
     const again = await RawClient.connect(b2.port, 5);

@@ -44,7 +44,7 @@ export function refusedBy(link: { readonly cfg: BridgeConfig; refused: number },
   if (rc < 0x80) return false;
   broker.stats.messagesDropped++;
   if (link.refused++ % 1000 === 0) {
-    log.warning(`Bridge ${link.cfg.name}: the remote refused the message on ${s.inflight.get(packetId)?.msg.topic} (reason 0x${rc.toString(16)}).`);
+    log.warning(`Bridge ${link.cfg.name}: the remote refused the message on ${s.inFlight(packetId)?.msg.topic} (reason 0x${rc.toString(16)}).`);
   }
   return true;
 }

@@ -144,10 +144,7 @@ export class Image {
         broker.lifetimes.detached(s, undefined, broker.now);
       }
       for (const [filter, o] of img.subs) broker.subscribe(s, filter, (o & 3) as QoS, o);
-      for (const [id, ob] of img.inflight) s.inflight.set(id, ob);
-      s.queue.push(...img.queue);
-      s.recountQueue();
-      for (const id of img.inbound) s.inboundQos2.add(id);
+      s.restore(img.inflight, img.queue, img.inbound);
       users.set(client, img.user);
       if (AUTH && broker.gate) {
         // Until the client connects again, its ACL is the one of the username it last used (no
@@ -187,12 +184,6 @@ export function msgRecord(w: RecordWriter, id: number, m: Message): void {
 
 const NOTHING: Access = { mayRead: () => false, mayWrite: () => false, maySubscribe: () => false };
 
-/** A session's QoS 1/2 messages: in flight first, then queued, each group oldest first. */
-function held(s: Session): Outbound[] {
-  const all = [...s.inflight.values()];
-  for (let i = s.queueHead; i < s.queue.length; i++) if (s.queue[i].qos > 0) all.push(s.queue[i]);
-  return all;
-}
 
 /**
  * A message added to a client's queue: its MSG record first if `ids` has no id for it yet (it gets
@@ -227,7 +218,7 @@ export function dump(broker: Broker, w: RecordWriter, ids: WeakMap<Message, numb
     if (user !== undefined) w.begin(R_USER).str(c).u8(1).str(user).end();
     if (MQTT5) expiryRecord(w, s);
     for (const [filter, o] of s.subscriptions) subRecord(w, c, filter, o);
-    for (const ob of held(s)) {
+    for (const ob of s.pending()) {
       next = writeStored(w, c, ob, ids, next);
       if (ob.packetId) {
         w.begin(R_SENT).str(c).u16(ob.packetId).end();
