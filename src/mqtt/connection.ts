@@ -1,5 +1,5 @@
-// One MQTT client connection over a byte stream (TCP now; TLS and WebSockets give the same
-// Duplex). It decodes packets, hands each to its handler, and is the session's Outlet.
+// One MQTT client connection over a byte stream (TCP, TLS or WebSocket: each gives a Duplex).
+// It decodes packets, hands each to its handler, and is the session's Outlet.
 import type { Duplex } from 'node:stream';
 import { Decoder } from '../codec/decoder.ts';
 import { encodeAck, encodePublish, encodeReason } from '../codec/encoder.ts';
@@ -15,10 +15,9 @@ import type { Session } from '../broker/session.ts';
 import type { ListenerConfig } from '../config/types.ts';
 import { handlePacket } from './dispatch.ts';
 import { log } from '../util/log.ts';
+import { CONNECT_TIMEOUT } from '../util/timeouts.ts';
+import { endSocket, writeCorked } from '../transport/socket.ts';
 import { Held, passes, replay } from './held.ts';
-
-/** Seconds a new connection may take to send CONNECT before it is dropped. */
-export const CONNECT_TIMEOUT = 10;
 
 /**
  * Fairness: bytes one connection may feed the broker in one event-loop turn. Past it, its socket
@@ -43,11 +42,6 @@ function currentTurn(): number {
 function endYield(c: Connection): void {
   c.yieldTurn = false;
   c.readAgain();
-}
-
-function uncork(c: Connection): void {
-  c.corked = false;
-  c.socket.uncork();
 }
 
 // Socket listeners shared by every connection (`this` is the socket), rather than closures per
@@ -85,11 +79,16 @@ export class Connection implements Outlet, Ticking, Paced {
    * use_identity_as_username); CONNECT then uses it instead of the packet's username.
    */
   identity: string | undefined;
+  /**
+   * Date.now() at the last read. Not the broker's coarse clock: that lags by up to a second, and
+   * keep-alive must not close a client early [MQTT-3.1.2-24].
+   */
   private lastRx = Date.now();
   /** CONNECT must be complete within CONNECT_TIMEOUT of this, however the bytes trickle in. */
   private readonly acceptedAt = this.lastRx;
   private closed = false;
-  corked = false;
+  /** An uncork is pending this turn (transport/socket.ts). */
+  uncorkPending = false;
   private readonly decoder: Decoder;
   /** Flow control (broker/flow.ts): the sessions whose full queues this publisher waits on. */
   waitCount = 0;
@@ -211,23 +210,16 @@ export class Connection implements Outlet, Ticking, Paced {
 
   // ---- internals ----
 
+  /** Everything written to the socket in one event-loop turn leaves in one writev. */
   write(buf: Buffer): void {
-    if (this.closed) return;
-    this.broker.stats.bytesSent += buf.length;
-    // Everything written to this socket in one event-loop turn leaves in one writev: a chunk of
-    // inbound packets (or a fan-out) costs one syscall per socket, not one per packet.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(uncork, this);
-    }
-    this.socket.write(buf);
+    if (!this.closed) writeCorked(this, buf, this.broker.stats);
   }
 
-  tick(now: number): void {
-    const ms = Date.now() - this.lastRx;
+  tick(): void {
+    const t = Date.now();
+    const ms = t - this.lastRx;
     if (!this.session) {
-      if (Date.now() - this.acceptedAt > CONNECT_TIMEOUT * 1000) {
+      if (t - this.acceptedAt > CONNECT_TIMEOUT * 1000) {
         log.notice(`Closing connection from ${this.remote}: no CONNECT within ${CONNECT_TIMEOUT} s.`);
         this.end('', false);
       }
@@ -235,7 +227,6 @@ export class Connection implements Outlet, Ticking, Paced {
       // [MQTT-3.1.2-24] 1.5 times the keep-alive without a packet.
       this.end(`keep-alive timeout (${this.keepalive} s)`, true, 0x8d); // MQTT 5: Keep Alive timeout
     }
-    void now;
   }
 
   private onPacket(p: Packet): void {
@@ -283,9 +274,7 @@ export class Connection implements Outlet, Ticking, Paced {
       this.broker.detach(session, sendWill);
     }
     this.session = null;
-    // end() flushes what was written (a CONNACK with an error code); destroy if it lingers.
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    endSocket(this.socket);
   }
 }
 

@@ -16,14 +16,13 @@ import { DISCONNECT_BYTES, encode, encode5, encodeAck, encodePublish, PINGREQ_BY
 import type { DisconnectPacket, Packet, QoS, Will } from '../../codec/packets.ts';
 import type { BridgeConfig } from '../../config/types.ts';
 import { Held, passes, replay } from '../../mqtt/held.ts';
+import { endSocket, writeCorked } from '../../transport/socket.ts';
 import { log } from '../../util/log.ts';
+import { BRIDGE_CONNECT_TIMEOUT } from '../../util/timeouts.ts';
 import { nodeTlsVersion } from '../tls/context.ts';
 import { nextDelay } from './backoff.ts';
 import { connectProps, fromRemote, publish5, refusedBy, subOptions } from './mqtt5.ts';
 import { remap } from './topics.ts';
-
-/** Seconds allowed from starting a connection (DNS, TCP, TLS) to CONNACK. */
-const CONNECT_TIMEOUT = 10;
 
 const CONNACK_REASONS = ['', 'unacceptable protocol version', 'client id rejected', 'server unavailable', 'bad user name or password', 'not authorised'];
 
@@ -34,7 +33,8 @@ export class BridgeLink implements Outlet, Ticking, Paced {
   readonly localId: string;
   readonly stateTopic: string;
   private state: State = 'idle';
-  private socket: net.Socket | undefined;
+  /** The connection to the remote; undefined while down. */
+  socket: net.Socket | undefined;
   private ready = false; // CONNACK accepted and SUBACK in: the session may send
   private session!: Session;
   private addr = 0;
@@ -49,7 +49,8 @@ export class BridgeLink implements Outlet, Ticking, Paced {
   private sent = false; // something was written since the last tick
   private lastTx = 0;
   private lastTraffic = 0; // broker seconds; for idle_timeout
-  private corked = false;
+  /** An uncork is pending this turn (transport/socket.ts). */
+  uncorkPending = false;
   private oversize = 0;
   /** MQTT 5: messages the remote refused with a reason code. */
   refused = 0;
@@ -72,10 +73,6 @@ export class BridgeLink implements Outlet, Ticking, Paced {
   private readonly v5: boolean;
   /** max_inflight_messages, before the remote's Receive Maximum lowers it. */
   private readonly inflight: number;
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket?.uncork();
-  };
 
   constructor(
     private readonly broker: Broker,
@@ -136,10 +133,7 @@ export class BridgeLink implements Outlet, Ticking, Paced {
     this.socket = undefined;
     clearTimeout(this.retryTimer);
     this.broker.unwatch(this);
-    if (sock) {
-      sock.end();
-      setTimeout(() => sock.destroy(), 1000).unref();
-    }
+    if (sock) endSocket(sock);
   }
 
   // ---- Outlet (the local session delivers through these) ----
@@ -207,8 +201,8 @@ export class BridgeLink implements Outlet, Ticking, Paced {
     }
     const sock = this.socket;
     const ka = this.keepalive;
-    if (this.state === 'connecting' && sock && ms - this.startedAt > CONNECT_TIMEOUT * 1000) {
-      this.lost(sock, `no answer within ${CONNECT_TIMEOUT} s`);
+    if (this.state === 'connecting' && sock && ms - this.startedAt > BRIDGE_CONNECT_TIMEOUT * 1000) {
+      this.lost(sock, `no answer within ${BRIDGE_CONNECT_TIMEOUT} s`);
     } else if (this.state === 'connected' && sock) {
       if (ka > 0 && ms - this.lastRx > ka * 1500) {
         // A half-open link: nothing, not even PINGRESP, for 1.5 keep-alive intervals.
@@ -236,7 +230,7 @@ export class BridgeLink implements Outlet, Ticking, Paced {
     const a = this.cfg.addresses[0];
     this.nextProbe = Infinity; // one probe at a time
     const probe = net.connect({ host: a.host, port: a.port, localAddress: this.cfg.bindAddress });
-    const timer = setTimeout(() => probe.destroy(), CONNECT_TIMEOUT * 1000).unref();
+    const timer = setTimeout(() => probe.destroy(), BRIDGE_CONNECT_TIMEOUT * 1000).unref();
     probe.once('connect', () => {
       probe.destroy();
       if (sock !== this.socket || this.state !== 'connected') return;
@@ -502,18 +496,11 @@ export class BridgeLink implements Outlet, Ticking, Paced {
     if (this.cfg.notifications) this.broker.publish(makeMessage(this.stateTopic, Buffer.from(v), 1, true));
   }
 
+  /** One writev per event-loop turn, as for MQTT connections. */
   private write(buf: Buffer): void {
-    const sock = this.socket;
-    if (!sock) return;
-    this.broker.stats.bytesSent += buf.length;
+    if (!this.socket) return;
     this.sent = true;
-    // As in Connection: one writev per event-loop turn.
-    if (!this.corked) {
-      this.corked = true;
-      sock.cork();
-      process.nextTick(this.uncork);
-    }
-    sock.write(buf);
+    writeCorked(this, buf, this.broker.stats);
   }
 }
 

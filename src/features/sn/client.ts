@@ -9,6 +9,7 @@ import type { Session } from '../../broker/session.ts';
 import { topicFilterError, topicNameError } from '../../codec/validate.ts';
 import type { QoS, Will } from '../../codec/packets.ts';
 import { log } from '../../util/log.ts';
+import { SN_CONNECT_TIMEOUT } from '../../util/timeouts.ts';
 import {
   CONNACK, CONNECT, DISCONNECT, encodePublish, frame, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC,
   PUBREL, RC_ACCEPTED, RC_CONGESTION, RC_INVALID_TOPIC_ID, RC_NOT_SUPPORTED, REGACK, REGISTER, type SnPacket,
@@ -74,7 +75,6 @@ export class SnClient implements Outlet, Paced {
   constructor(
     readonly gw: Gateway,
     readonly peer: string,
-    private readonly connectTimeout: number,
   ) {
     this.lastRx = gw.broker.now;
   }
@@ -192,7 +192,7 @@ export class SnClient implements Outlet, Paced {
   tick(now: number): void {
     const idle = now - this.lastRx;
     if (this.state === 'connecting') {
-      if (idle > this.connectTimeout) this.end('', false);
+      if (idle > SN_CONNECT_TIMEOUT) this.end('', false);
       return;
     }
     if (this.state === 'asleep') {

@@ -4,6 +4,7 @@ import { FEATURES } from '../../config/features.ts';
 import { besideConfig, readText } from '../../config/files.ts';
 import type { ListenerConfig, SnListenerConfig } from '../../config/types.ts';
 import { byName, ConfigError, fail, pathValue, setOption, specOf, type OptionSpec, type Where } from '../../config/values.ts';
+import { SN_NRETRY, SN_TRETRY } from '../../util/timeouts.ts';
 import { parsePredefined } from './predefined.ts';
 
 /** Defaults of an MQTT-SN listener (docs/mqtt-sn.md). */
@@ -14,8 +15,8 @@ export function snDefaults(): SnListenerConfig {
     predefinedTopics: [],
     maxClients: 1000,
     maxTopics: 1000,
-    retryInterval: 10,
-    retryCount: 3,
+    retryInterval: SN_TRETRY,
+    retryCount: SN_NRETRY,
   };
 }
 

@@ -26,9 +26,6 @@ export interface DatagramTransport {
   broadcast?(datagram: Buffer): void;
 }
 
-/** Seconds a client may take between CONNECT and the end of the will prompts. */
-const CONNECT_TIMEOUT = 10;
-
 export class Gateway implements Ticking {
   /** Clients by peer key: one per source address and port. */
   readonly clients = new Map<string, SnClient>();
@@ -171,7 +168,7 @@ export class Gateway implements Ticking {
       this.send(peer, frame(CONNACK, [RC_CONGESTION]));
       return this.refused(peer, `client ${p.clientId}: sn_max_clients ${this.maxClients} reached`);
     }
-    const c = new SnClient(this, peer, CONNECT_TIMEOUT);
+    const c = new SnClient(this, peer);
     this.clients.set(peer, c);
     c.handle(p);
   }

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type tls from 'node:tls';
 import type { TlsSettings } from '../../config/types.ts';
-import { CONNECT_TIMEOUT } from '../../mqtt/connection.ts';
+import { CONNECT_TIMEOUT } from '../../util/timeouts.ts';
 
 /** Node's name of a mosquitto.conf TLS version (tlsv1.2 → TLSv1.2). */
 export const nodeTlsVersion = (v: string): tls.SecureVersion => `TLSv${v.slice(4)}` as tls.SecureVersion;

@@ -6,10 +6,11 @@ import https from 'node:https';
 import type tls from 'node:tls';
 import type { Broker } from '../../broker/broker.ts';
 import type { ListenerConfig, Reloader } from '../../config/types.ts';
-import { CONNECT_TIMEOUT, type Connection } from '../../mqtt/connection.ts';
+import type { Connection } from '../../mqtt/connection.ts';
 import { acceptor } from '../../mqtt/accept.ts';
 import { listen } from '../../transport/tcp.ts';
 import { log } from '../../util/log.ts';
+import { CONNECT_TIMEOUT } from '../../util/timeouts.ts';
 import { serverOptions } from '../tls/context.ts';
 import { acceptTls, tlsReloader, watchHandshakes } from '../tls/listen.ts';
 
