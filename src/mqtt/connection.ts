@@ -7,6 +7,7 @@ import { type Packet, type Properties, type QoS, ProtocolError } from '../codec/
 import { reasonFor } from '../codec/reasons.ts';
 import { outbound5 } from './outbound5.ts';
 import type { Aliases } from './topic-alias.ts';
+import type { Limiter } from '../util/rate-limit.ts';
 import type { Broker, Ticking } from '../broker/broker.ts';
 import type { Paced } from '../broker/flow.ts';
 import type { Message } from '../broker/message.ts';
@@ -74,6 +75,8 @@ export class Connection implements Outlet, Ticking, Paced {
   declare props5: Properties | undefined;
   /** MQTT5: this connection's topic aliases, if it takes or gives any. */
   declare aliases: Aliases | undefined;
+  /** MQTT5: logs messages not sent for the client's Maximum Packet Size (outbound5.ts). */
+  declare logOversize: Limiter | undefined;
   /**
    * A username vouched for by the transport (the TLS client certificate's CN with
    * use_identity_as_username); CONNECT then uses it instead of the packet's username.

@@ -5,6 +5,7 @@ import type { QoS } from '../codec/packets.ts';
 import type { Message } from '../broker/message.ts';
 import type { Connection } from './connection.ts';
 import { log } from '../util/log.ts';
+import { rateLimit } from '../util/rate-limit.ts';
 import { encodePublish5 } from '../codec/encoder.ts';
 import { propsAt } from '../broker/message5.ts';
 import { type Aliases, aliasOut, sendTopic } from './topic-alias.ts';
@@ -22,8 +23,10 @@ export function outbound5(conn: Connection, msg: Message, qos: QoS, packetId: nu
   // numbering stays dense), or the next PUBLISH would use an alias the client does not know.
   if (sendTopic !== '') conn.aliases?.out.delete(msg.topic);
   conn.broker.stats.messagesDropped++;
-  // One line per 1000 per session, as for a full queue.
-  if (++s.dropped % 1000 === 1) log.warning(`Client ${conn.name}: dropped message on ${msg.topic} of ${buf.length} bytes (its maximum packet size ${max}).`);
+  s.dropped++;
+  // Logged the first, then one in 1000 (per connection: the maximum is the client's).
+  const due = (conn.logOversize ??= rateLimit());
+  if (due()) log.warning(`Client ${conn.name}: dropped message on ${msg.topic} of ${buf.length} bytes (its maximum packet size ${max}).`);
   return skip(conn, qos, packetId);
 }
 

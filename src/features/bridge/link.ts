@@ -18,6 +18,7 @@ import type { BridgeConfig } from '../../config/types.ts';
 import { Held, passes, replay } from '../../mqtt/held.ts';
 import { endSocket, writeCorked } from '../../transport/socket.ts';
 import { log } from '../../util/log.ts';
+import { rateLimit } from '../../util/rate-limit.ts';
 import { BRIDGE_CONNECT_TIMEOUT } from '../../util/timeouts.ts';
 import { nodeTlsVersion } from '../tls/context.ts';
 import { nextDelay } from './backoff.ts';
@@ -51,9 +52,10 @@ export class BridgeLink implements Outlet, Ticking, Paced {
   private lastTraffic = 0; // broker seconds; for idle_timeout
   /** An uncork is pending this turn (transport/socket.ts). */
   uncorkPending = false;
-  private oversize = 0;
-  /** MQTT 5: messages the remote refused with a reason code. */
-  refused = 0;
+  /** Messages too large to send: logged the first, then one in 1000. */
+  private readonly logOversize = rateLimit();
+  /** MQTT 5: messages the remote refused with a reason code (mqtt5.ts refusedBy). */
+  readonly logRefused = rateLimit();
   /** MQTT 5: the remote's Maximum Packet Size (CONNACK); 0 = none. */
   private remoteMax = 0;
   /** Keep-alive in use: keepalive_interval, or the remote's Server Keep Alive (MQTT 5). */
@@ -166,7 +168,7 @@ export class BridgeLink implements Outlet, Ticking, Paced {
     if (!buf || (max > 0 && buf.length > max) || (MQTT5 && this.remoteMax > 0 && buf.length > this.remoteMax)) {
       if (buf) {
         this.broker.stats.messagesDropped++;
-        if (this.oversize++ % 1000 === 0) {
+        if (this.logOversize()) {
           this.say('warning', `dropped message on ${msg.topic} of ${buf.length} bytes (${max > 0 && buf.length > max ? `bridge_max_packet_size ${max}` : `the remote's maximum ${this.remoteMax}`}).`);
         }
       }
@@ -426,7 +428,7 @@ export class BridgeLink implements Outlet, Ticking, Paced {
     if (this.notifyUp) this.session.deliver(this.notifyUp, 1, true);
   }
 
-  /** Marks the link down (once per socket); the caller closes the socket. */
+  /** No local queue holds the remote back any more: send the held ack, replay, read on. */
   releasePaced(): void {
     const h = this.heldBack;
     const sock = this.socket;
@@ -436,6 +438,7 @@ export class BridgeLink implements Outlet, Ticking, Paced {
     if (this.socket === sock && !(this.heldBack as Held | undefined)?.isFull) sock.resume();
   }
 
+  /** Marks the link down (once per socket); the caller closes the socket. */
   private down(sock: net.Socket): boolean {
     if (sock !== this.socket) return false;
     this.socket = undefined;

@@ -8,6 +8,7 @@ import { encodePublish5 } from '../../codec/encoder.ts';
 import type { Properties, PublishPacket, QoS, Subscription } from '../../codec/packets.ts';
 import type { BridgeConfig } from '../../config/types.ts';
 import { log } from '../../util/log.ts';
+import type { Limiter } from '../../util/rate-limit.ts';
 import { forwarded, propsAt } from '../../broker/message5.ts';
 
 /** The CONNECT properties: a persistent remote session (cleansession false) never expires. */
@@ -40,10 +41,10 @@ export function fromRemote(msg: Message, p: PublishPacket, now: number): void {
  * authorised). Counted as dropped and logged (the first, then one in 1000); the caller finishes
  * the message instead of resending it.
  */
-export function refusedBy(link: { readonly cfg: BridgeConfig; refused: number }, broker: Broker, s: Session, packetId: number, rc = 0): boolean {
+export function refusedBy(link: { readonly cfg: BridgeConfig; readonly logRefused: Limiter }, broker: Broker, s: Session, packetId: number, rc = 0): boolean {
   if (rc < 0x80) return false;
   broker.stats.messagesDropped++;
-  if (link.refused++ % 1000 === 0) {
+  if (link.logRefused()) {
     log.warning(`Bridge ${link.cfg.name}: the remote refused the message on ${s.inFlight(packetId)?.msg.topic} (reason 0x${rc.toString(16)}).`);
   }
   return true;

@@ -6,6 +6,7 @@ import type { Broker } from '../../broker/broker.ts';
 import { makeMessage } from '../../broker/message.ts';
 import type { SerialLinkConfig } from '../../config/types.ts';
 import { log } from '../../util/log.ts';
+import { rateLimit } from '../../util/rate-limit.ts';
 import { findDevice } from './device.ts';
 
 export type SerialPortClass = typeof SerialPortT;
@@ -31,7 +32,7 @@ export class PortKeeper {
   private stopped = false;
   /** Logs one "cannot open" line per failure streak, not one per retry. */
   private complained = false;
-  private loggedDrops = 0;
+  private readonly logDrop = rateLimit();
 
   constructor(
     private readonly broker: Broker,
@@ -77,9 +78,7 @@ export class PortKeeper {
 
   /** `n` things dropped so far: logs the first drop, then one in 1000, so noise cannot flood the log. */
   dropped(n: number, what: string): void {
-    if (this.loggedDrops !== 0 && n - this.loggedDrops < 1000) return;
-    this.loggedDrops = n;
-    log.notice(`Serial link ${this.cfg.name}: dropped ${what} (${n} so far).`);
+    if (this.logDrop(n)) log.notice(`Serial link ${this.cfg.name}: dropped ${what} (${n} so far).`);
   }
 
   private state(v: 0 | 1): void {

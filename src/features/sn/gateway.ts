@@ -9,6 +9,7 @@ import type { ListenerConfig, SnListenerConfig } from '../../config/types.ts';
 import type { Admission } from '../../broker/access.ts';
 import { ingest } from '../../broker/ingest.ts';
 import { log } from '../../util/log.ts';
+import { rateLimit } from '../../util/rate-limit.ts';
 import { SnClient } from './client.ts';
 import {
   ADVERTISE, CONNACK, CONNECT, decode, DISCONNECT, ENCAPSULATED, frame, GWINFO, maxPublishPayload, PINGREQ, PUBLISH,
@@ -31,10 +32,9 @@ export class Gateway implements Ticking {
   readonly clients = new Map<string, SnClient>();
   readonly predefined: PredefinedTopics;
   readonly maxPayload: number;
-  /** Datagrams dropped as malformed or unexpected (for tests and the log's rate limit). */
-  dropped = 0;
   private nextAdvertise = 0;
-  private refusedAt = -1;
+  private readonly logDrop = rateLimit();
+  private readonly logRefusal = rateLimit();
 
   constructor(
     readonly broker: Broker,
@@ -149,9 +149,7 @@ export class Gateway implements Ticking {
 
   /** Logs a refused CONNECT; at most one line a second, so a flood of them cannot flood the log. */
   refused(peer: string, why: string): void {
-    if (this.refusedAt === this.broker.now) return;
-    this.refusedAt = this.broker.now;
-    log.notice(`MQTT-SN ${this.name}: refused connection from ${peer}: ${why}.`);
+    if (this.logRefusal(this.broker.now, 1)) log.notice(`MQTT-SN ${this.name}: refused connection from ${peer}: ${why}.`);
   }
 
   forget(c: SnClient): void {
@@ -160,7 +158,7 @@ export class Gateway implements Ticking {
 
   /** Drop and log; a flood logs one line per 1000 drops. */
   drop(peer: string, why: string): void {
-    if (this.dropped++ % 1000 === 0) log.notice(`MQTT-SN ${this.name}: dropped datagram from ${peer}: ${why}.`);
+    if (this.logDrop()) log.notice(`MQTT-SN ${this.name}: dropped datagram from ${peer}: ${why}.`);
   }
 
   private connect(p: SnPacket, peer: string): void {
