@@ -1,5 +1,6 @@
 // The protocol-independent core: sessions, the topic tree, retained messages, wills and the
-// publish path. Transports (MQTT connections now; MQTT-SN, bridges later) call into it.
+// publish path. MQTT connections, MQTT-SN clients, bridge links, serial links and GPIO call into
+// it, and it delivers to them through their Outlets (outlet.ts).
 import type { QoS, Will } from '../codec/packets.ts';
 import { handBack, isShare, join, leave, type Share } from './shared.ts';
 import { log } from '../util/log.ts';
@@ -46,7 +47,11 @@ export class Broker {
   declare shares: Map<string, Share>;
   /** Decides CONNECTs when AUTH is configured; undefined = only allow_anonymous applies. */
   gate: Gate | undefined = undefined;
-  /** Coarse clock in seconds, advanced by tick(): the hot path never calls Date.now(). */
+  /**
+   * Coarse clock in seconds, advanced by tick(): message expiry, lifetimes, stalls and MQTT-SN
+   * timers read it instead of calling Date.now() per message. Keep-alive of MQTT connections and
+   * bridges needs milliseconds: they take Date.now() per socket read.
+   */
   now = Math.floor(Date.now() / 1000);
   /** Persistence hooks (feature PERSIST); undefined when persistence is off. */
   declare store: Store | undefined;

@@ -1,4 +1,4 @@
-// Streaming decoder for MQTT 3.1.1 (and MQTT 3.1 CONNECT, 'MQIsdp' level 3), both directions.
+// Streaming decoder for MQTT 3.1 ('MQIsdp' level 3 CONNECT), 3.1.1 and 5, both directions.
 //
 // Validates, reporting the rule id of the first violation and then ignoring the stream:
 // - fixed header: packet type 0/15 [MQTT-2.2.1], reserved flag bits [MQTT-2.2.2-2, 3.6.1-1,
@@ -150,8 +150,8 @@ function parseConnect(buf: Buffer, start: number, end: number): ConnectPacket {
     throw err('MQTT-3.1.2-1', `unknown protocol name ${JSON.stringify(protocolName)}`);
   }
   if (pos >= end) throw malformed('CONNECT is truncated');
-  // Checked before anything else in the packet: a newer client's CONNECT (e.g. MQTT 5 with
-  // properties) must get CONNACK 1, not a malformed-packet close.
+  // Checked before anything else in the packet: a CONNECT of a level this build does not speak
+  // (MQTT 5 without MQTT5, a future version) must get CONNACK 1, not a malformed-packet close.
   const protocolLevel = buf[pos++];
   // Bit 0x80 is Mosquitto's bridge marker (try_private): 0x83 or 0x84 is a bridge speaking 3.1 or
   // 3.1.1, accepted in builds with BRIDGE. The level is passed on as received.

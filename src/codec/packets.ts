@@ -1,5 +1,5 @@
 // MQTT control packets as plain objects. The decoder produces them and the encoder consumes them.
-// Numeric packet types follow the wire (MQTT 3.1.1 §2.2.1) so a switch on `type` is a jump table.
+// Numeric packet types follow the wire (MQTT 3.1.1 §2.2.1, MQTT 5 §2.1.2) so a switch on `type` is a jump table.
 
 export type QoS = 0 | 1 | 2;
 

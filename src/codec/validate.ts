@@ -1,5 +1,6 @@
 // String and topic checks shared by the decoder and the broker. Each returns the id of the
-// violated normative statement (MQTT 3.1.1) or null, so callers can report the exact rule.
+// violated normative statement (numbered as in MQTT 3.1.1, for MQTT 5 too) or null, so callers
+// can report the exact rule.
 
 import * as nodeBuffer from 'node:buffer';
 
