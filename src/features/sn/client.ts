@@ -16,7 +16,24 @@ import {
   SUBACK, SUBSCRIBE, TOPIC_NORMAL, TOPIC_PREDEFINED, TOPIC_SHORT, UNSUBACK, UNSUBSCRIBE, WILLMSG, WILLMSGREQ,
   WILLMSGRESP, WILLMSGUPD, WILLTOPIC, WILLTOPICREQ, WILLTOPICRESP, WILLTOPICUPD,
 } from './codec.ts';
-import type { Gateway } from './gateway.ts';
+import type { Admission } from '../../broker/access.ts';
+import type { Broker } from '../../broker/broker.ts';
+import type { SnListenerConfig } from '../../config/types.ts';
+import type { PredefinedTopics } from './predefined.ts';
+
+/** What a client needs of its gateway (gateway.ts implements it; the client does not import it). */
+export interface SnHost {
+  readonly broker: Broker;
+  readonly opts: SnListenerConfig;
+  readonly maxPayload: number;
+  readonly predefined: PredefinedTopics;
+  readonly transport: { readonly maxDatagram: number };
+  admit(clientId: string): Admission;
+  refused(peer: string, why: string): void;
+  forget(c: SnClient): void;
+  drop(peer: string, why: string): void;
+  send(peer: string, datagram: Buffer): void;
+}
 
 type State = 'connecting' | 'active' | 'asleep' | 'awake' | 'closed';
 
@@ -73,7 +90,7 @@ export class SnClient implements Outlet, Paced {
   private heldAck: Buffer | undefined = undefined;
 
   constructor(
-    readonly gw: Gateway,
+    readonly gw: SnHost,
     readonly peer: string,
   ) {
     this.lastRx = gw.broker.now;

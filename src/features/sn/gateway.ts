@@ -10,7 +10,7 @@ import type { Admission } from '../../broker/access.ts';
 import { ingest } from '../../broker/ingest.ts';
 import { log } from '../../util/log.ts';
 import { rateLimit } from '../../util/rate-limit.ts';
-import { SnClient } from './client.ts';
+import { SnClient, type SnHost } from './client.ts';
 import {
   ADVERTISE, CONNACK, CONNECT, decode, DISCONNECT, ENCAPSULATED, frame, GWINFO, maxPublishPayload, PINGREQ, PUBLISH,
   RC_CONGESTION, SEARCHGW, SnError, type SnPacket, TOPIC_PREDEFINED, TOPIC_SHORT,
@@ -27,7 +27,7 @@ export interface DatagramTransport {
   broadcast?(datagram: Buffer): void;
 }
 
-export class Gateway implements Ticking {
+export class Gateway implements Ticking, SnHost {
   /** Clients by peer key: one per source address and port. */
   readonly clients = new Map<string, SnClient>();
   readonly predefined: PredefinedTopics;
