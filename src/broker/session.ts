@@ -246,6 +246,8 @@ export class Session implements Subscriber {
 
   /** Persistence at start-up: the messages in flight, queued, and inbound QoS 2 ids of a stored session. */
   restore(inflight: Iterable<[number, Outbound]>, queued: Outbound[], inbound: Iterable<number>): void {
+    // The bodies of these feature-only methods sit behind their flag: a class keeps its methods.
+    if (!PERSIST) return;
     for (const [id, ob] of inflight) this.inflight.set(id, ob);
     this.queue.push(...queued);
     for (const id of inbound) this.inboundQos2.add(id);
@@ -254,6 +256,7 @@ export class Session implements Subscriber {
 
   /** The QoS 1/2 messages held: in flight first, then queued, each group oldest first (snapshots). */
   pending(): Outbound[] {
+    if (!PERSIST) return [];
     const all = this.inflightMap ? [...this.inflightMap.values()] : [];
     for (let i = this.queueHead; i < this.queue.length; i++) if (this.queue[i].qos > 0) all.push(this.queue[i]);
     return all;
@@ -271,6 +274,7 @@ export class Session implements Subscriber {
    */
   takeBack(mine: (ob: Outbound) => boolean): Outbound[] {
     const back: Outbound[] = [];
+    if (!MQTT5) return back;
     if (!this.outlet && this.inflightMap) {
       for (const ob of this.inflightMap.values()) {
         if (ob.qos === 1 && mine(ob)) {
