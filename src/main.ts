@@ -1,5 +1,6 @@
 // The `midge` command: arguments → config → broker → listeners. Features are wired in here and in
 // server.ts, each behind its compile-time flag.
+import { rmSync, writeFileSync } from 'node:fs';
 import { applyCli, parseCli, USAGE } from './config/cli.ts';
 import { runPasswd } from './features/auth/passwd.ts';
 import { defaultConfig } from './config/defaults.ts';
@@ -51,9 +52,11 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const r = running;
+  const pidFile = cfg.pidFile;
   await new Promise<void>((resolve) => {
     const stop = (sig: string): void => {
       log.notice(`midge version ${VERSION} terminating (${sig})`);
+      if (pidFile) rmSync(pidFile, { force: true });
       void r.close().then(resolve);
     };
     process.once('SIGINT', () => stop('SIGINT'));
@@ -65,6 +68,15 @@ async function main(argv: string[]): Promise<number> {
         log.notice('Reloading (SIGHUP).');
         r.reload().catch((err: Error) => log.error(`Reload error: ${err.message}`));
       });
+    }
+    if (pidFile) {
+      // Mosquitto writes it only as a daemon; Midge runs in the foreground under its service
+      // manager, which may want it: written once listening (and stoppable), a failure logged.
+      try {
+        writeFileSync(pidFile, `${process.pid}\n`);
+      } catch (err) {
+        log.warning(`Unable to write pid file ${pidFile}: ${(err as Error).message}.`);
+      }
     }
   });
   return 0;

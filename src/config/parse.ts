@@ -41,7 +41,7 @@ const UNSUPPORTED = new Set(
   ('accept_protocol_versions allow_duplicate_messages allow_zero_length_clientid auto_id_prefix ' +
     'bind_interface check_retain_source clientid_prefixes connection_messages log_facility ' +
     'log_timestamp log_timestamp_format max_inflight_bytes max_qos maximum_qos ' +
-    'max_topic_alias memory_limit mount_point pid_file queue_qos0_messages retry_interval ' +
+    'max_topic_alias memory_limit mount_point queue_qos0_messages retry_interval ' +
     'set_tcp_nodelay socket_domain tls_engine tls_engine_kpass_sha1 tls_keyform ' +
     'upgrade_outgoing_qos use_username_as_clientid user').split(' '),
 );
@@ -240,6 +240,13 @@ function parseLine(st: State, line: string, w: Where): void {
         fail(w, `unknown log_type '${v}' (expected ${LOG_TYPES.join(', ')}, all or none)`);
       }
       cfg.logTypes = types;
+      return;
+    }
+    case 'pid_file': {
+      // The rest of the line: a path may hold spaces. Written at start-up, removed at exit (main.ts).
+      const path = restOfLine(line, 1);
+      if (!path) fail(w, `option 'pid_file' needs a path`);
+      cfg.pidFile = path;
       return;
     }
     case 'log_dest': {

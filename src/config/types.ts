@@ -144,6 +144,8 @@ export interface BrokerConfig {
   sysInterval: number; // seconds, default 10, 0 = off
   logTypes?: Set<string>; // undefined = default (error, warning, notice, information)
   logDest: LogDest[]; // default [] (caller falls back to stderr)
+  /** pid_file: written with the process id at start-up, removed at exit; undefined = none. */
+  pidFile?: string;
   persistentClientExpiration: number; // seconds, 0 = never expire
   /** AUTH: password_file, acl_file, scram_credentials_file (unset with per_listener_settings: see the listeners). */
   passwordFile?: string;

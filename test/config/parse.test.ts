@@ -123,7 +123,7 @@ describe('syntax', () => {
   });
 
   it('names Mosquitto options that Midge does not implement', () => {
-    expect(err('pid_file /run/m.pid')).toBe(`${F}:1: option 'pid_file' is a Mosquitto option that Midge does not support`);
+    expect(err('user mosquitto')).toBe(`${F}:1: option 'user' is a Mosquitto option that Midge does not support`);
     expect(err('\nconnection_messages true')).toBe(
       `${F}:2: option 'connection_messages' is a Mosquitto option that Midge does not support`,
     );
