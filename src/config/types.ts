@@ -2,7 +2,6 @@
 // from the embedded defaults, then adjusted by the command line (src/config/cli.ts).
 import type { QoS } from '../codec/packets.ts';
 import type { LogDest } from '../util/log.ts';
-import type { GpioPinConfig } from '../features/gpio/config.ts';
 import type { PinDriver } from '../features/gpio/pin.ts';
 
 export interface ListenerConfig {
@@ -120,6 +119,35 @@ export interface SerialLinkConfig {
   retain: boolean; // default false
   subscribe: string[]; // filters whose messages are written to the device
   maxLine: number; // bytes, default 1024
+}
+
+/** GPIO: a `gpio` line's output format (docs/gpio.md). */
+export type GpioFormat = '01' | 'onoff' | 'bool' | 'json';
+
+/** One configured pin. */
+export interface GpioPinConfig {
+  /** PIN as written, for log lines. */
+  name: string;
+  /** The number the driver opens: the sysfs GPIO number (board chip base + line, or as written). */
+  number: number;
+  direction: 'in' | 'out';
+  /** Where the (logical) state is published. */
+  topic: string;
+  /** Outputs: the topic whose messages set the level; default TOPIC/set. */
+  setTopic?: string;
+  /** Inputs: which changes of the logical value are published; default both. */
+  edge: 'both' | 'rising' | 'falling';
+  /** Inputs: ms the level must stay put before it counts; default 0. */
+  debounce: number;
+  /** Logical 1 is the low level; default false. */
+  activeLow: boolean;
+  retain: boolean; // default false
+  qos: QoS; // default 0
+  format: GpioFormat; // default 01
+  /** Publish the state once at start (initial=publish); default false. */
+  publishInitial: boolean;
+  /** Outputs: the logical level at start and on shutdown; default none (start at 0, left as is). */
+  failsafe?: 0 | 1;
 }
 
 /** Something to re-read on SIGHUP. It logs and keeps its previous state if the new one is broken. */

@@ -1,39 +1,12 @@
 // Parses one `gpio` line (docs/gpio.md): `gpio PIN in|out topic=TOPIC [key=value ...]`. The keys
 // are words of the line, not options, so the minimal build's table of option names stays small.
-import type { QoS } from '../../codec/packets.ts';
 import { topicNameError } from '../../codec/validate.ts';
 import { fail, keyValues, setOption, type OptionSpec, type Where } from '../../config/values.ts';
-import type { Level } from './pin.ts';
+import type { GpioPinConfig } from '../../config/types.ts';
 import piZero from '../../../boards/pi-zero.json' with { type: 'json' };
 import piZero2 from '../../../boards/pi-zero-2.json' with { type: 'json' };
 
-export type GpioFormat = '01' | 'onoff' | 'bool' | 'json';
-
-/** One configured pin. */
-export interface GpioPinConfig {
-  /** PIN as written, for log lines. */
-  name: string;
-  /** The number the driver opens: the sysfs GPIO number (board chip base + line, or as written). */
-  number: number;
-  direction: 'in' | 'out';
-  /** Where the (logical) state is published. */
-  topic: string;
-  /** Outputs: the topic whose messages set the level; default TOPIC/set. */
-  setTopic?: string;
-  /** Inputs: which changes of the logical value are published; default both. */
-  edge: 'both' | 'rising' | 'falling';
-  /** Inputs: ms the level must stay put before it counts; default 0. */
-  debounce: number;
-  /** Logical 1 is the low level; default false. */
-  activeLow: boolean;
-  retain: boolean; // default false
-  qos: QoS; // default 0
-  format: GpioFormat; // default 01
-  /** Publish the state once at start (initial=publish); default false. */
-  publishInitial: boolean;
-  /** Outputs: the logical level at start and on shutdown; default none (start at 0, left as is). */
-  failsafe?: Level;
-}
+export type { GpioFormat, GpioPinConfig } from '../../config/types.ts';
 
 interface BoardGpio {
   sysfsBase: number;
