@@ -50,6 +50,8 @@ describe('gpio keys for discovery', () => {
   it('quotes must pair; device_class and icon must look like Home Assistant names', () => {
     expect(() => parse('gpio 5 in topic=a name="Hall button\n')).toThrow(/ha\.conf:1: unbalanced '"'/);
     expect(() => parse('gpio 5 in topic=a device_class=Door\n')).toThrow(/device_class 'Door'/);
+    expect(() => parse('gpio 5 out topic=a device_class=door\n')).toThrow(/device_class 'door' is not a Home Assistant switch class \(switch or outlet\)/);
+    expect(parse('gpio 5 out topic=a device_class=outlet\n').gpio![0].deviceClass).toBe('outlet');
     expect(() => parse('gpio 5 in topic=a icon=lightbulb\n')).toThrow(/icon 'lightbulb'/);
   });
 });

@@ -61,7 +61,10 @@ export function parseGpio(w: Where, args: string[], others: readonly GpioPinConf
     setOption(w, `gpio ${k}`, [v], KEYS[k], kv);
     const err = k.endsWith('topic') && topicNameError(v);
     if (err) bad(`${k} '${v}': ${err}`);
-    if (k === 'device_class' && !/^[a-z0-9_]+$/.test(v)) bad(`device_class '${v}' is not a Home Assistant device class name`);
+    // Home Assistant's switches know two classes; binary sensors many (checked there).
+    if (k === 'device_class' && !(direction === 'in' ? /^[a-z0-9_]+$/.test(v) : v === 'switch' || v === 'outlet')) {
+      bad(`device_class '${v}' is not a Home Assistant ${direction === 'in' ? 'device class name' : 'switch class (switch or outlet)'}`);
+    }
     if (k === 'icon' && !/^[a-z0-9-]+:[a-z0-9-]+$/.test(v)) bad(`icon '${v}' is not an icon name such as mdi:lightbulb`);
   }
   const o = kv as Partial<GpioPinConfig> & { initial?: string; board?: string; base?: number };
