@@ -61,9 +61,9 @@ async function main(argv: string[]): Promise<number> {
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
-    // As Mosquitto: SIGHUP re-reads the files features registered (password, ACL, certificates).
-    // Builds without such features keep SIGHUP's default action.
-    if (AUTH || TLS) {
+    // As Mosquitto: SIGHUP re-reads the files features registered (password, ACL, certificates;
+    // gpio lines and Home Assistant discovery). Builds without such features keep SIGHUP's default action.
+    if (AUTH || TLS || GPIO || SERIAL) {
       process.on('SIGHUP', () => {
         log.notice('Reloading (SIGHUP).');
         r.reload().catch((err: Error) => log.error(`Reload error: ${err.message}`));

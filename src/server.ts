@@ -14,7 +14,7 @@ import { listenSn } from './features/sn/udp.ts';
 import { startSerial } from './features/serial/index.ts';
 import { listenTls } from './features/tls/listen.ts';
 import { listenWs } from './features/ws/listen.ts';
-import { startGpio } from './features/gpio/index.ts';
+import { startPins } from './features/ha/pins.ts';
 import { log } from './util/log.ts';
 
 export interface Running {
@@ -74,7 +74,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
 
   let stopBridges: (() => void) | undefined;
 
-  const close = async (): Promise<void> => {
+  let close = async (): Promise<void> => {
     if (BRIDGE) stopBridges?.();
     stopSys?.();
     broker.stop();
@@ -114,7 +114,16 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     // Bridges start once every listener is up, so a failed start-up leaves none running.
     if (BRIDGE && cfg.bridges) stopBridges = startBridges(broker, cfg, maxPacket);
     if (SERIAL && cfg.serial) others.push(await startSerial(broker, cfg.serial));
-    if (GPIO && cfg.gpio) others.push(await startGpio(broker, cfg.gpio, cfg.gpioDriver));
+    // GPIO pins and Home Assistant discovery, whose `offline` goes out before connections close.
+    if (GPIO || SERIAL) {
+      const pins = await startPins(broker, cfg, reloaders);
+      others.push(pins);
+      const rest = close;
+      close = async () => {
+        pins.offline();
+        await rest();
+      };
+    }
   } catch (err) {
     await close();
     throw err;

@@ -65,7 +65,8 @@ export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = {
   WS: feature('full', 'websockets_log_level websockets_headers_size', 'http_dir'),
   SN: feature('gateway', '', 'advertise_interval gateway_id sn_max_clients predefined_topics'),
   SERIAL: feature('gateway', 'serial'),
-  GPIO: feature('gateway', 'gpio'),
+  // ha_ (Home Assistant discovery) belongs to GPIO and SERIAL; parse.ts reads it with either.
+  GPIO: feature('gateway', 'gpio', '', 'ha_'),
   // sys_interval is a core option: with SYS compiled out it is accepted and has no effect.
   SYS: feature('gateway'),
 };

@@ -26,7 +26,8 @@ import { featureBuilt, featureMissingMessage, optionOwner } from './features.ts'
 import type { BridgeConfig, BrokerConfig, ListenerConfig } from './types.ts';
 import { bridgeOption, checkBridge, newBridge } from '../features/bridge/config.ts';
 import { parseSerialLink } from '../features/serial/config.ts';
-import { parseGpio } from '../features/gpio/config.ts';
+import { gpioWords, parseGpio } from '../features/gpio/config.ts';
+import { haOption } from '../features/ha/config.ts';
 import { checkSn, snDefaults, snOption } from '../features/sn/config.ts';
 import { checkTls, tlsOption } from '../features/tls/config.ts';
 import { authOption, finishAuth } from '../features/auth/config.ts';
@@ -284,6 +285,8 @@ function parseLine(st: State, line: string, w: Where): void {
     default:
       break;
   }
+  // Home Assistant discovery: GPIO's in features.ts, read with GPIO or SERIAL.
+  if ((GPIO || SERIAL) && name.startsWith('ha_')) return haOption(w, name, args, cfg);
   // Options of features: features.ts says whose, and each feature's parser reads its own.
   const owner = optionOwner(name);
   if (!owner) {
@@ -301,7 +304,7 @@ function parseLine(st: State, line: string, w: Where): void {
   if (SN && f === 'SN') return inListener(st, w, name, 'sn', snOption(w, name, args, line), snDefaults);
   // Lists are copied on write: a base config passed to parseConfigText keeps its own.
   if (SERIAL && f === 'SERIAL') return void (cfg.serial = [...(cfg.serial ?? []), parseSerialLink(w, args, cfg.serial ?? [])]);
-  if (GPIO && f === 'GPIO') return void (cfg.gpio = [...(cfg.gpio ?? []), parseGpio(w, args, cfg.gpio ?? [])]);
+  if (GPIO && f === 'GPIO') return void (cfg.gpio = [...(cfg.gpio ?? []), parseGpio(w, gpioWords(w, line).slice(1), cfg.gpio ?? [])]);
   countArgs(w, name, args, 1, Infinity);
   if (BRIDGE && f === 'BRIDGE') {
     if (name === 'connection') cfg.bridges = [...(cfg.bridges ?? []), (st.bridge = newBridge(w, args, cfg.bridges ?? []))];

@@ -119,6 +119,15 @@ export interface SerialLinkConfig {
   retain: boolean; // default false
   subscribe: string[]; // filters whose messages are written to the device
   maxLine: number; // bytes, default 1024
+  /** Home Assistant discovery (GPIO or SERIAL): `sensor=NAME[:UNIT[:DEVICE_CLASS]]` keys. */
+  sensors?: HaSensor[];
+}
+
+/** A value a `line` device publishes on PREFIX + name, announced to Home Assistant as a sensor. */
+export interface HaSensor {
+  name: string;
+  unit?: string;
+  deviceClass?: string;
 }
 
 /** GPIO: a `gpio` line's output format (docs/gpio.md). */
@@ -148,6 +157,10 @@ export interface GpioPinConfig {
   publishInitial: boolean;
   /** Outputs: the logical level at start and on shutdown; default none (start at 0, left as is). */
   failsafe?: 0 | 1;
+  // Home Assistant discovery (docs/home-assistant.md): name=, device_class=, icon=.
+  title?: string;
+  deviceClass?: string;
+  icon?: string;
 }
 
 /** Something to re-read on SIGHUP. It logs and keeps its previous state if the new one is broken. */
@@ -193,6 +206,10 @@ export interface BrokerConfig {
   gpio?: GpioPinConfig[];
   /** GPIO, not an option: the pin driver to use instead of onoff (tests inject an in-memory one). */
   gpioDriver?: PinDriver;
+  /** GPIO or SERIAL: Home Assistant discovery (ha_discovery, ha_discovery_prefix, ha_node_id). */
+  haDiscovery?: boolean;
+  haPrefix?: string;
+  haNodeId?: string;
   /** True when no config file was given: the embedded defaults (loopback only). */
   defaults: boolean;
   /** Files read, for log lines. */

@@ -98,21 +98,21 @@ export function setOption(w: Where, name: string, args: string[], [field, a, b]:
 
 /**
  * The `key=value` words of a feature's line (serial, gpio) in order, each key one of `keys` and
- * given once (`repeatable` may repeat); `fail` throws the reason, which starts with `what`.
+ * given once (those in `repeatable` may repeat); `fail` throws the reason, which starts with `what`.
  */
 export function keyValues(
   words: string[],
   keys: readonly string[],
   what: string,
   fail: (reason: string) => never,
-  repeatable = '',
+  repeatable: readonly string[] = [],
 ): [string, string][] {
   const seen = new Set<string>();
   return words.map((word) => {
     const eq = word.indexOf('=');
     const k = word.slice(0, eq);
     if (eq < 1 || !keys.includes(k)) fail(`${what}: unknown setting '${word}' (expected key=value, key one of ${keys.join(', ')})`);
-    if (seen.has(k) && k !== repeatable) fail(`${what}: '${k}' given twice`);
+    if (seen.has(k) && !repeatable.includes(k)) fail(`${what}: '${k}' given twice`);
     seen.add(k);
     return [k, word.slice(eq + 1)];
   });

@@ -29,7 +29,8 @@ const MARKERS: Record<string, string[]> = {
   AUTH: ['bad username or password', 'denied by ACL', 'keeping the previous users and ACL', 'Reenter password', 'channel-binding-not-supported'],
   SN: ['Opening MQTT-SN gateway', 'New MQTT-SN client connected from', 'node:dgram', 'use * for every client'],
   SERIAL: ['Serial links not started', '/sys/class/tty', '$SYS/broker/serial/'],
-  GPIO: ['GPIO pins not available', 'outputs no longer follow their set topics', 'kernels 6.6+ number sysfs GPIOs'],
+  // Home Assistant discovery comes with GPIO or SERIAL; every profile has both or neither.
+  GPIO: ['GPIO pins not available', 'outputs no longer follow their set topics', 'kernels 6.6+ number sysfs GPIOs', 'birth messages no longer re-announce', 'value_json.value'],
   PERSIST: ['Persistence: restored', '.corrupt-', '.journal'],
   // The GUID every WebSocket handshake hashes (RFC 6455) is in ws's code: ws is bundled with WS only.
   MQTT5: [

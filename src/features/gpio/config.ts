@@ -32,7 +32,17 @@ const KEYS: Record<string, OptionSpec> = {
   failsafe: ['failsafe', 0, 1],
   board: ['board', 0],
   base: ['base', 0, 65535],
+  // Home Assistant discovery (docs/home-assistant.md).
+  name: ['title', 0],
+  device_class: ['deviceClass', 0],
+  icon: ['icon', 0],
 };
+
+/** The words of a gpio line; a double-quoted part (name="Hall button") may hold spaces. */
+export function gpioWords(w: Where, line: string): string[] {
+  if (line.split('"').length % 2 === 0) fail(w, `unbalanced '"' in '${line}'`);
+  return (line.match(/(?:[^\s"]+|"[^"]*")+/g) as string[]).map((s) => s.replace(/"/g, ''));
+}
 
 /**
  * `args` are the words after `gpio`; `others` are the pins configured so far (a pin or set topic
@@ -51,6 +61,11 @@ export function parseGpio(w: Where, args: string[], others: readonly GpioPinConf
     setOption(w, `gpio ${k}`, [v], KEYS[k], kv);
     const err = k.endsWith('topic') && topicNameError(v);
     if (err) bad(`${k} '${v}': ${err}`);
+    // Home Assistant's switches know two classes; binary sensors many (checked there).
+    if (k === 'device_class' && !(direction === 'in' ? /^[a-z0-9_]+$/.test(v) : v === 'switch' || v === 'outlet')) {
+      bad(`device_class '${v}' is not a Home Assistant ${direction === 'in' ? 'device class name' : 'switch class (switch or outlet)'}`);
+    }
+    if (k === 'icon' && !/^[a-z0-9-]+:[a-z0-9-]+$/.test(v)) bad(`icon '${v}' is not an icon name such as mdi:lightbulb`);
   }
   const o = kv as Partial<GpioPinConfig> & { initial?: string; board?: string; base?: number };
   const cfg: GpioPinConfig = {
@@ -65,6 +80,9 @@ export function parseGpio(w: Where, args: string[], others: readonly GpioPinConf
     qos: o.qos ?? 0,
     format: o.format ?? '01',
     publishInitial: o.initial === 'publish',
+    title: o.title || undefined,
+    deviceClass: o.deviceClass,
+    icon: o.icon,
   };
   if (direction === 'out') {
     cfg.setTopic = o.setTopic ?? `${cfg.topic}/set`;

@@ -28,6 +28,8 @@ interface Open {
 export interface GpioRunning {
   /** Drives failsafe levels, releases the pins and ends the outputs' session. */
   close(): Promise<void>;
+  /** Publishes every open pin's state (Home Assistant discovery, after its birth message). */
+  announce(): void;
 }
 
 /** Opens the configured pins. Pins that fail to open are logged and skipped; never throws. */
@@ -38,7 +40,7 @@ export async function startGpio(broker: Broker, pins: GpioPinConfig[], driver?: 
     const onoff = await loadOnoff();
     if ('why' in onoff) {
       log.error(`GPIO pins not available: ${onoff.why}. The broker runs without its ${pins.length} configured pin(s).`);
-      return { close: async () => {} };
+      return { close: async () => {}, announce() {} };
     }
     driver = onoffDriver(onoff.Gpio, (spec, err) => log.warning(`GPIO watch error on number ${spec.number}: ${err.message}`));
   }
@@ -80,6 +82,7 @@ export async function startGpio(broker: Broker, pins: GpioPinConfig[], driver?: 
     }
   }
   return {
+    announce: () => open.forEach(publish),
     async close() {
       if (session?.outlet) broker.detach(session, false);
       for (const o of open) {

@@ -5,6 +5,7 @@ import { topicFilterError, topicNameError } from '../../codec/validate.ts';
 import { fail, keyValues, setOption, type OptionSpec, type Where } from '../../config/values.ts';
 import { featureMissingMessage } from '../../config/features.ts';
 import type { SerialLinkConfig } from '../../config/types.ts';
+import { parseSensor } from '../ha/config.ts';
 
 /** The one-word settings (OptionSpec); prefix and subscribe are checked below. */
 const KEYS: Record<string, OptionSpec> = {
@@ -28,10 +29,13 @@ export function parseSerialLink(w: Where, args: string[], existing: SerialLinkCo
     name, device: device.startsWith('/') ? device : device.toLowerCase(),
     baud: 115200, framing: 'mqttsn-slip', prefix: '', qos: 0, retain: false, subscribe: [], maxLine: 1024,
   };
-  const keys = [...Object.keys(KEYS), 'subscribe'];
-  const kv = keyValues(args.slice(2), keys, `serial link '${name}'`, (r) => fail(w, r), 'subscribe');
+  // sensor=: Home Assistant discovery (docs/home-assistant.md), read once the prefix is known.
+  const keys = [...Object.keys(KEYS), 'subscribe', 'sensor'];
+  const kv = keyValues(args.slice(2), keys, `serial link '${name}'`, (r) => fail(w, r), ['subscribe', 'sensor']);
+  const sensors: string[] = [];
   for (const [key, v] of kv) {
-    if (key === 'subscribe') {
+    if (key === 'sensor') sensors.push(v);
+    else if (key === 'subscribe') {
       const err = topicFilterError(v);
       if (err) fail(w, `serial link '${name}': subscribe '${v}': ${err}`);
       link.subscribe.push(v);
@@ -49,6 +53,10 @@ export function parseSerialLink(w: Where, args: string[], existing: SerialLinkCo
     }
   } else if (link.prefix && topicNameError(`${link.prefix}x`)) {
     fail(w, `serial link '${name}': prefix '${link.prefix}' does not make valid topic names`);
+  }
+  if (sensors.length) {
+    link.sensors = [];
+    for (const v of sensors) link.sensors.push(parseSensor(v, link.prefix, link.sensors, (r) => fail(w, `serial link '${name}': ${r}`)));
   }
   return link;
 }
