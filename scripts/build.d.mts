@@ -44,7 +44,8 @@ export interface BuildBundleOptions {
 }
 
 export declare function buildBundle(options?: BuildBundleOptions): Promise<BuildResult>;
-export declare function launcherScript(board: Board, profile: Profile): string;
+/** `bundle`: the bundle's absolute path; default: beside the launcher. */
+export declare function launcherScript(board: Board, profile: Profile, bundle?: string): string;
 export declare function buildTarget(options?: { profile?: string; board?: string; outDir?: string }): Promise<{
   dir: string;
   profile: Profile;
