@@ -23,6 +23,10 @@ export interface Board {
   nodeFlags: string[];
   rssBudgetMB: number;
   profile: string;
+  /** How the board installs software: `npm run package`'s default format. */
+  package: 'deb' | 'ipk' | 'tar';
+  /** Which Node.js builds exist for the board's CPU today; `builds` is empty when none does. */
+  node: { summary: string; builds: { source: 'official' | 'unofficial' | 'distribution' | 'openwrt-feed'; versions: string; from: string }[] };
   [key: string]: unknown;
 }
 

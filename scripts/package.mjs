@@ -92,6 +92,7 @@ function installText(board, profile, services) {
 ${board.description}
 
 Needs Node.js ${board.minNode} or newer on the board (${board.arch}).
+Node.js for this CPU: ${board.node.summary}
 Features: ${profile.flags.length ? profile.flags.join(', ') : 'MQTT over TCP only'}.
 
 1. Unpack into ${PREFIX}:

@@ -26,13 +26,17 @@ function tgz(dir, out, mtime) {
 }
 
 const POSTINST = `#!/bin/sh
-# midge postinst (OpenWrt): a system user when the image has the helpers, then the service.
+# midge postinst (OpenWrt): the midge system user (with OpenWrt's own account helpers, as
+# packages with USERID do), then enable and start the service. Nothing to do in an image build.
 [ -n "$IPKG_INSTROOT" ] && exit 0
 # shellcheck source=/dev/null
 . /lib/functions.sh
-if ! user_exists midge && command -v group_add_next >/dev/null 2>&1; then
+if ! user_exists midge; then
 	gid=$(group_add_next midge)
-	user_add midge "$gid" "$gid" midge /var/run/midge /bin/false
+	user_add midge "" "$gid" "Midge MQTT broker" /var/run/midge /bin/false
+fi
+if group_exists dialout; then
+	group_add_user dialout midge
 fi
 /etc/init.d/midge enable
 /etc/init.d/midge start
