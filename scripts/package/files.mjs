@@ -85,7 +85,11 @@ SystemCallArchitectures=native
 WantedBy=multi-user.target
 `;
 
-/** OpenWrt's procd init script: respawns Midge, runs it as user midge when that user exists. */
+/**
+ * OpenWrt's procd init script: respawns Midge, runs it as user midge when that user exists (the
+ * postinst makes it). No uci: the config is /etc/midge/midge.conf, and `reload` restarts Midge
+ * when that file changed (procd's `file` parameter).
+ */
 export const PROCD_INIT = `#!/bin/sh /etc/rc.common
 # Midge MQTT broker under procd (OpenWrt). /etc/init.d/midge enable|disable|start|stop|restart
 # shellcheck disable=SC2034
@@ -109,10 +113,6 @@ start_service() {
 		procd_set_param user midge
 	fi
 	procd_close_instance
-}
-
-service_triggers() {
-	procd_add_reload_trigger midge
 }
 `;
 
