@@ -6,7 +6,7 @@ import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, statSync
 import { dirname, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { launcherScript } from '../build.mjs';
-import { MAINTAINER, HOMEPAGE, SYSTEMD_UNIT, copyrightFile, description, manPage, packagedConf, wrap } from './files.mjs';
+import { MAINTAINER, HOMEPAGE, systemdUnit, copyrightFile, description, manPage, packagedConf, wrap } from './files.mjs';
 
 /** Writes `text` at `root/path` with `mode`, making its folders (0755). */
 function put(root, path, text, mode = 0o644) {
@@ -133,9 +133,9 @@ export function buildDeb({ dir, board, profile, version, outDir, name, docs }) {
   chmodSync(join(stage, 'usr/lib/midge/broker.min.js'), 0o755);
   put(stage, 'usr/bin/midge', launcherScript(board, profile, '/usr/lib/midge/broker.min.js'), 0o755);
   put(stage, 'etc/midge/midge.conf', packagedConf(profile, 'debian'));
-  put(stage, 'lib/systemd/system/midge.service', SYSTEMD_UNIT);
+  put(stage, 'lib/systemd/system/midge.service', systemdUnit(profile));
   put(stage, 'usr/share/man/man8/midge.8.gz', gz(manPage(version, when.toISOString().slice(0, 10))));
-  put(stage, 'usr/share/doc/midge/copyright', copyrightFile(when.getUTCFullYear()));
+  put(stage, 'usr/share/doc/midge/copyright', copyrightFile(when.getUTCFullYear(), profile));
   put(stage, 'usr/share/doc/midge/changelog.gz', gz(changelog(version, board, profile, rfc2822)));
   for (const [file, text] of Object.entries(docs)) {
     // Policy 12.3: documentation over 4 kB is compressed.

@@ -47,8 +47,10 @@ export function packagedConf(profile, os) {
  * DevicePolicy (they hide /dev/tty* and /dev/gpiochip*), no ProtectKernelTunables (it makes /sys
  * read-only, and onoff drives GPIO through /sys/class/gpio), no MemoryDenyWriteExecute (V8's JIT
  * needs writable code pages). Groups come from the user (postinst adds it to dialout and gpio).
+ * `reload` (SIGHUP: password, ACL and TLS files again) only in builds that handle SIGHUP; in the
+ * others SIGHUP would end the broker.
  */
-export const SYSTEMD_UNIT = `[Unit]
+export const systemdUnit = (profile) => `[Unit]
 Description=Midge MQTT broker
 Documentation=man:midge(8)
 After=network.target
@@ -58,10 +60,11 @@ Type=simple
 User=midge
 Group=midge
 ExecStart=/usr/bin/midge -c /etc/midge/midge.conf
-Restart=on-failure
+${has(profile, 'AUTH') || has(profile, 'TLS') ? 'ExecReload=/bin/kill -HUP $MAINPID\n' : ''}Restart=on-failure
 RestartSec=2
 StateDirectory=midge
 StateDirectoryMode=0750
+RuntimeDirectory=midge
 LimitNOFILE=65536
 AmbientCapabilities=CAP_NET_BIND_SERVICE
 CapabilityBoundingSet=CAP_NET_BIND_SERVICE
@@ -181,29 +184,35 @@ SIGTERM and SIGINT stop the broker after a last persistence snapshot.
 `;
 }
 
-/** debian/copyright in the machine-readable format (EPL-2.0 is not in /usr/share/common-licenses). */
-export function copyrightFile(year) {
-  return `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+/**
+ * debian/copyright in the machine-readable format (EPL-2.0 is not in /usr/share/common-licenses).
+ * Builds with WS bundle the `ws` library (MIT, "Expat" in Debian's naming).
+ */
+export function copyrightFile(year, profile) {
+  const ws = has(profile, 'WS');
+  const stanzas = [
+    `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: midge-broker
-Source: ${HOMEPAGE}
-
-Files: *
+Source: ${HOMEPAGE}`,
+    `Files: *
 Copyright: ${year} The Midge authors
-License: EPL-2.0
-
-Files: usr/lib/midge/broker.min.js
+License: EPL-2.0`,
+    ws &&
+      `Files: usr/lib/midge/broker.min.js
 Copyright: ${year} The Midge authors
- 2011 Einar Otto Stangvik and contributors (ws, bundled in builds with WebSockets)
-License: EPL-2.0 and Expat
-
-License: EPL-2.0
+ 2011 Einar Otto Stangvik
+ 2013 Arnout Kazemier and contributors
+ 2016 Luigi Pinca and contributors
+Comment: the ws library (WebSockets) is bundled into the broker
+License: EPL-2.0 and Expat`,
+    `License: EPL-2.0
  This program and the accompanying materials are made available under the
  terms of the Eclipse Public License 2.0, which is available at
  https://www.eclipse.org/legal/epl-2.0/
  .
- SPDX-License-Identifier: EPL-2.0
-
-License: Expat
+ SPDX-License-Identifier: EPL-2.0`,
+    ws &&
+      `License: Expat
  Permission is hereby granted, free of charge, to any person obtaining a copy
  of this software and associated documentation files (the "Software"), to deal
  in the Software without restriction, including without limitation the rights
@@ -220,8 +229,9 @@ License: Expat
  AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
  LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
  OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN
- THE SOFTWARE.
-`;
+ THE SOFTWARE.`,
+  ];
+  return `${stanzas.filter(Boolean).join('\n\n')}\n`;
 }
 
 /** The package's one-paragraph description, for both control files. */

@@ -182,6 +182,8 @@ describe.skipIf(skipInstall !== '')(`dpkg -i, run, dpkg --purge${skipInstall ? `
     expect(unit).toContain('User=midge');
     expect(unit).toContain('ProtectSystem=strict');
     expect(unit).toContain('NoNewPrivileges=yes');
+    expect(unit).toContain('StateDirectory=midge');
+    expect(unit).toContain('ExecReload=/bin/kill -HUP $MAINPID');
     // Hardening that would break serial ports or GPIO stays out.
     for (const bad of ['PrivateDevices', 'DevicePolicy', 'ProtectKernelTunables', 'MemoryDenyWriteExecute']) expect(unit).not.toContain(bad);
   });
