@@ -8,10 +8,13 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildTarget, root } from '../../scripts/build.mjs';
 import { makePackage } from '../../scripts/package.mjs';
+import { requirePeer } from '../helpers/peers.ts';
 import { freePort } from '../helpers/ports.ts';
 import { killAll, spawnProc } from '../helpers/proc.ts';
 
 const VERSION = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+// Outside CI a missing shellcheck skips its test, printing why; with CI=true it fails.
+const shellcheck = requirePeer('shellcheck');
 
 let dir: string;
 let ipk: string;
@@ -130,12 +133,11 @@ describe('the .ipk (openwrt, profile router)', () => {
     expect(init).toContain('procd_set_param file "$CONF"');
   });
 
-  it('every shell script passes sh -n and shellcheck', () => {
+  it.skipIf(!shellcheck)('every shell script passes sh -n and shellcheck', () => {
     const scripts = [join(data, 'etc/init.d/midge'), join(data, 'usr/bin/midge'), join(control, 'postinst'), join(control, 'prerm')];
     for (const s of scripts) {
       execFileSync('sh', ['-n', s]);
       const r = spawnSync('shellcheck', ['-s', 'sh', s], { encoding: 'utf8' });
-      expect(r.error, 'shellcheck is not installed (apt-get install shellcheck; .ci/run does)').toBeUndefined();
       expect(r.status, `${s}: ${r.stdout}${r.stderr}`).toBe(0);
     }
     // Nothing runs while an image is being assembled (IPKG_INSTROOT set).
