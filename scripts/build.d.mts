@@ -23,6 +23,10 @@ export interface Board {
   nodeFlags: string[];
   rssBudgetMB: number;
   profile: string;
+  /** How the board installs software: `npm run package`'s default format. */
+  package: 'deb' | 'ipk' | 'tar';
+  /** Which Node.js builds exist for the board's CPU today; `builds` is empty when none does. */
+  node: { summary: string; builds: { source: 'official' | 'unofficial' | 'distribution' | 'openwrt-feed'; versions: string; from: string }[] };
   [key: string]: unknown;
 }
 
@@ -44,7 +48,8 @@ export interface BuildBundleOptions {
 }
 
 export declare function buildBundle(options?: BuildBundleOptions): Promise<BuildResult>;
-export declare function launcherScript(board: Board, profile: Profile): string;
+/** `bundle`: the bundle's absolute path; default: beside the launcher. */
+export declare function launcherScript(board: Board, profile: Profile, bundle?: string): string;
 export declare function buildTarget(options?: { profile?: string; board?: string; outDir?: string }): Promise<{
   dir: string;
   profile: Profile;

@@ -89,21 +89,24 @@ const boardGpio = {
   },
 };
 
-/** A POSIX sh launcher: refuses a Node older than the board's, then execs it with its flags. */
-export function launcherScript(board, profile) {
+/**
+ * A POSIX sh launcher: refuses a Node older than the board's, then execs it with its flags.
+ * `bundle` is where broker.min.js is: beside the launcher by default, or an absolute path (the
+ * .deb and .ipk packages: /usr/lib/midge/broker.min.js).
+ */
+export function launcherScript(board, profile, bundle) {
   const flags = board.nodeFlags.map((f) => `'${f}'`).join(' ');
   return `#!/bin/sh
 # Midge launcher for board ${board.name}, profile ${profile.name}: runs broker.min.js with Node
 # flags that fit ${board.memoryMB} MB. Plain \`node broker.min.js\` works too, without the flags.
-here=$(dirname "$0")
-NODE=\${NODE:-node}
+${bundle ? '' : 'here=$(dirname "$0")\n'}NODE=\${NODE:-node}
 v=$("$NODE" --version 2>/dev/null) || { echo "midge: '$NODE' not found; install Node.js ${board.minNode} or newer" >&2; exit 127; }
 major=\${v#v}; major=\${major%%.*}
 if [ "$major" -lt ${board.minNode} ]; then
   echo "midge: this build for ${board.name} needs Node.js ${board.minNode} or newer, found $v" >&2
   exit 1
 fi
-${board.serial?.length ? `# Serial links with DEVICE auto try these first (SERIAL).\nexport MIDGE_SERIAL_DEFAULTS='${board.serial.join(' ')}'\n` : ''}exec "$NODE" ${flags} "$here/broker.min.js" "$@"
+${board.serial?.length ? `# Serial links with DEVICE auto try these first (SERIAL).\nexport MIDGE_SERIAL_DEFAULTS='${board.serial.join(' ')}'\n` : ''}exec "$NODE" ${flags} "${bundle ?? '$here/broker.min.js'}" "$@"
 `;
 }
 

@@ -1,12 +1,20 @@
-// `npm run package -- --board B [--profile P]`: dist/midge-<board>-<profile>.tar.gz holding the
-// bundle, its launcher, a default midge.conf, the board's service file and an INSTALL text.
-// Native add-ons (serialport, onoff) are never bundled; INSTALL says how to add them.
+// `npm run package -- --board B [--profile P] [--format deb|ipk|tar]`: the board's native package.
+//   deb: dist/midge-B-P_<version>_all.deb for Debian and Raspberry Pi OS (scripts/package/deb.mjs)
+//   ipk: dist/midge-B-P_<version>_all.ipk for OpenWrt's opkg (scripts/package/ipk.mjs)
+//   tar: dist/midge-B-P.tar.gz holding the bundle, its launcher, a default midge.conf, the board's
+//        service file and an INSTALL text, for boards without a package manager to serve.
+// The default format is the board's `package` (boards/*.json). Native add-ons (serialport, onoff)
+// are never bundled; INSTALL and docs/install.md say how to add them.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildTarget, loadBoard, root } from './build.mjs';
+import { buildDeb } from './package/deb.mjs';
+import { buildIpk } from './package/ipk.mjs';
+
+export const FORMATS = ['deb', 'ipk', 'tar'];
 
 const PREFIX = '/opt/midge';
 
@@ -84,6 +92,7 @@ function installText(board, profile, services) {
 ${board.description}
 
 Needs Node.js ${board.minNode} or newer on the board (${board.arch}).
+Node.js for this CPU: ${board.node.summary}
 Features: ${profile.flags.length ? profile.flags.join(', ') : 'MQTT over TCP only'}.
 
 1. Unpack into ${PREFIX}:
@@ -107,13 +116,24 @@ The launcher (${PREFIX}/midge) starts Node with: ${board.nodeFlags.join(' ') || 
 `;
 }
 
-export async function makePackage({ board: boardName, profile: profileName, outDir = join(root, 'dist') }) {
+export async function makePackage({ board: boardName, profile: profileName, format, outDir = join(root, 'dist') }) {
   const board = loadBoard(boardName);
+  const fmt = format ?? board.package ?? 'tar';
+  if (!FORMATS.includes(fmt)) throw new Error(`unknown format '${fmt}' (have: ${FORMATS.join(', ')})`);
   const name = `midge-${board.name}-${profileName ?? board.profile}`;
   const stage = join(outDir, '.stage', name);
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(stage, { recursive: true });
+  // The same build as `npm run build -- --board B --profile P`.
   const { profile } = await buildTarget({ board: board.name, profile: profileName ?? board.profile, outDir: stage });
+  if (fmt !== 'tar') {
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    const options = { dir: stage, board, profile, version, outDir, name };
+    const docs = { 'README.md': readFileSync(join(root, 'README.md'), 'utf8'), 'install.md': readFileSync(join(root, 'docs/install.md'), 'utf8'), 'configuration.md': readFileSync(join(root, 'docs/configuration.md'), 'utf8') };
+    const out = fmt === 'deb' ? buildDeb({ ...options, docs }) : buildIpk(options);
+    rmSync(stage, { recursive: true, force: true });
+    return out;
+  }
   const services = serviceFiles(board);
   writeFileSync(join(stage, 'midge.conf'), CONF);
   for (const [file, text] of Object.entries(services)) writeFileSync(join(stage, file), text, { mode: 0o755 });
@@ -125,10 +145,10 @@ export async function makePackage({ board: boardName, profile: profileName, outD
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { board: { type: 'string' }, profile: { type: 'string' } } });
+  const { values } = parseArgs({ options: { board: { type: 'string' }, profile: { type: 'string' }, format: { type: 'string' } } });
   try {
-    const tarball = await makePackage({ board: values.board ?? 'linux-x64', profile: values.profile });
-    console.log(`packaged ${tarball}`);
+    const file = await makePackage({ board: values.board ?? 'linux-x64', profile: values.profile, format: values.format });
+    console.log(`packaged ${file}`);
   } catch (err) {
     console.error(`package: ${err.message}`);
     process.exit(1);

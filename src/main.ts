@@ -20,8 +20,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`midge: ${(err as Error).message}\n${USAGE}`);
     return 1;
   }
-  if (cli.help) {
-    process.stdout.write(`midge ${VERSION}\n${USAGE}`);
+  if (cli.help || cli.version) {
+    process.stdout.write(`midge ${VERSION}\n${cli.help ? USAGE : ''}`);
     return 0;
   }
   let cfg;

@@ -1,4 +1,5 @@
-// The command line, with Mosquitto's flags: -c/--config-file, -p/--port, -v/--verbose, -h/--help.
+// The command line, with Mosquitto's flags: -c/--config-file, -p/--port, -v/--verbose, -h/--help,
+// and --version (the packages' `midge --version`).
 import { parseArgs } from 'node:util';
 import { allLogTypes } from './parse.ts';
 import type { BrokerConfig } from './types.ts';
@@ -8,9 +9,11 @@ export interface CliOptions {
   port?: number;
   verbose: boolean;
   help: boolean;
+  /** --version: print the version and exit. Absent unless given. */
+  version?: boolean;
 }
 
-export const USAGE = `Usage: midge [-c config_file] [-p port] [-v] [-h]
+export const USAGE = `Usage: midge [-c config_file] [-p port] [-v] [-h|--version]
 ${AUTH ? '       midge passwd ...   (manage a password file; midge passwd -h for its usage)\n' : ''}
  -c, --config-file FILE  Read the configuration from FILE (mosquitto.conf format).
                          Without it, midge listens on 127.0.0.1 and ::1 port 1883 only.
@@ -24,6 +27,7 @@ const OPTIONS = {
   port: { type: 'string', short: 'p' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 } as const;
 
 /** Throws the one-line Error a command line mistake gets (midge and midge passwd). */
@@ -57,6 +61,7 @@ export function parseCli(argv: string[]): CliOptions {
       }
       case 'verbose':
       case 'help':
+      case 'version':
         if (t.value !== undefined) bad(`${raw} takes no value`);
         out[t.name] = true;
         break;

@@ -89,7 +89,13 @@ describe('bundle (dist/broker.min.js)', () => {
     expect(p.exit.code, p.describe()).toBe(0);
     const out = p.stdout.join('\n');
     expect(out).toContain(`midge ${VERSION}`);
-    expect(out).toMatch(/^Usage: midge \[-c config_file\] \[-p port\] \[-v\] \[-h\]$/m);
+    expect(out).toMatch(/^Usage: midge \[-c config_file\] \[-p port\] \[-v\] \[-h\|--version\]$/m);
+  });
+
+  it('--version prints the version of package.json and exits 0', async () => {
+    const p = await run(process.execPath, [bundle, '--version'], 10_000, { cwd: runDir });
+    expect(p.exit.code, p.describe()).toBe(0);
+    expect(p.stdout).toEqual([`midge ${VERSION}`]);
   });
 
   it.skipIf(!havePeers)('runs copied alone with -c: mosquitto_pub -q 2 -r reaches mosquitto_sub, then SIGTERM exits 0', async () => {

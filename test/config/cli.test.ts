@@ -30,6 +30,11 @@ describe('parseCli', () => {
     expect(parseCli(['-h'])).toEqual({ verbose: false, help: true });
   });
 
+  it('--version (what the .deb and .ipk packages check)', () => {
+    expect(parseCli(['--version'])).toEqual({ verbose: false, help: false, version: true });
+    expect(() => parseCli(['--version=1'])).toThrow('--version takes no value');
+  });
+
   it('rejects bad ports', () => {
     expect(() => parseCli(['-p'])).toThrow('-p needs a port number');
     expect(() => parseCli(['--port'])).toThrow('--port needs a port number');
@@ -63,7 +68,7 @@ describe('parseCli', () => {
 
 describe('USAGE', () => {
   it('shows the synopsis and one line per option', () => {
-    expect(USAGE.startsWith('Usage: midge [-c config_file] [-p port] [-v] [-h]\n')).toBe(true);
+    expect(USAGE.startsWith('Usage: midge [-c config_file] [-p port] [-v] [-h|--version]\n')).toBe(true);
     for (const o of ['-c, --config-file', '-p, --port', '-v, --verbose', '-h, --help']) {
       expect(USAGE.split('\n').filter((l) => l.trimStart().startsWith(o))).toHaveLength(1);
     }

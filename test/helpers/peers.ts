@@ -17,6 +17,12 @@ const PACKAGES: Record<string, string> = {
   mosquitto_sub: 'mosquitto-clients',
   socat: 'socat',
   openssl: 'openssl',
+  // The package tests (test/build/package-*.test.ts).
+  'dpkg-deb': 'dpkg',
+  lintian: 'lintian',
+  shellcheck: 'shellcheck',
+  'systemd-analyze': 'systemd',
+  setpriv: 'util-linux',
 };
 
 /** Absolute path of an executable on PATH (or in the sbin directories), or undefined. */
