@@ -41,10 +41,10 @@ export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = {
       'notifications notifications_local_only start_type threshold idle_timeout bridge_cafile ' +
       'bridge_certfile bridge_keyfile bridge_insecure bridge_tls_version bridge_alpn ' +
       'bridge_bind_address bridge_attempt_unsubscribe bridge_max_packet_size bridge_outgoing_retain ' +
-      'remote_clientid remote_username remote_password clientid username password connection address ' +
-      'addresses topic bridge_protocol_version restart_timeout notification_topic local_username ' +
-      'local_password bridge_capath bridge_identity bridge_psk bridge_require_ocsp bridge_receive_maximum ' +
-      'bridge_session_expiry_interval',
+      'remote_clientid remote_username remote_password clientid username password bridge_capath ' +
+      'bridge_receive_maximum bridge_identity bridge_psk connection address addresses topic ' +
+      'bridge_protocol_version restart_timeout notification_topic local_username local_password ' +
+      'bridge_require_ocsp bridge_session_expiry_interval',
   ),
   TLS: feature(
     'router',

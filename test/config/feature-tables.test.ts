@@ -112,6 +112,8 @@ const TABLES: [FeatureName, 'options' | 'listenerOptions', Case[], (line: string
       word('clientid', 'remoteClientId', 'rc2'),
       word('username', 'remoteUsername', 'ru2'),
       word('password', 'remotePassword', 'rp2'),
+      word('bridge_capath', 'capath', '/etc/ssl/certs'),
+      int('bridge_receive_maximum', 'receiveMaximum', 12),
     ],
     // bridge_cafile and bridge_certfile/keyfile, so that the TLS checks of the block pass.
     (line) => ({

@@ -11,23 +11,29 @@ import { readPskFile } from './psk.ts';
 /** Node's name of a mosquitto.conf TLS version (tlsv1.2 → TLSv1.2). */
 export const nodeTlsVersion = (v: string): tls.SecureVersion => `TLSv${v.slice(4)}` as tls.SecureVersion;
 
-/** What setSecureContext() can swap on a live server: certificates, keys, CAs, versions, ciphers. */
-export function secureContextOptions(t: TlsSettings): tls.SecureContextOptions {
+/** CA certificates of a cafile and a capath (listeners, and bridges' bridge_cafile and bridge_capath). */
+export function caCerts(cafile: string | undefined, capath: string | undefined): Buffer[] {
   const ca: Buffer[] = [];
-  if (t.cafile) ca.push(readFileSync(t.cafile));
-  if (t.capath) {
+  if (cafile) ca.push(readFileSync(cafile));
+  if (capath) {
     // Mosquitto's capath holds hashed links to PEM files; any PEM certificate file in it counts.
-    for (const name of readdirSync(t.capath).sort()) {
-      const p = join(t.capath, name);
+    for (const name of readdirSync(capath).sort()) {
+      const p = join(capath, name);
       if (!statSync(p).isFile()) continue;
       const pem = readFileSync(p);
       if (pem.includes('-----BEGIN CERTIFICATE-----')) ca.push(pem);
     }
   }
+  return ca;
+}
+
+/** What setSecureContext() can swap on a live server: certificates, keys, CAs, versions, ciphers. */
+export function secureContextOptions(t: TlsSettings): tls.SecureContextOptions {
+  const ca = caCerts(t.cafile, t.capath);
   const o: tls.SecureContextOptions = {
     ...(ca.length > 0 && { ca }),
     minVersion: nodeTlsVersion(t.tlsVersion ?? 'tlsv1.2'),
-    ciphers: cipherList(t),
+    ciphers: cipherList(t, t.pskHint !== undefined),
   };
   if (t.certfile) o.cert = readFileSync(t.certfile);
   // tls_keyform engine: keyfile names the key inside the engine (Node's privateKeyEngine).
@@ -46,11 +52,14 @@ export function secureContextOptions(t: TlsSettings): tls.SecureContextOptions {
  * Node's one `ciphers` list holds both: TLS 1.2 ciphers (`ciphers`; PSK ones on a psk_hint
  * listener) and TLS 1.3 suites (`ciphers_tls1.3`); each part left unset keeps Node's defaults.
  */
-function cipherList(t: TlsSettings): string {
+export function cipherList(t: Pick<TlsSettings, 'ciphers' | 'ciphers13'>, psk: boolean): string {
   const def = tls.DEFAULT_CIPHERS.split(':');
-  const v12 = t.ciphers ?? (t.pskHint !== undefined ? 'ECDHE-PSK:PSK:!eNULL' : def.filter((c) => !c.startsWith('TLS_')).join(':'));
+  const v12 = t.ciphers ?? (psk ? PSK_CIPHERS : def.filter((c) => !c.startsWith('TLS_')).join(':'));
   return `${t.ciphers13 ?? def.filter((c) => c.startsWith('TLS_')).join(':')}:${v12}`;
 }
+
+/** TLS 1.2 ciphers of a PSK connection when none are configured (Node's defaults exclude PSK). */
+const PSK_CIPHERS = 'ECDHE-PSK:PSK:!eNULL';
 
 /** Server options: the secure context, plus whether a client must show a certificate. */
 export function serverOptions(t: TlsSettings): tls.TlsOptions {
