@@ -13,6 +13,7 @@ import { log } from '../../src/util/log.ts';
 import { listener, startBroker, type TestBroker } from '../helpers/broker.ts';
 import { addRevocation, makeCerts, openssl, type Certs, type Revocation } from '../helpers/certs.ts';
 import { requirePeer } from '../helpers/peers.ts';
+import { run } from '../helpers/proc.ts';
 
 const haveOpenssl = requirePeer('openssl');
 
@@ -128,6 +129,15 @@ describe.skipIf(!haveOpenssl)('TLS-PSK listeners (psk_hint, psk_file)', () => {
   it('without use_identity_as_username the client is anonymous: allow_anonymous false refuses it (CONNACK 5)', async () => {
     const port = await broker(pskListener(), { allowAnonymous: false });
     expect((await sClient(port, psk('00112233445566778899aabbccddeeff', 'sensor-7'))).toString('hex')).toBe('20020005');
+  });
+
+  it.skipIf(!requirePeer('mosquitto_pub'))('mosquitto_pub --psk publishes through the listener; a wrong key is refused', async () => {
+    const port = await broker(pskListener());
+    const args = ['-h', '127.0.0.1', '-p', String(port), '--psk-identity', 'sensor-7', '-t', 't', '-m', 'x', '-q', '1'];
+    const ok = await run('mosquitto_pub', [...args, '--psk', '00112233445566778899aabbccddeeff']);
+    expect(ok.exit.code, ok.describe()).toBe(0);
+    const bad = await run('mosquitto_pub', [...args, '--psk', '00112233445566778899aabbccddee00']);
+    expect(bad.exit.code).not.toBe(0);
   });
 
   it('psk_file is re-read on reload: a key added later works without a restart', async () => {

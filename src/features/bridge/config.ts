@@ -123,7 +123,7 @@ export function bridgeOption(w: Where, option: string, args: string[], bridge: B
     case OCSP:
       // Node can ask for a stapled OCSP response but cannot check one: refused rather than pretended.
       if (parseBool(w, option, single(w, option, args))) {
-        fail(w, `bridge_require_ocsp true is not supported by Midge: Node cannot verify OCSP responses (use short-lived certificates, or a CRL on the remote)`);
+        fail(w, `bridge_require_ocsp true is not supported by Midge: Node cannot verify OCSP responses`);
       }
       return;
     case EXPIRY: {

@@ -30,11 +30,11 @@ export function tlsOption(w: Where, name: string, args: string[], line: string):
   if (PATHS.includes(name)) return { [name]: pathValue(w, name, line) };
   if (name === PSK_HINT) return { pskHint: pathValue(w, name, line) };
   const spec = specOf(SPECS, name);
-  if (!spec) fail(w, `option '${name}' is not supported by Midge: Node cannot pass a key password to an OpenSSL engine (use a key the engine opens without one)`);
+  if (!spec) fail(w, `option '${name}' is not supported by Midge: Node cannot pass a key password to an OpenSSL engine`);
   const one: Partial<TlsSettings> = {};
   setOption(w, name, args, spec, one);
   if (one.ciphers13?.split(':').some((s) => !s.startsWith('TLS_'))) {
-    fail(w, `option 'ciphers_tls1.3' takes TLS 1.3 suite names separated by ':' (e.g. TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256), got '${one.ciphers13}'`);
+    fail(w, `option '${name}' takes TLS 1.3 suite names (TLS_...), got '${one.ciphers13}'`);
   }
   return one;
 }
