@@ -692,6 +692,14 @@ describe('with every feature built', () => {
     );
   });
 
+  it('websockets_log_level is read and has no effect; websockets_headers_size is 0..65535', () => {
+    const c = full.parseConfigText('websockets_log_level 255\nwebsockets_headers_size 4096\n', F);
+    expect(c.wsHeadersSize).toBe(4096);
+    expect(c.extra.size).toBe(0);
+    expect(() => full.parseConfigText('websockets_headers_size 65536', F)).toThrow(`${F}:1: option 'websockets_headers_size' is out of range: 65536 (allowed 0..65535)`);
+    expect(() => full.parseConfigText('websockets_log_level x', F)).toThrow(`${F}:1: option 'websockets_log_level' needs an integer, got 'x'`);
+  });
+
   it('accepts mqttsn and websockets protocols and log types', () => {
     const c = full.parseConfigText('listener 1884\nprotocol mqttsn\nlog_type websockets\n', F);
     expect(c.listeners[0].protocol).toBe('mqttsn');
