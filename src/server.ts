@@ -96,7 +96,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
       if (l.protocol !== 'mqtt' && !(WS && l.protocol === 'websockets')) throw new Error(`listener ${l.port}: protocol ${l.protocol} is not available`);
       let server: net.Server;
       try {
-        if (WS && l.protocol === 'websockets') server = await listenWs(broker, l, maxPacket, conns, reloaders);
+        if (WS && l.protocol === 'websockets') server = await listenWs(broker, l, maxPacket, conns, reloaders, cfg.wsHeadersSize);
         else if (TLS && l.tls) server = await listenTls(broker, l, maxPacket, conns, reloaders);
         else server = await listenTcp(l, acceptor(broker, l, maxPacket, conns));
       } catch (err) {

@@ -12,6 +12,9 @@ export interface ListenerScope {
   tls?: TlsSettings;
   extra: Map<string, string[]>;
   sn?: SnListenerConfig;
+  pskFile?: string;
+  httpDir?: string;
+  origins?: string[];
   passwordFile?: string;
   aclFile?: string;
   scramFile?: string;
@@ -52,6 +55,11 @@ export function newListener(port: number, host: string | undefined, scope?: List
     extra: new Map(scope?.extra ?? []),
   };
   if (SN && scope?.sn) l.sn = { ...scope.sn };
+  if (TLS) l.pskFile = scope?.pskFile;
+  if (WS) {
+    l.httpDir = scope?.httpDir;
+    l.origins = scope?.origins;
+  }
   if (MQTT5 && scope?.maxTopicAlias !== undefined) l.maxTopicAlias = scope.maxTopicAlias;
   if (AUTH && scope) {
     l.passwordFile = scope.passwordFile;

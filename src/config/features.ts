@@ -41,15 +41,16 @@ export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = {
       'notifications notifications_local_only start_type threshold idle_timeout bridge_cafile ' +
       'bridge_certfile bridge_keyfile bridge_insecure bridge_tls_version bridge_alpn ' +
       'bridge_bind_address bridge_attempt_unsubscribe bridge_max_packet_size bridge_outgoing_retain ' +
-      'remote_clientid remote_username remote_password clientid username password connection address ' +
-      'addresses topic bridge_protocol_version restart_timeout notification_topic local_username ' +
-      'local_password bridge_capath bridge_identity bridge_psk bridge_require_ocsp',
+      'remote_clientid remote_username remote_password clientid username password bridge_capath ' +
+      'bridge_receive_maximum bridge_identity bridge_psk connection address addresses topic ' +
+      'bridge_protocol_version restart_timeout notification_topic local_username local_password ' +
+      'bridge_require_ocsp bridge_session_expiry_interval',
   ),
   TLS: feature(
     'router',
     'psk_file',
-    'require_certificate use_identity_as_username tls_version ciphers cafile capath certfile keyfile ' +
-      'use_subject_as_username ciphers_tls1.3 crlfile dhparamfile psk_hint',
+    'require_certificate use_identity_as_username use_subject_as_username tls_version tls_keyform ciphers ' +
+      'ciphers_tls1.3 tls_engine cafile capath certfile keyfile crlfile dhparamfile psk_hint tls_engine_kpass_sha1',
   ),
   AUTH: feature(
     'router',
@@ -62,7 +63,7 @@ export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = {
     'persistence retained_persistence autosave_interval autosave_on_changes persistence_sync ' +
       'persistence_location persistence_file',
   ),
-  WS: feature('full', 'websockets_log_level websockets_headers_size', 'http_dir'),
+  WS: feature('full', 'websockets_headers_size websockets_log_level', 'http_dir websockets_origin'),
   SN: feature('gateway', '', 'advertise_interval gateway_id sn_max_clients predefined_topics'),
   SERIAL: feature('gateway', 'serial'),
   // ha_ (Home Assistant discovery) belongs to GPIO and SERIAL; parse.ts reads it with either.

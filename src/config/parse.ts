@@ -29,7 +29,8 @@ import { parseSerialLink } from '../features/serial/config.ts';
 import { gpioWords, parseGpio } from '../features/gpio/config.ts';
 import { haOption } from '../features/ha/config.ts';
 import { checkSn, snDefaults, snOption } from '../features/sn/config.ts';
-import { checkTls, tlsOption } from '../features/tls/config.ts';
+import { checkTls, pskFileOption, tlsOption } from '../features/tls/config.ts';
+import { wsOption } from '../features/ws/config.ts';
 import { authOption, finishAuth } from '../features/auth/config.ts';
 import { persistOption } from '../features/persist/config.ts';
 
@@ -43,7 +44,7 @@ const UNSUPPORTED = new Set(
     'bind_interface check_retain_source clientid_prefixes connection_messages log_facility ' +
     'log_timestamp log_timestamp_format max_inflight_bytes max_qos maximum_qos ' +
     'max_topic_alias memory_limit mount_point queue_qos0_messages retry_interval ' +
-    'set_tcp_nodelay socket_domain tls_engine tls_engine_kpass_sha1 tls_keyform ' +
+    'set_tcp_nodelay socket_domain ' +
     'upgrade_outgoing_qos use_username_as_clientid user').split(' '),
 );
 
@@ -298,9 +299,10 @@ function parseLine(st: State, line: string, w: Where): void {
   if (PERSIST && f === 'PERSIST') return persistOption(w, name, args, line, cfg);
   if (AUTH && f === 'AUTH' && authOption(w, name, args, line, cfg, (apply) => authSetting(st, w, name, apply))) return;
   if (TLS && f === 'TLS') {
-    const one = tlsOption(w, name, args, line);
-    if (one) return inListener(st, w, name, 'tls', one, () => ({}));
+    if (owner.listener) return inListener(st, w, name, 'tls', tlsOption(w, name, args, line), () => ({}));
+    return pskFileOption(w, line, cfg, (apply) => authSetting(st, w, name, apply));
   }
+  if (WS && f === 'WS') return wsOption(w, name, args, line, cfg, (apply) => listenerSetting(st, w, name, apply, true));
   if (SN && f === 'SN') return inListener(st, w, name, 'sn', snOption(w, name, args, line), snDefaults);
   // Lists are copied on write: a base config passed to parseConfigText keeps its own.
   if (SERIAL && f === 'SERIAL') return void (cfg.serial = [...(cfg.serial ?? []), parseSerialLink(w, args, cfg.serial ?? [])]);
@@ -344,7 +346,7 @@ function finish(st: State): BrokerConfig {
     noDefaultListener(st.def.where);
   }
   if (SN) checkSn(cfg.listeners, (l) => whereOf(st, l, 'sn'));
-  if (TLS) for (const l of cfg.listeners) checkTls(l, whereOf(st, l, 'tls') ?? { file: cfg.files[0] ?? 'config', line: 0, level: 0 });
+  if (TLS) for (const l of cfg.listeners) checkTls(l, whereOf(st, l, 'tls') ?? { file: cfg.files[0] ?? 'config', line: 0, level: 0 }, cfg);
   if (BRIDGE) cfg.bridges?.forEach(checkBridge);
   if (!st.allowAnonymousSet) cfg.allowAnonymous = cfg.localOnly === true;
   if (AUTH) {

@@ -21,6 +21,12 @@ export interface ListenerConfig {
   allowAnonymous?: boolean;
   /** MQTT-SN gateway settings; present on `protocol mqttsn` listeners (feature SN). */
   sn?: SnListenerConfig;
+  /** TLS: psk_file given for this listener (used with per_listener_settings true). */
+  pskFile?: string;
+  /** WS: http_dir, the directory whose files plain HTTP requests get. */
+  httpDir?: string;
+  /** WS: websockets_origin values; an upgrade needs an Origin header equal to one. Undefined = any. */
+  origins?: string[];
 }
 
 /** Per-listener TLS options, as in mosquitto.conf (paths as written, read at start and on SIGHUP). */
@@ -33,6 +39,16 @@ export interface TlsSettings {
   useIdentityAsUsername?: boolean; // default false; needs requireCertificate
   tlsVersion?: string; // minimum: 'tlsv1.1' | 'tlsv1.2' | 'tlsv1.3'; default tlsv1.2
   ciphers?: string; // OpenSSL cipher list (TLS 1.2 and below)
+  ciphers13?: string; // ciphers_tls1.3: TLS 1.3 suites, colon separated
+  crlfile?: string; // PEM certificate revocation list(s) for client certificates
+  dhparamfile?: string; // PEM DH parameters (DHE ciphers)
+  useSubjectAsUsername?: boolean; // default false; needs requireCertificate
+  /** psk_hint: the listener speaks TLS-PSK (no certificate), with this hint. */
+  pskHint?: string;
+  /** The PSK identities and keys file that applies to this listener (set once the file is read). */
+  pskFile?: string;
+  engine?: string; // tls_engine: an OpenSSL engine id
+  keyform?: string; // tls_keyform: 'pem' (default) or 'engine' (keyfile is the engine's key id)
 }
 
 /** One line of a predefined topics file (`CLIENTID, TOPIC, ID`; `*` = every client). */
@@ -104,6 +120,15 @@ export interface BridgeConfig {
   attemptUnsubscribe: boolean;
   /** The bridge's own max_queued_messages; undefined = the broker's. */
   maxQueued?: number;
+  /** bridge_capath: a directory of PEM CA certificates (TLS, like cafile). */
+  capath?: string;
+  /** TLS-PSK: bridge_identity and bridge_psk (hex), instead of certificates. */
+  pskIdentity?: string;
+  psk?: string;
+  /** MQTT 5: Receive Maximum sent in CONNECT; undefined = max_inflight_messages. */
+  receiveMaximum?: number;
+  /** MQTT 5: Session Expiry Interval sent in CONNECT; undefined = never (cleansession false) or 0. */
+  sessionExpiry?: number;
 }
 
 /** One `serial NAME DEVICE [key=value]...` line (SERIAL; docs/serial.md). */
@@ -185,6 +210,10 @@ export interface BrokerConfig {
   sysInterval: number; // seconds, default 10, 0 = off
   logTypes?: Set<string>; // undefined = default (error, warning, notice, information)
   logDest: LogDest[]; // default [] (caller falls back to stderr)
+  /** TLS: psk_file, the PSK identities and keys (global unless per_listener_settings). */
+  pskFile?: string;
+  /** WS: websockets_headers_size, the largest HTTP header block; undefined/0 = Node's default. */
+  wsHeadersSize?: number;
   /** pid_file: written with the process id at start-up, removed at exit; undefined = none. */
   pidFile?: string;
   persistentClientExpiration: number; // seconds, 0 = never expire

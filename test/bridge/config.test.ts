@@ -71,6 +71,17 @@ describe('bridge configuration', () => {
     expect(c.extra.size).toBe(0);
   });
 
+  it('TLS options Mosquitto takes without bridge_cafile, bridge_capath, PSK and the MQTT 5 additions of 2.1', () => {
+    const b = (lines: string) => parse(`connection a\naddress h\ntopic #\n${lines}`).bridges![0];
+    // Without a CA they have no effect (the bridge connects without TLS, as Mosquitto's does).
+    expect(b('bridge_insecure true\nbridge_alpn mqtt\nbridge_tls_version tlsv1.2')).toMatchObject({ insecure: true, alpn: 'mqtt', tlsVersion: 'tlsv1.2' });
+    expect(b('bridge_capath /etc/ssl/certs\nbridge_require_ocsp false')).toMatchObject({ capath: '/etc/ssl/certs' });
+    expect(b('bridge_identity gw-1\nbridge_psk 0123abcd')).toMatchObject({ pskIdentity: 'gw-1', psk: '0123abcd' });
+    expect(b('bridge_receive_maximum 10\nbridge_session_expiry_interval 3600')).toMatchObject({ receiveMaximum: 10, sessionExpiry: 3600 });
+    expect(b('bridge_session_expiry_interval 0xFFFFFFFF').sessionExpiry).toBe(0xffffffff);
+    expect(b('bridge_session_expiry_interval 4294967295').sessionExpiry).toBe(0xffffffff);
+  });
+
   it('reports errors as file:line', () => {
     expect(err('topic #')).toBe(`${F}:1: option 'topic' must follow a 'connection' line (it belongs to a bridge)`);
     expect(err('connection a\naddress h\ntopic #\nlistener 1883\ntopic x')).toBe(
@@ -88,9 +99,15 @@ describe('bridge configuration', () => {
     expect(parse('connection a\naddress h\ntopic #\nbridge_protocol_version mqttv50').bridges![0].protocolLevel).toBe(5);
     expect(err('connection a\nstart_type sometimes')).toBe(`${F}:2: option 'start_type' needs automatic, lazy or once, got 'sometimes'`);
     expect(err('connection a\nrestart_timeout 10 5')).toBe(`${F}:2: option 'restart_timeout' is out of range: 5 (allowed 10..86400)`);
-    expect(err('connection a\nbridge_psk 00')).toBe(`${F}:2: option 'bridge_psk' is a Mosquitto bridge option that Midge does not support`);
     expect(err('connection a\naddress h\ntopic #\nbridge_certfile /c')).toBe(`${F}:1: bridge 'a': bridge_certfile and bridge_keyfile go together`);
-    expect(err('connection a\naddress h\ntopic #\nbridge_insecure true')).toBe(`${F}:1: bridge 'a': TLS options need bridge_cafile`);
+    expect(err('connection a\naddress h\ntopic #\nbridge_psk 00')).toBe(`${F}:1: bridge 'a': bridge_identity and bridge_psk go together`);
+    expect(err('connection a\naddress h\ntopic #\nbridge_identity me\nbridge_psk 0x00')).toBe(`${F}:1: bridge 'a': bridge_psk must be hexadecimal (no 0x), got '0x00'`);
+    expect(err('connection a\naddress h\ntopic #\nbridge_identity me\nbridge_psk 00\nbridge_cafile /ca')).toBe(
+      `${F}:1: bridge 'a' cannot use both certificate and psk encryption`,
+    );
+    expect(err('connection a\nbridge_require_ocsp true')).toMatch(/^\/etc\/midge\.conf:2: bridge_require_ocsp true is not supported by Midge: Node cannot verify OCSP responses/);
+    expect(err('connection a\nbridge_receive_maximum 0')).toBe(`${F}:2: option 'bridge_receive_maximum' is out of range: 0 (allowed 1..65535)`);
+    expect(err('connection a\nbridge_session_expiry_interval -1')).toBe(`${F}:2: option 'bridge_session_expiry_interval' must not be negative, got -1`);
     expect(err('connection a b')).toBe(`${F}:1: too many arguments for option 'connection': 'b'`);
   });
 });

@@ -30,12 +30,18 @@ const TABLES: [FeatureName, 'options' | 'listenerOptions', Case[], (line: string
     [
       bool('require_certificate', 'requireCertificate'),
       bool('use_identity_as_username', 'useIdentityAsUsername'),
+      bool('use_subject_as_username', 'useSubjectAsUsername'),
       word('tls_version', 'tlsVersion', 'tlsv1.3'),
+      word('tls_keyform', 'keyform', 'pem'),
       word('ciphers', 'ciphers', 'ECDHE-RSA-AES128-GCM-SHA256'),
+      word('ciphers_tls1.3', 'ciphers13', 'TLS_AES_128_GCM_SHA256'),
+      word('tls_engine', 'engine', 'pkcs11'),
       word('cafile', 'cafile', '/etc/ca.pem'),
       word('capath', 'capath', '/etc/ca'),
       word('certfile', 'certfile', '/etc/cert.pem'),
       word('keyfile', 'keyfile', '/etc/key.pem'),
+      word('crlfile', 'crlfile', '/etc/crl.pem'),
+      word('dhparamfile', 'dhparamfile', '/etc/dh.pem'),
     ],
     // Every other TLS option too, so that the checks at the end of the file pass.
     (line) => ({
@@ -43,6 +49,12 @@ const TABLES: [FeatureName, 'options' | 'listenerOptions', Case[], (line: string
         `listener 8883\ncafile /c\ncertfile /c\nkeyfile /k\nrequire_certificate true\nuse_identity_as_username true\n${line}`,
       ).listeners[0].tls,
     }),
+  ],
+  [
+    'WS',
+    'options',
+    [int('websockets_headers_size', 'wsHeadersSize', 2048)],
+    (line) => ({ ...parse(line) }),
   ],
   [
     'AUTH',
@@ -100,6 +112,8 @@ const TABLES: [FeatureName, 'options' | 'listenerOptions', Case[], (line: string
       word('clientid', 'remoteClientId', 'rc2'),
       word('username', 'remoteUsername', 'ru2'),
       word('password', 'remotePassword', 'rp2'),
+      word('bridge_capath', 'capath', '/etc/ssl/certs'),
+      int('bridge_receive_maximum', 'receiveMaximum', 12),
     ],
     // bridge_cafile and bridge_certfile/keyfile, so that the TLS checks of the block pass.
     (line) => ({

@@ -669,22 +669,35 @@ describe('with every feature built', () => {
   });
 
   it('stores listener feature options on the listener', () => {
-    const c = full.parseConfigText('listener 8883\ncrlfile /crl.pem\nlistener 9001\nprotocol websockets\nhttp_dir /www\n', F);
-    expect(c.listeners[0].extra).toEqual(new Map([['crlfile', ['/crl.pem']]]));
+    const c = full.parseConfigText(
+      'listener 8883\ncertfile /c\nkeyfile /k\ncrlfile /crl.pem\nlistener 9001\nprotocol websockets\nhttp_dir /www\n' +
+        'websockets_origin https://a.example\nwebsockets_origin http://b.example:8080\n',
+      F,
+    );
+    expect(c.listeners[0].tls?.crlfile).toBe('/crl.pem');
     expect(c.listeners[1].protocol).toBe('websockets');
-    expect(c.listeners[1].extra).toEqual(new Map([['http_dir', ['/www']]]));
+    expect([c.listeners[1].httpDir, c.listeners[1].origins]).toEqual(['/www', ['https://a.example', 'http://b.example:8080']]);
+    expect(c.listeners.map((l) => l.extra.size)).toEqual([0, 0]);
   });
 
   it('listener feature options before any listener go to the default listener', () => {
-    const c = full.parseConfigText('crlfile /ca.pem\nport 8883\nlistener 1883\n', F);
-    expect(c.listeners.map((l) => [l.port, l.extra.get('crlfile')])).toEqual([
+    const c = full.parseConfigText('http_dir /www\nport 8883\nlistener 1883\n', F);
+    expect(c.listeners.map((l) => [l.port, l.httpDir])).toEqual([
       [1883, undefined],
-      [8883, ['/ca.pem']],
+      [8883, '/www'],
     ]);
     // The bundle has its own ConfigError class.
-    expect(() => full.parseConfigText('crlfile /ca.pem\nlistener 1883\n', F)).toThrow(
-      /^\/etc\/midge\.conf:1: option 'crlfile' comes before any 'listener' line/,
+    expect(() => full.parseConfigText('http_dir /www\nlistener 1883\n', F)).toThrow(
+      /^\/etc\/midge\.conf:1: option 'http_dir' comes before any 'listener' line/,
     );
+  });
+
+  it('websockets_log_level is read and has no effect; websockets_headers_size is 0..65535', () => {
+    const c = full.parseConfigText('websockets_log_level 255\nwebsockets_headers_size 4096\n', F);
+    expect(c.wsHeadersSize).toBe(4096);
+    expect(c.extra.size).toBe(0);
+    expect(() => full.parseConfigText('websockets_headers_size 65536', F)).toThrow(`${F}:1: option 'websockets_headers_size' is out of range: 65536 (allowed 0..65535)`);
+    expect(() => full.parseConfigText('websockets_log_level x', F)).toThrow(`${F}:1: option 'websockets_log_level' needs an integer, got 'x'`);
   });
 
   it('accepts mqttsn and websockets protocols and log types', () => {
@@ -696,7 +709,7 @@ describe('with every feature built', () => {
 
   it('still requires a value', () => {
     // The bundle has its own ConfigError class.
-    expect(() => full.parseConfigText('psk_file', F)).toThrow(`${F}:1: option 'psk_file' needs a value`);
+    expect(() => full.parseConfigText('psk_file', F)).toThrow(`${F}:1: option 'psk_file' needs a file name`);
   });
 });
 

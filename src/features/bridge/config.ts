@@ -2,14 +2,15 @@
 // typed BridgeConfig. Called by src/config/parse.ts for every option features.ts gives to BRIDGE.
 import { topicFilterError, topicNameError } from '../../codec/validate.ts';
 import { FEATURES } from '../../config/features.ts';
-import { byName, countArgs, fail, parseInteger, setOption, single, specOf, type OptionSpec, type Where } from '../../config/values.ts';
+import { byName, countArgs, fail, parseBool, parseInteger, setOption, single, specOf, type OptionSpec, type Where } from '../../config/values.ts';
+import { hexKey } from '../tls/psk.ts';
 import type { BridgeConfig, BridgeTopic } from '../../config/types.ts';
 import type { QoS } from '../../codec/packets.ts';
 
 const NAMES = FEATURES.BRIDGE.options;
 /** remote_clientid remote_username remote_password, then their older names clientid username password. */
 const REMOTE: OptionSpec[] = [['remoteClientId', 0], ['remoteUsername', 0], ['remotePassword', 0]];
-/** The block's one-word options: the first 27 of FEATURES.BRIDGE.options, in order. */
+/** The block's one-word options: the first 31 of FEATURES.BRIDGE.options, in order. */
 const SCALARS = byName<OptionSpec>(NAMES, [
   ['roundRobin'], // round_robin
   ['cleanSession'], // cleansession
@@ -34,9 +35,13 @@ const SCALARS = byName<OptionSpec>(NAMES, [
   ['outgoingRetain'], // bridge_outgoing_retain
   ...REMOTE,
   ...REMOTE,
+  ['capath', 0], // bridge_capath
+  ['receiveMaximum', 1, 65535], // bridge_receive_maximum
+  ['pskIdentity', 0], // bridge_identity
+  ['psk', 0], // bridge_psk
 ]);
-/** The last four: Mosquitto's bridge options that Midge does not implement. */
-const NOT_SUPPORTED = NAMES.slice(-4);
+/** The last two, read in bridgeOption(). */
+const [OCSP, EXPIRY] = NAMES.slice(-2);
 
 export function newBridge(w: Where, args: string[], existing: BridgeConfig[]): BridgeConfig {
   const name = single(w, 'connection', args, 'a name');
@@ -82,7 +87,6 @@ function parseTopic(w: Where, args: string[]): BridgeTopic {
 
 /** Applies one option of a bridge block; `bridge` is the current block, if any. */
 export function bridgeOption(w: Where, option: string, args: string[], bridge: BridgeConfig | undefined): void {
-  if (NOT_SUPPORTED.includes(option)) fail(w, `option '${option}' is a Mosquitto bridge option that Midge does not support`);
   if (!bridge) fail(w, `option '${option}' must follow a 'connection' line (it belongs to a bridge)`);
   const b = bridge;
   const spec = specOf(SCALARS, option);
@@ -116,6 +120,19 @@ export function bridgeOption(w: Where, option: string, args: string[], bridge: B
       b.notificationTopic = t;
       return;
     }
+    case OCSP:
+      // Node can ask for a stapled OCSP response but cannot check one: refused rather than pretended.
+      if (parseBool(w, option, single(w, option, args))) {
+        fail(w, `bridge_require_ocsp true is not supported by Midge: Node cannot verify OCSP responses`);
+      }
+      return;
+    case EXPIRY: {
+      // Decimal, or 0xFFFFFFFF (never) as Mosquitto's documentation writes it.
+      const v = single(w, option, args);
+      const n = /^0x[0-9a-f]{1,8}$/i.test(v) ? Number(v) : parseInteger(w, option, v, 0, 4294967295);
+      b.sessionExpiry = n;
+      return;
+    }
     default: fail(w, `unknown bridge option '${option}'`);
   }
 }
@@ -128,7 +145,12 @@ export function checkBridge(b: BridgeConfig): void {
   if ((b.certfile === undefined) !== (b.keyfile === undefined)) {
     fail(w, `bridge '${b.name}': bridge_certfile and bridge_keyfile go together`);
   }
-  if ((b.certfile || b.insecure || b.tlsVersion || b.alpn) && !b.cafile) {
-    fail(w, `bridge '${b.name}': TLS options need bridge_cafile`);
+  if ((b.pskIdentity === undefined) !== (b.psk === undefined)) {
+    fail(w, `bridge '${b.name}': bridge_identity and bridge_psk go together`);
+  }
+  if (b.psk !== undefined) {
+    // As Mosquitto: certificates or a pre-shared key, not both.
+    if (b.cafile || b.capath || b.certfile) fail(w, `bridge '${b.name}' cannot use both certificate and psk encryption`);
+    if (!hexKey(b.psk)) fail(w, `bridge '${b.name}': bridge_psk must be hexadecimal (no 0x), got '${b.psk}'`);
   }
 }

@@ -20,7 +20,8 @@ import { endSocket, writeCorked } from '../../transport/socket.ts';
 import { log } from '../../util/log.ts';
 import { rateLimit } from '../../util/rate-limit.ts';
 import { BRIDGE_CONNECT_TIMEOUT } from '../../util/timeouts.ts';
-import { nodeTlsVersion } from '../tls/context.ts';
+import { caCerts, cipherList, nodeTlsVersion } from '../tls/context.ts';
+import { hexKey } from '../tls/psk.ts';
 import { nextDelay } from './backoff.ts';
 import { connectProps, fromRemote, publish5, refusedBy, subOptions } from './mqtt5.ts';
 import { remap } from './topics.ts';
@@ -68,7 +69,7 @@ export class BridgeLink implements Outlet, Ticking, Paced {
   /** "1" on the notification topic, sent to the remote through the session after each connect. */
   private readonly notifyUp: Message | undefined;
   private readonly will: Will | undefined;
-  private readonly tlsOptions: tls.ConnectionOptions | undefined;
+  private readonly tlsOptions: tls.ConnectionOptions | undefined = undefined;
   /** Every out/both line has equal prefixes: outgoing topics need no remapping. */
   private readonly sameTopics: boolean;
   /** bridge_protocol_version mqttv50. */
@@ -93,17 +94,29 @@ export class BridgeLink implements Outlet, Ticking, Paced {
     this.inflight = limits.maxInflight;
     this.keepalive = cfg.keepalive;
     this.sameTopics = cfg.topics.every((t) => t.direction === 'in' || t.localPrefix === t.remotePrefix);
-    if (cfg.cafile) {
+    // As Mosquitto: TLS with bridge_cafile, bridge_capath or a pre-shared key; without any of
+    // them the other TLS options have no effect (said once at start).
+    const psk = cfg.psk !== undefined ? hexKey(cfg.psk) : undefined;
+    if (cfg.cafile || cfg.capath || psk) {
       // Read now: a missing file stops start-up instead of failing every reconnect.
       this.tlsOptions = {
-        ca: readFileSync(cfg.cafile),
-        cert: cfg.certfile ? readFileSync(cfg.certfile) : undefined,
-        key: cfg.keyfile ? readFileSync(cfg.keyfile) : undefined,
         minVersion: cfg.tlsVersion ? nodeTlsVersion(cfg.tlsVersion) : undefined,
         ALPNProtocols: cfg.alpn ? [cfg.alpn] : undefined,
-        // bridge_insecure skips the host name check only; the chain is still verified.
-        checkServerIdentity: cfg.insecure ? () => undefined : tls.checkServerIdentity,
       };
+      if (psk) {
+        this.tlsOptions.ciphers = cipherList({}, true);
+        this.tlsOptions.pskCallback = () => ({ psk, identity: cfg.pskIdentity as string });
+      } else {
+        Object.assign(this.tlsOptions, {
+          ca: caCerts(cfg.cafile, cfg.capath),
+          cert: cfg.certfile ? readFileSync(cfg.certfile) : undefined,
+          key: cfg.keyfile ? readFileSync(cfg.keyfile) : undefined,
+          // bridge_insecure skips the host name check only; the chain is still verified.
+          checkServerIdentity: cfg.insecure ? () => undefined : tls.checkServerIdentity,
+        });
+      }
+    } else if (cfg.certfile || cfg.insecure || cfg.tlsVersion || cfg.alpn) {
+      this.say('warning', 'bridge_certfile, bridge_insecure, bridge_tls_version and bridge_alpn have no effect without bridge_cafile, bridge_capath or bridge_psk: connecting without TLS.');
     }
   }
 
@@ -297,7 +310,7 @@ export class BridgeLink implements Outlet, Ticking, Paced {
         will: this.will,
         username: c.remoteUsername,
         password: c.remotePassword === undefined ? undefined : Buffer.from(c.remotePassword),
-        properties: MQTT5 && this.v5 ? connectProps(c.cleanSession) : undefined,
+        properties: MQTT5 && this.v5 ? connectProps(c, this.inflight) : undefined,
       }),
     );
   }

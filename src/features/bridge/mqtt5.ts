@@ -11,8 +11,19 @@ import { log } from '../../util/log.ts';
 import type { Limiter } from '../../util/rate-limit.ts';
 import { forwarded, propsAt } from '../../broker/message5.ts';
 
-/** The CONNECT properties: a persistent remote session (cleansession false) never expires. */
-export const connectProps = (clean: boolean): Properties | undefined => (clean ? undefined : { sessionExpiryInterval: 0xffffffff });
+/**
+ * The CONNECT properties. Session Expiry Interval: bridge_session_expiry_interval, else a
+ * persistent remote session (cleansession false) never expires. Receive Maximum:
+ * bridge_receive_maximum, else max_inflight_messages (as Mosquitto 2.1). Spec defaults are left out.
+ */
+export function connectProps(c: BridgeConfig, inflight: number): Properties | undefined {
+  const p: Properties = {};
+  const expiry = c.sessionExpiry ?? (c.cleanSession ? 0 : 0xffffffff);
+  if (expiry) p.sessionExpiryInterval = expiry;
+  const rm = c.receiveMaximum ?? inflight;
+  if (rm && rm < 65535) p.receiveMaximum = rm;
+  return p;
+}
 
 /** Subscription options of the link's remote subscriptions. */
 export const subOptions = (topic: string, qos: QoS): Subscription => ({ topic, qos, noLocal: true, retainAsPublished: true });

@@ -8,7 +8,7 @@ import type { Connection } from '../../mqtt/connection.ts';
 import { type Accept, acceptor } from '../../mqtt/accept.ts';
 import { listen } from '../../transport/tcp.ts';
 import { log } from '../../util/log.ts';
-import { certIdentity, secureContextOptions, serverOptions } from './context.ts';
+import { certIdentity, reloadPsk, secureContextOptions, serverOptions } from './context.ts';
 
 export function listenTls(broker: Broker, l: ListenerConfig, maxPacketSize: number, conns: Set<Connection>, reloaders: Reloader[]): Promise<tls.Server> {
   const t = l.tls as TlsSettings;
@@ -35,10 +35,10 @@ export function watchHandshakes(server: tls.Server): void {
  */
 export function acceptTls(accept: Accept, stream: Duplex, socket: tls.TLSSocket, remote: string, t: TlsSettings): void {
   let identity: string | undefined;
-  if (t.useIdentityAsUsername) {
-    identity = certIdentity(socket);
+  if (t.useIdentityAsUsername || t.useSubjectAsUsername) {
+    identity = certIdentity(socket, t);
     if (identity === undefined) {
-      log.notice(`Refused connection from ${remote}: client certificate without a CN (use_identity_as_username).`);
+      log.notice(`Refused connection from ${remote}: client certificate without a CN, or no PSK identity (use_identity_as_username).`);
       stream.destroy();
       return;
     }
@@ -52,6 +52,7 @@ export function tlsReloader(server: tls.Server, t: TlsSettings): Reloader {
   return () => {
     const port = (server.address() as { port?: number } | null)?.port;
     try {
+      reloadPsk(t);
       server.setSecureContext(secureContextOptions(t));
       log.notice(`Reloaded TLS certificates of the listener on port ${port}.`);
     } catch (err) {
