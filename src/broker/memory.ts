@@ -16,7 +16,7 @@ import type { Broker } from './broker.ts';
 export function admit(broker: Broker, bytes: number): boolean {
   const used = broker.memUsed + bytes;
   if (used > broker.options.memoryLimit) {
-    if (!broker.memFull) log.warning(`memory_limit ${broker.options.memoryLimit} reached: refusing messages.`);
+    if (!broker.memFull) log.warning(`memory_limit reached: refusing messages.`);
     broker.memFull = true;
     return false;
   }
@@ -31,6 +31,6 @@ export function measure(broker: Broker): void {
   broker.memUsed = used;
   if (broker.memFull && used < broker.options.memoryLimit) {
     broker.memFull = false;
-    log.notice(`Below memory_limit again (${used} bytes held): accepting messages.`);
+    log.notice(`Below memory_limit: accepting messages.`);
   }
 }

@@ -34,8 +34,9 @@ export function handleConnect(conn: Connection, p: ConnectPacket, auth?: Authent
   // for it: the connection is closed).
   const maxQos = conn.listener?.maxQos;
   if (maxQos !== undefined && p.will && p.will.qos > maxQos) {
-    if (MQTT5 && v5) return refuse(conn, 0x9b, `will QoS ${p.will.qos} above max_qos ${maxQos}`);
-    log.notice(`Refused connection from ${conn.remote}: will QoS ${p.will.qos} above max_qos ${maxQos}.`);
+    const why = `will QoS ${p.will.qos} above max_qos`;
+    if (MQTT5 && v5) return refuse(conn, 0x9b, why);
+    log.notice(`Refused connection from ${conn.remote}: ${why}.`);
     return conn.end('', false);
   }
   let keepalive = p.keepalive;

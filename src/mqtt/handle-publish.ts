@@ -17,7 +17,7 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
   const l = conn.listener;
   // max_qos: as Mosquitto, a client that publishes above it is disconnected (MQTT 5: 0x9B QoS not
   // supported; the CONNACK told it the Maximum QoS).
-  if (l?.maxQos !== undefined && qos > l.maxQos) return conn.end(`QoS ${qos} PUBLISH above max_qos ${l.maxQos}`, true, 0x9b);
+  if (l?.maxQos !== undefined && qos > l.maxQos) return conn.end(`QoS ${qos} above max_qos`, true, 0x9b);
   if (qos === 2 && session.inboundQos2.has(p.packetId)) {
     // A resend (DUP) of a message already passed on: acknowledge again, deliver nothing
     // [MQTT-4.3.3-2], exactly once.
