@@ -379,7 +379,8 @@ export class Session implements Subscriber {
 
   private enqueue(ob: Outbound, unbounded: boolean): void {
     const q12 = ob.qos > 0;
-    const pacesNow = q12 && this.pacesNow;
+    // A QoS 0 message sent at QoS 1/2 (upgrade_outgoing_qos) has no publisher to pace: drop rule.
+    const pacesNow = q12 && ob.msg.qos > 0 && this.pacesNow;
     if (!unbounded && !pacesNow && (q12 ? this.isFull(this.queued12, this.bytes12) : this.isFull(this.queued, this.queuedBytes))) {
       this.flow.dropMsg(this, ob.msg);
       return;

@@ -271,6 +271,28 @@ describe('upgrade_outgoing_qos', () => {
     expect(await upgradeScenario(ports[0])).toEqual(['up/r retained q2', 'up/a live q2']);
   });
 
+  it('on: upgraded QoS 0 messages pace no publisher; past the queue limits they are dropped and counted', async () => {
+    const { ports, running } = await midge('listener 0 127.0.0.1\nupgrade_outgoing_qos true\nmax_inflight_messages 2\nmax_queued_messages 3');
+    const s = await session(ports[0], u('up-slow'));
+    await subscribe(s, 'up/f', 1);
+    const p = await session(ports[0], u('up-flood'));
+    for (let i = 0; i < 20; i++) p.send({ cmd: 'publish', topic: 'up/f', payload: Buffer.from(`${i}`), qos: 0 });
+    // The publisher is not held back: its PINGREQ is answered.
+    p.send({ cmd: 'pingreq' });
+    expect((await p.next()).cmd).toBe('pingresp');
+    // 2 in flight, 3 queued; 15 dropped.
+    expect(running.broker.stats.messagesDropped).toBe(15);
+    let got = 0;
+    for (;;) {
+      const m = await s.next(500).catch(() => undefined);
+      if (!m) break;
+      expect(m.qos).toBe(1);
+      s.send({ cmd: 'puback', messageId: m.messageId });
+      got++;
+    }
+    expect(got).toBe(5);
+  });
+
   it.skipIf(!havePeer)('Debian mosquitto upgrades the same way', async () => {
     const [port] = await mosquitto(['upgrade_outgoing_qos true']);
     const { ports } = await midge('listener 0 127.0.0.1\nupgrade_outgoing_qos true');
