@@ -35,9 +35,9 @@ export interface BrokerOptions extends Limits {
   /** Deliver at the subscription's QoS, even above the message's (upgrade_outgoing_qos). */
   upgradeQos: boolean;
   /** AUTH: a retained message is sent only while its publisher may still write its topic. */
-  checkRetainSource: boolean;
+  retainCheck: boolean;
   /** Bytes of message data held (memory.ts); 0 = no limit (memory_limit). */
-  memoryLimit: number;
+  memLimit: number;
 }
 
 /** Something the broker checks once a second (keep-alive of a connection, for example). */
@@ -105,7 +105,7 @@ export class Broker {
     for (const t of this.ticking) t.tick(now);
     this.flow.tick(now);
     if (MQTT5) this.lifetimes.tick(now);
-    if (this.options.memoryLimit > 0) measure(this);
+    if (this.options.memLimit > 0) measure(this);
     const ttl = this.options.persistentClientExpiration;
     if (ttl > 0) {
       for (const s of this.sessions.values()) {
@@ -208,7 +208,7 @@ export class Broker {
   publish(msg: Message, from?: Session, by?: Paced): number {
     if (msg.retain && this.options.retainAvailable) {
       // AUTH, check_retain_source: the publisher's access goes with the retained message.
-      this.retained.set(msg, AUTH && this.options.checkRetainSource ? from?.access : undefined);
+      this.retained.set(msg, AUTH && this.options.retainCheck ? from?.access : undefined);
       if (PERSIST) this.store?.retained(msg);
     }
     // Saved and restored: a delivery may publish in turn (a GPIO output reports its new level).

@@ -15,7 +15,7 @@ import type { Broker } from './broker.ts';
 /** Adds `bytes` to the count; false (nothing added) when that would pass memory_limit. */
 export function admit(broker: Broker, bytes: number): boolean {
   const used = broker.memUsed + bytes;
-  if (used > broker.options.memoryLimit) {
+  if (used > broker.options.memLimit) {
     if (!broker.memFull) log.warning(`memory_limit reached: refusing messages.`);
     broker.memFull = true;
     return false;
@@ -29,7 +29,7 @@ export function measure(broker: Broker): void {
   let used = broker.retained.bytes;
   for (const s of broker.sessions.values()) used += s.heldBytes;
   broker.memUsed = used;
-  if (broker.memFull && used < broker.options.memoryLimit) {
+  if (broker.memFull && used < broker.options.memLimit) {
     broker.memFull = false;
     log.notice(`Below memory_limit: accepting messages.`);
   }

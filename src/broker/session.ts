@@ -26,7 +26,7 @@ export interface Limits {
   /** Payload bytes queued; 0 = unlimited (max_queued_bytes). */
   maxQueuedBytes: number;
   /** Payload bytes in flight; 0 = unlimited (max_inflight_bytes). */
-  maxInflightBytes: number;
+  inflightByteLimit: number;
   /** Queue QoS 0 messages while offline (queue_qos0_messages). */
   queueQos0?: boolean;
 }
@@ -335,7 +335,7 @@ export class Session implements Subscriber {
   }
 
   windowOpen(): boolean {
-    const max = this.limits.maxInflightBytes;
+    const max = this.limits.inflightByteLimit;
     return (this.inflightMap?.size ?? 0) < this.window && !(max > 0 && this.inflightBytes >= max);
   }
 

@@ -8,8 +8,9 @@ import { aliasesFor } from './topic-alias.ts';
 import type { Connection } from './connection.ts';
 import { log } from '../util/log.ts';
 
+/** `code` 0: closed without a CONNACK. */
 function refuse(conn: Connection, code: number, why: string): void {
-  conn.write(MQTT5 && conn.protocolLevel === 5 ? connack5(conn.broker.options, false, code) : Buffer.from([0x20, 2, 0, code]));
+  if (code) conn.write(MQTT5 && conn.protocolLevel === 5 ? connack5(conn.broker.options, false, code) : Buffer.from([0x20, 2, 0, code]));
   log.notice(`Refused connection from ${conn.remote}: ${why}.`);
   conn.end('', false);
 }
@@ -34,10 +35,7 @@ export function handleConnect(conn: Connection, p: ConnectPacket, auth?: Authent
   // for it: the connection is closed).
   const maxQos = conn.listener?.maxQos;
   if (maxQos !== undefined && p.will && p.will.qos > maxQos) {
-    const why = `will QoS ${p.will.qos} above max_qos`;
-    if (MQTT5 && v5) return refuse(conn, 0x9b, why);
-    log.notice(`Refused connection from ${conn.remote}: ${why}.`);
-    return conn.end('', false);
+    return refuse(conn, MQTT5 && v5 ? 0x9b : 0, `will QoS ${p.will.qos} above max_qos`);
   }
   let keepalive = p.keepalive;
   const maxKeepalive = broker.options.maxKeepalive;

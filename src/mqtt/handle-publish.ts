@@ -34,7 +34,7 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
   }
   if (l?.mountPoint) p.topic = l.mountPoint + p.topic;
   // memory_limit: refused before any acknowledgement; the publisher is disconnected (memory.ts).
-  if (broker.options.memoryLimit > 0 && !admit(broker, p.topic.length + p.payload.length)) {
+  if (broker.options.memLimit > 0 && !admit(broker, p.topic.length + p.payload.length)) {
     return conn.end('memory_limit reached', true, RC_QUOTA_EXCEEDED);
   }
   // The connection is passed as the publisher to pace if a subscriber's queue is full: then its
