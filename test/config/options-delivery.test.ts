@@ -3,8 +3,7 @@
 // check_retain_source, each read from config text and observed on the wire with byte-level
 // clients. Where Debian's mosquitto (2.0.11) runs, the same exchange is replayed against it and
 // what the clients see must be the same; where Midge deliberately differs the test says why.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/parse.ts';
@@ -15,7 +14,7 @@ import { requirePeer } from '../helpers/peers.ts';
 import { freePort } from '../helpers/ports.ts';
 import type { Proc } from '../helpers/proc.ts';
 import { RawClient, type Parsed } from '../helpers/raw.ts';
-import { sharedDir, startMosquitto } from '../auth/mosquitto.ts';
+import { sharedDir, startMosquitto, writeShared } from '../auth/mosquitto.ts';
 
 const havePeer = requirePeer('mosquitto');
 const open: { close(): Promise<void> | void }[] = [];
@@ -386,39 +385,71 @@ describe('memory_limit', () => {
 // ---- check_retain_source (AUTH) ----
 
 describe('check_retain_source (AUTH)', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'midge-crs-'));
-  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  /** A broker with a password file, an ACL file that can change, and a way to reload them. */
+  type Secured = (files: string[], check: boolean) => Promise<{ port: number; reload(): Promise<void> }>;
 
-  async function scenario(check: boolean): Promise<string[]> {
-    const pw = join(tmp, `pw-${check}`);
-    const acl = join(tmp, `acl-${check}`);
-    writeFileSync(pw, `alice:${hashPassword('a')}\nreader:${hashPassword('r')}\n`);
-    writeFileSync(acl, 'user alice\ntopic readwrite home/#\nuser reader\ntopic read home/#\n');
+  const onMidge: Secured = async ([pw, acl], check) => {
     const { ports, running } = await midge(
       `listener 0 127.0.0.1\npassword_file ${pw}\nacl_file ${acl}\nallow_anonymous false\n${check ? '' : 'check_retain_source false\n'}`,
     );
-    const alice = await session(ports[0], u('alice'), { username: 'alice', password: Buffer.from('a') });
+    return { port: ports[0], reload: () => running.reload() };
+  };
+
+  const onMosquitto: Secured = async ([pw, acl], check) => {
+    dir ??= sharedDir('midge-opts-');
+    for (let i = 0; ; i++) {
+      try {
+        const m = await startMosquitto(dir, [`password_file ${pw}`, `acl_file ${acl}`, 'allow_anonymous false', ...(check ? [] : ['check_retain_source false'])]);
+        open.push({ close: () => void m.proc.kill() });
+        return {
+          port: m.port,
+          reload: async () => {
+            m.proc.kill('SIGHUP');
+            await m.proc.waitFor(/Reloading config/, 10_000, 'stderr');
+          },
+        };
+      } catch (e) {
+        if (i === 2) throw e;
+      }
+    }
+  };
+
+  /** alice publishes a retained message, loses write access (ACL reloaded): what two later subscribers get. */
+  async function scenario(start: Secured, check: boolean): Promise<string[]> {
+    dir ??= sharedDir('midge-opts-');
+    const pw = join(dir, u('pw'));
+    const acl = join(dir, u('acl'));
+    writeShared(pw, `alice:${hashPassword('a')}\nreader:${hashPassword('r')}\n`);
+    writeShared(acl, 'user alice\ntopic readwrite home/#\nuser reader\ntopic read home/#\n');
+    const b = await start([pw, acl], check);
+    const alice = await session(b.port, u('alice'), { username: 'alice', password: Buffer.from('a') });
     alice.send({ cmd: 'publish', topic: 'home/door', payload: Buffer.from('open'), qos: 1, messageId: 1, retain: true });
     expect((await alice.next()).cmd).toBe('puback');
     const got: string[] = [];
-    const r1 = await session(ports[0], u('reader'), { username: 'reader', password: Buffer.from('r') });
+    const r1 = await session(b.port, u('reader'), { username: 'reader', password: Buffer.from('r') });
     await subscribe(r1, 'home/#', 0);
     got.push(await nextPublish(r1));
-    // alice loses write access to home/#; the ACL is reloaded (SIGHUP).
-    writeFileSync(acl, 'user alice\ntopic read home/#\nuser reader\ntopic read home/#\n');
-    await running.reload();
-    const r2 = await session(ports[0], u('reader'), { username: 'reader', password: Buffer.from('r') });
+    writeShared(acl, 'user alice\ntopic read home/#\nuser reader\ntopic read home/#\n');
+    await b.reload();
+    const r2 = await session(b.port, u('reader'), { username: 'reader', password: Buffer.from('r') });
     await subscribe(r2, 'home/#', 0);
     got.push(...(await r2.drain(300)).map((x) => `${x.topic} ${x.payload} q${x.qos}`));
     return got;
   }
 
   it('true (default): a retained message whose publisher lost write access is no longer sent to new subscribers', async () => {
-    expect(await scenario(true)).toEqual(['home/door open q0']);
+    expect(await scenario(onMidge, true)).toEqual(['home/door open q0']);
   });
 
   it('false: it is sent regardless', async () => {
-    expect(await scenario(false)).toEqual(['home/door open q0', 'home/door open q0']);
+    expect(await scenario(onMidge, false)).toEqual(['home/door open q0', 'home/door open q0']);
+  });
+
+  // Debian's mosquitto 2.0.11 sends the message in both cases: with check_retain_source true too,
+  // although its manual says otherwise (alice's own publishes are denied after the reload). Midge
+  // does what the manual says; the difference is listed in docs/configuration.md.
+  it.skipIf(!havePeer)('Debian mosquitto: false sends it regardless, the same', async () => {
+    expect(await scenario(onMosquitto, false)).toEqual(await scenario(onMidge, false));
   });
 });
 
