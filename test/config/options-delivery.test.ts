@@ -140,6 +140,27 @@ describe('max_qos (maximum_qos), per listener', () => {
   });
 });
 
+/** The raw bytes of the CONNACK an MQTT 5 client with keep-alive 60 gets. */
+async function rawConnack5(port: number): Promise<string> {
+  const c = await RawClient.connect(port, 5);
+  clients.push(c);
+  const bytes: Buffer[] = [];
+  c.socket.on('data', (d: Buffer) => bytes.push(d));
+  c.send({ cmd: 'connect', clientId: u('raw5'), clean: true, keepalive: 60, protocolVersion: 5, properties: {} });
+  await c.next();
+  return Buffer.concat(bytes).toString('hex');
+}
+
+describe('max_qos in the MQTT 5 CONNACK, byte for byte', () => {
+  it.skipIf(!havePeer)('with retain_available false and max_packet_size beside it, the same bytes as Debian mosquitto', async () => {
+    const [port] = await mosquitto(['retain_available false', 'max_packet_size 1000', 'max_qos 0']);
+    const { ports } = await midge('retain_available false\nmax_packet_size 1000\nlistener 0 127.0.0.1\nmax_qos 0');
+    const ours = await rawConnack5(ports[0]);
+    expect(ours).toContain('2400'); // Maximum QoS 0
+    expect(ours).toBe(await rawConnack5(port));
+  });
+});
+
 // ---- mount_point ----
 
 /** Plain listener `a`, listener `b` with mount_point mp/: what each subscriber to '#' gets. */
