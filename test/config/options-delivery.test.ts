@@ -3,7 +3,8 @@
 // check_retain_source, each read from config text and observed on the wire with byte-level
 // clients. Where Debian's mosquitto (2.0.11) runs, the same exchange is replayed against it and
 // what the clients see must be the same; where Midge deliberately differs the test says why.
-import { rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/parse.ts';
@@ -15,6 +16,9 @@ import { freePort } from '../helpers/ports.ts';
 import type { Proc } from '../helpers/proc.ts';
 import { RawClient, type Parsed } from '../helpers/raw.ts';
 import { sharedDir, startMosquitto, writeShared } from '../auth/mosquitto.ts';
+import { importWithFlags } from '../helpers/bundled.ts';
+import type * as Server from '../../src/server.ts';
+import type * as Parse from '../../src/config/parse.ts';
 
 const havePeer = requirePeer('mosquitto');
 const open: { close(): Promise<void> | void }[] = [];
@@ -488,5 +492,33 @@ describe('accepted as in Mosquitto 2.0', () => {
     expect(() => parseConfigText('max_qos 3', 'x.conf')).toThrow(/out of range: 3 \(allowed 0\.\.2\)/);
     expect(() => parseConfigText('memory_limit -5', 'x.conf')).toThrow(/must not be negative/);
     expect(() => parseConfigText('allow_duplicate_messages abc', 'x.conf')).toThrow(/needs true or false/);
+  });
+});
+
+describe('in a build without any feature (the minimal profile)', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'midge-opts-min-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('every option of this group is accepted; max_topic_alias has no effect; max_qos and mount_point work', async () => {
+    const parse = await importWithFlags<typeof Parse>(new URL('../../src/config/parse.ts', import.meta.url), [], tmp);
+    // One file per flag set in a directory: the server goes to a directory of its own.
+    const sdir = join(tmp, 'server');
+    mkdirSync(sdir);
+    const server = await importWithFlags<typeof Server>(new URL('../../src/server.ts', import.meta.url), [], sdir);
+    const cfg = parse.parseConfigText(
+      'allow_anonymous true\nsys_interval 0\nmax_inflight_bytes 1000\nqueue_qos0_messages true\nupgrade_outgoing_qos false\n' +
+        'check_retain_source true\nmemory_limit 50000000\nlistener 0 127.0.0.1\nmax_topic_alias 5\nmaximum_qos 1\nlistener 0 127.0.0.1\nmount_point mp/\n',
+      'min.conf',
+    );
+    expect(cfg.listeners[0].maxTopicAlias).toBeUndefined();
+    const running = await server.startServer(cfg);
+    open.push(running);
+    const [a, b] = running.addresses.map((x) => x.port);
+    const s = await session(a, u('min'));
+    expect(await subscribe(s, 'x', 2)).toEqual([1]);
+    expect(await mountScenario(a, b)).toEqual({
+      plain: ['mp/x/y from-mounted q0', 'other outside q0', 'mp/z inside q0'],
+      mounted: ['x/y from-mounted q0', 'z inside q0'],
+    });
   });
 });
