@@ -8,19 +8,24 @@
 //
 // At the limit a message is refused before it is acknowledged (an acknowledgement is a promise,
 // docs/flow-control.md): as Mosquitto, the publisher is disconnected (MQTT 5: DISCONNECT 0x97
-// Quota exceeded), and a QoS 1/2 publisher sends the message again when it reconnects.
+// Quota exceeded), and a QoS 1/2 publisher sends the message again when it reconnects. An MQTT-SN
+// client's QoS 1/2 message gets PUBACK "rejected: congestion" (it retries later); QoS 0/-1
+// messages of MQTT-SN clients and lines of serial links are dropped; a bridge link is dropped
+// (and reconnects) before it acknowledges what the remote sent.
 import { log } from '../util/log.ts';
 import type { Broker } from './broker.ts';
 
+/** Whether `bytes` more would pass memory_limit (nothing counted). */
+export const wouldPass = (broker: Broker, bytes: number): boolean => broker.memUsed + bytes > broker.options.memLimit;
+
 /** Adds `bytes` to the count; false (nothing added) when that would pass memory_limit. */
 export function admit(broker: Broker, bytes: number): boolean {
-  const used = broker.memUsed + bytes;
-  if (used > broker.options.memLimit) {
+  if (wouldPass(broker, bytes)) {
     if (!broker.memFull) log.warning(`memory_limit reached: refusing messages.`);
     broker.memFull = true;
     return false;
   }
-  broker.memUsed = used;
+  broker.memUsed += bytes;
   return true;
 }
 

@@ -17,6 +17,8 @@ import type { Proc } from '../helpers/proc.ts';
 import { RawClient, type Parsed } from '../helpers/raw.ts';
 import { sharedDir, startMosquitto, writeShared } from '../auth/mosquitto.ts';
 import { importWithFlags } from '../helpers/bundled.ts';
+import { SnTestClient } from '../sn/sn-client.ts';
+import * as sn from '../../src/features/sn/codec.ts';
 import type * as Server from '../../src/server.ts';
 import type * as Parse from '../../src/config/parse.ts';
 
@@ -404,6 +406,84 @@ describe('memory_limit', () => {
     const again = await session(port, u('mem-again'));
     again.send({ cmd: 'publish', topic: 'mem/t', payload: Buffer.alloc(1000, 66), qos: 1, messageId: 1 });
     expect((await again.next()).cmd).toBe('puback');
+  });
+});
+
+describe('memory_limit with MQTT-SN (SN)', () => {
+  it('a QoS 1 PUBLISH past the limit gets PUBACK "rejected: congestion" and is not published; accepted again once below it', async () => {
+    const { ports, running } = await midge('listener 0 127.0.0.1\nmemory_limit 2500\nlistener 0 127.0.0.1\nprotocol mqttsn\nadvertise_interval 0');
+    const [mqttPort, udp] = ports;
+    const subId = u('sn-mem-sub');
+    const s = await session(mqttPort, subId, { clean: false });
+    await subscribe(s, 'snm/t', 1);
+    s.end();
+    await s.closed;
+    const c = await SnTestClient.open(udp);
+    open.push({ close: () => c.close() });
+    expect(await c.connect(u('sn-mem'))).toBe(0);
+    const topicId = (await c.register('snm/t')).topicId as number;
+    const codes: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const id = c.publish(topicId, Buffer.alloc(1000, 65 + i), 1);
+      const a = await c.next(sn.PUBACK);
+      expect(a.msgId).toBe(id);
+      codes.push(a.rc as number);
+    }
+    expect(codes).toEqual([sn.RC_ACCEPTED, sn.RC_ACCEPTED, sn.RC_CONGESTION]);
+    // The subscriber gets the two accepted ones; then, below the limit again, a publish goes through.
+    const { c: back } = await RawClient.session(mqttPort, subId, { clean: false });
+    clients.push(back);
+    for (let i = 0; i < 2; i++) {
+      const m = await back.next();
+      expect(String(m.payload)).toBe(String.fromCharCode(65 + i).repeat(1000));
+      back.send({ cmd: 'puback', messageId: m.messageId });
+    }
+    const deadline = Date.now() + 5000;
+    while (running.broker.memUsed > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    const id = c.publish(topicId, Buffer.alloc(1000, 90), 1);
+    const a = await c.next(sn.PUBACK);
+    expect([a.msgId, a.rc]).toEqual([id, sn.RC_ACCEPTED]);
+    expect(String((await back.next()).payload)).toBe('Z'.repeat(1000));
+  });
+});
+
+describe('memory_limit with a bridge (BRIDGE)', () => {
+  it('past the limit the link is dropped before the ack; nothing the remote published is lost once the local broker is below it again', async () => {
+    const { ports: [remote], running: r } = await midge('listener 0 127.0.0.1');
+    const bridgeId = u('mem-bridge');
+    const { ports: [local], running: l } = await midge(
+      `listener 0 127.0.0.1\nmemory_limit 3500\nconnection r\naddress 127.0.0.1:${remote}\nremote_clientid ${bridgeId}\n` +
+        'restart_timeout 1\nnotifications false\ntopic mem/# in 1',
+    );
+    const subId = u('mem-local');
+    const s = await session(local, subId, { clean: false });
+    await subscribe(s, 'mem/#', 1);
+    s.end();
+    await s.closed;
+    const until = async (ok: () => boolean, what: string): Promise<void> => {
+      for (const end = Date.now() + 10_000; !ok(); await new Promise((res) => setTimeout(res, 50))) {
+        if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
+      }
+    };
+    await until(() => (r.broker.sessions.get(bridgeId)?.subscriptions.size ?? 0) > 0, 'the bridge to subscribe on the remote');
+    const p = await session(remote, u('mem-remote-pub'));
+    for (let i = 0; i < 6; i++) {
+      p.send({ cmd: 'publish', topic: 'mem/t', payload: Buffer.alloc(1000, 65 + i), qos: 1, messageId: i + 1 });
+      expect((await p.next()).cmd).toBe('puback');
+    }
+    // Three fit (3 × 1005 bytes); the fourth ends the link, which comes back and is dropped again.
+    await until(() => l.broker.memFull && l.broker.sessions.get(subId)?.heldBytes === 3000, 'the limit');
+    const { c } = await RawClient.session(local, subId, { clean: false });
+    clients.push(c);
+    const got = new Set<string>();
+    const deadline = Date.now() + 15_000;
+    while (got.size < 6 && Date.now() < deadline) {
+      const m = await c.next(3000).catch(() => undefined);
+      if (!m) continue;
+      c.send({ cmd: 'puback', messageId: m.messageId });
+      got.add(String(m.payload)[0]);
+    }
+    expect([...got].sort().join('')).toBe('ABCDEF');
   });
 });
 
