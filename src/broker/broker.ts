@@ -17,6 +17,7 @@ import { Lifetimes } from './lifetime.ts';
 import { deliver5 } from './sub-options.ts';
 import { willMessage } from './message5.ts';
 import { retainedExpired } from './expiry.ts';
+import { measure } from './memory.ts';
 
 export interface BrokerOptions extends Limits {
   allowAnonymous: boolean;
@@ -31,6 +32,12 @@ export interface BrokerOptions extends Limits {
   maxPacketSize: number;
   /** Seconds without progress after which a subscriber stops pacing publishers; 0 = never. */
   stallTimeout: number;
+  /** Deliver at the subscription's QoS, even above the message's (upgrade_outgoing_qos). */
+  upgradeQos: boolean;
+  /** AUTH: a retained message is sent only while its publisher may still write its topic. */
+  retainCheck: boolean;
+  /** Bytes of message data held (memory.ts); 0 = no limit (memory_limit). */
+  memLimit: number;
 }
 
 /** Something the broker checks once a second (keep-alive of a connection, for example). */
@@ -57,6 +64,10 @@ export class Broker {
   declare store: Store | undefined;
   /** MQTT5: disconnected sessions with an expiry or a will delay running. */
   declare lifetimes: Lifetimes;
+  /** memory_limit: bytes of message data held, as last measured plus what was accepted since (memory.ts). */
+  memUsed = 0;
+  /** memory_limit reached, until a measure finds the count below it (logged once). */
+  memFull = false;
   private readonly ticking = new Set<Ticking>();
   private timer: NodeJS.Timeout | undefined;
   /** Pacing, stalls and drops, shared by every session (persistence passes it to restored ones). */
@@ -94,6 +105,7 @@ export class Broker {
     for (const t of this.ticking) t.tick(now);
     this.flow.tick(now);
     if (MQTT5) this.lifetimes.tick(now);
+    if (this.options.memLimit > 0) measure(this);
     const ttl = this.options.persistentClientExpiration;
     if (ttl > 0) {
       for (const s of this.sessions.values()) {
@@ -195,7 +207,8 @@ export class Broker {
    */
   publish(msg: Message, from?: Session, by?: Paced): number {
     if (msg.retain && this.options.retainAvailable) {
-      this.retained.set(msg);
+      // AUTH, check_retain_source: the publisher's access goes with the retained message.
+      this.retained.set(msg, AUTH && this.options.retainCheck ? from?.access : undefined);
       if (PERSIST) this.store?.retained(msg);
     }
     // Saved and restored: a delivery may publish in turn (a GPIO output reports its new level).
@@ -203,12 +216,14 @@ export class Broker {
     const outer = flow.currentPub;
     flow.currentPub = msg.qos ? by : undefined;
     const targets = this.tree.match(msg.topic, from);
+    const up = this.options.upgradeQos;
     for (let i = 0; i < targets.length; i++) {
       const s = targets[i];
       if (AUTH && s.access !== undefined && !s.access.mayRead(msg.topic)) continue;
       // No echo to the bridge link a message came in through (loop prevention).
       if (BRIDGE && msg.origin !== undefined && s.outlet === msg.origin) continue;
-      const q = msg.qos < s.matchQos ? msg.qos : s.matchQos;
+      // upgrade_outgoing_qos: always the subscription's QoS.
+      const q = msg.qos < s.matchQos && !up ? msg.qos : s.matchQos;
       // MQTT5: subscriptions with options add subscription ids and Retain As Published.
       if (MQTT5 && s.m5?.gen === this.tree.gen) deliver5(s as Session, msg, q);
       // Downgrade to the subscription's QoS [MQTT-3.8.4-6]; forwarded messages carry RETAIN 0
@@ -238,7 +253,9 @@ export class Broker {
     for (const m of this.retained.matching(filter)) {
       if (MQTT5 && m.expiresAt !== undefined && retainedExpired(this, m)) continue;
       if (AUTH && session.access !== undefined && !session.access.mayRead(m.topic)) continue;
-      session.deliver(m, m.qos < qos ? m.qos : qos, true, x); // [MQTT-3.3.1-8]
+      // check_retain_source: its publisher must still be allowed to write the topic (ACL reloaded).
+      if (AUTH && m.source !== undefined && !m.source.mayWrite(m.topic)) continue;
+      session.deliver(m, m.qos < qos && !this.options.upgradeQos ? m.qos : qos, true, x); // [MQTT-3.3.1-8]
     }
   }
 

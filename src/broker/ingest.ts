@@ -5,6 +5,7 @@ import type { Access } from './access.ts';
 import type { Broker } from './broker.ts';
 import type { Paced } from './flow.ts';
 import { makeMessage } from './message.ts';
+import { admit } from './memory.ts';
 import type { QoS } from '../codec/packets.ts';
 
 /**
@@ -45,11 +46,13 @@ export function acceptPublish(
 
 /**
  * "A message arrived from `from`" (an MQTT-SN client, a serial line): counted, checked
- * (acceptPublish), then published; `by` is paced if a subscriber's queue is full (flow.ts).
- * False if refused (the caller still acknowledges it, so the client moves on).
+ * (memory_limit, acceptPublish), then published; `by` is paced if a subscriber's queue is full
+ * (flow.ts). False if refused (the caller still acknowledges it, so the client moves on).
  */
 export function ingest(broker: Broker, from: { readonly name: string }, access: Access | undefined, topic: string, payload: Buffer, qos: QoS, retain: boolean, by?: Paced): boolean {
   broker.stats.messagesReceived++;
+  // memory_limit: dropped (an MQTT-SN client's QoS 1/2 message is refused before, with congestion).
+  if (broker.options.memLimit > 0 && !admit(broker, topic.length + payload.length)) return false;
   if (!acceptPublish(broker, from, access, topic, payload, retain)) return false;
   broker.publish(makeMessage(topic, payload, qos, retain), undefined, by);
   return true;

@@ -1,5 +1,6 @@
 import type { Properties, QoS } from '../codec/packets.ts';
 import type { Outlet } from './outlet.ts';
+import type { Access } from './access.ts';
 
 /**
  * One application message as it travels through the broker. The payload Buffer is shared by every
@@ -20,6 +21,8 @@ export interface Message {
   /** MQTT5: the properties forwarded with the message (payload format, content type, response
    *  topic, correlation data, user properties, expiry); set only on messages that have some. */
   properties?: Properties;
+  /** AUTH, check_retain_source: a retained message's publisher, checked again when it is sent. */
+  source?: Access;
   /** MQTT5: `properties` encoded once, and the shared QoS 0 MQTT 5 encoding (as enc0). */
   props5?: Buffer;
   enc5?: Buffer;

@@ -6,8 +6,10 @@
 // - QoS 1/2, subscriber connected and making progress: always queued; at the limits the publisher
 //   is paced (flow.ts), so what was acknowledged is never dropped here.
 // - QoS 1/2, session offline or isStalled: queued up to the limits, then dropped and counted.
-// - QoS 0: dropped when the whole queue is at the limits; never queued for an offline session (as
-//   Mosquitto's default queue_qos0_messages false).
+// - QoS 0: dropped when the whole queue is at the limits; queued for an offline session only with
+//   queue_qos0_messages (Limits.queueQos0), within the same limits.
+// - In flight: at most max_inflight_messages, and (max_inflight_bytes) new ones only while the
+//   payload bytes in flight are under that limit (one larger message still goes, alone).
 import type { QoS, Will } from '../codec/packets.ts';
 import type { Access } from './access.ts';
 import type { Flow } from './flow.ts';
@@ -23,6 +25,10 @@ export interface Limits {
   maxQueued: number; // 0 = unlimited
   /** Payload bytes queued; 0 = unlimited (max_queued_bytes). */
   maxQueuedBytes: number;
+  /** Payload bytes in flight; 0 = unlimited (max_inflight_bytes). */
+  inflightByteLimit: number;
+  /** Queue QoS 0 messages while offline (queue_qos0_messages). */
+  queueQos0?: boolean;
 }
 
 /** An outbound message waiting for, or in, the in-flight window. */
@@ -91,6 +97,7 @@ export class Session implements Subscriber {
   private queued12 = 0;
   private bytes12 = 0;
   private queuedBytes = 0;
+  private inflightBytes = 0;
   /** Persistence hooks (feature PERSIST), set by the broker for non-clean sessions. */
   declare store: Store | undefined;
   /** MQTT5: Session Expiry Interval in seconds; undefined for 3.1/3.1.1 (persistent_client_expiration). */
@@ -139,10 +146,8 @@ export class Session implements Subscriber {
     const outlet = this.outlet;
     const flag = MQTT5 && rap ? msg.retain : retain;
     if (qos === 0) {
-      if (outlet) {
-        if (outlet.writable && this.queued === 0) outlet.sendPublish(msg, 0, 0, false, flag, x);
-        else this.enqueue({ msg, qos, retain: flag, packetId: 0, released: false, x }, retain);
-      }
+      if (outlet && outlet.writable && this.queued === 0) outlet.sendPublish(msg, 0, 0, false, flag, x);
+      else if (outlet || this.limits.queueQos0) this.enqueue({ msg, qos, retain: flag, packetId: 0, released: false, x }, retain);
       return;
     }
     const ob: Outbound = { msg, qos, retain: flag, packetId: 0, released: false, x };
@@ -158,6 +163,7 @@ export class Session implements Subscriber {
     const ob = this.inflight.get(packetId);
     if (!ob || ob.qos !== qos || (qos === 2 && !ob.released)) return false;
     this.inflight.delete(packetId);
+    this.inflightBytes -= ob.msg.payload.length;
     this.markMoved();
     if (PERSIST) this.store?.completed(this, packetId);
     this.pump();
@@ -181,7 +187,10 @@ export class Session implements Subscriber {
    * without PUBREL; `pump` false when called from inside a pump (a send that gave up).
    */
   abandon(packetId: number, pump = true): void {
-    if (!this.inflightMap?.delete(packetId)) return;
+    const ob = this.inflightMap?.get(packetId);
+    if (!ob) return;
+    this.inflightMap!.delete(packetId);
+    this.inflightBytes -= ob.msg.payload.length;
     if (PERSIST) this.store?.completed(this, packetId);
     if (pump) this.pump();
   }
@@ -229,12 +238,12 @@ export class Session implements Subscriber {
     }
   }
 
-  /** Connection gone. QoS 0 messages waiting for it are discarded (not queued offline). */
+  /** Connection gone. QoS 0 messages waiting for it are discarded, unless queue_qos0_messages. */
   detach(now: number): void {
     this.outlet = null;
     this.disconnectedAt = now;
     this.isStalled = false;
-    if (this.queued) {
+    if (this.queued && !this.limits.queueQos0) {
       const kept = this.queue.slice(this.queueHead).filter((ob) => ob.qos > 0);
       this.queue = kept;
       this.queueHead = 0;
@@ -248,7 +257,10 @@ export class Session implements Subscriber {
   restore(inflight: Iterable<[number, Outbound]>, queued: Outbound[], inbound: Iterable<number>): void {
     // The bodies of these feature-only methods sit behind their flag: a class keeps its methods.
     if (!PERSIST) return;
-    for (const [id, ob] of inflight) this.inflight.set(id, ob);
+    for (const [id, ob] of inflight) {
+      this.inflight.set(id, ob);
+      this.inflightBytes += ob.msg.payload.length;
+    }
     this.queue.push(...queued);
     for (const id of inbound) this.inboundQos2.add(id);
     this.recountQueue();
@@ -318,17 +330,24 @@ export class Session implements Subscriber {
     this.qos2 = undefined;
     this.queue = [];
     this.queueHead = 0;
-    this.queued12 = this.bytes12 = this.queuedBytes = 0;
+    this.queued12 = this.bytes12 = this.queuedBytes = this.inflightBytes = 0;
     this.flow.freePubs(this);
   }
 
   windowOpen(): boolean {
-    return (this.inflightMap?.size ?? 0) < this.window;
+    const max = this.limits.inflightByteLimit;
+    return (this.inflightMap?.size ?? 0) < this.window && !(max > 0 && this.inflightBytes >= max);
+  }
+
+  /** Payload bytes queued and in flight (memory_limit). */
+  get heldBytes(): number {
+    return this.queuedBytes + this.inflightBytes;
   }
 
   private sendNew(outlet: Outlet, ob: Outbound): void {
     ob.packetId = this.allocateId();
     this.inflight.set(ob.packetId, ob);
+    this.inflightBytes += ob.msg.payload.length;
     if (PERSIST) this.store?.sent(this, ob);
     outlet.sendPublish(ob.msg, ob.qos, ob.packetId, false, ob.retain, ob.x);
   }
@@ -360,7 +379,8 @@ export class Session implements Subscriber {
 
   private enqueue(ob: Outbound, unbounded: boolean): void {
     const q12 = ob.qos > 0;
-    const pacesNow = q12 && this.pacesNow;
+    // A QoS 0 message sent at QoS 1/2 (upgrade_outgoing_qos) has no publisher to pace: drop rule.
+    const pacesNow = q12 && ob.msg.qos > 0 && this.pacesNow;
     if (!unbounded && !pacesNow && (q12 ? this.isFull(this.queued12, this.bytes12) : this.isFull(this.queued, this.queuedBytes))) {
       this.flow.dropMsg(this, ob.msg);
       return;

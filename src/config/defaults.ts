@@ -9,6 +9,7 @@ export interface ListenerScope {
   protocol?: string;
   maxConnections?: number;
   maxTopicAlias?: number;
+  maxQos?: number;
   tls?: TlsSettings;
   extra: Map<string, string[]>;
   sn?: SnListenerConfig;
@@ -29,6 +30,11 @@ export function baseValues(): BrokerConfig {
     maxInflightMessages: 20,
     maxQueuedMessages: 1000,
     maxQueuedBytes: 0,
+    maxInflightBytes: 0,
+    queueQos0Messages: false,
+    upgradeOutgoingQos: false,
+    checkRetainSource: true,
+    memoryLimit: 0,
     subscriberStallTimeout: 5,
     messageSizeLimit: 0,
     retainAvailable: true,
@@ -51,6 +57,7 @@ export function newListener(port: number, host: string | undefined, scope?: List
     host,
     protocol: scope?.protocol ?? 'mqtt',
     maxConnections: scope?.maxConnections ?? -1,
+    maxQos: scope?.maxQos,
     ...(scope?.tls && { tls: { ...scope.tls } }),
     extra: new Map(scope?.extra ?? []),
   };

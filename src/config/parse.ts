@@ -14,8 +14,7 @@
 //   flag so that a build without the feature drops the parser. A built feature's option that no
 //   parser takes is stored raw (listener options in ListenerConfig.extra, last one wins; others in
 //   BrokerConfig.extra, every occurrence) and refuseUnimplemented() refuses it at start-up.
-// - MQTT5 has no entry in features.ts: max_topic_alias is read only in MQTT5 builds and is in
-//   UNSUPPORTED otherwise.
+// - MQTT5 has no entry in features.ts: max_topic_alias takes effect only in MQTT5 builds.
 import { includeDir, readText } from './files.ts';
 import { baseValues, cloneConfig, DEFAULT_PORT, loopbackListeners, newListener, type ListenerScope } from './defaults.ts';
 import { contentLines } from './lines.ts';
@@ -33,6 +32,7 @@ import { checkTls, pskFileOption, tlsOption } from '../features/tls/config.ts';
 import { wsOption } from '../features/ws/config.ts';
 import { authOption, finishAuth } from '../features/auth/config.ts';
 import { persistOption } from '../features/persist/config.ts';
+import { log } from '../util/log.ts';
 
 const LOG_TYPES = ['error', 'warning', 'notice', 'information', 'debug', 'subscribe', 'unsubscribe'];
 const MAX_PAYLOAD = 268435455;
@@ -40,12 +40,11 @@ const MAX_INT = 2147483647;
 
 /** Mosquitto options with no Midge implementation (core ones; feature options are in features.ts). */
 const UNSUPPORTED = new Set(
-  ('accept_protocol_versions allow_duplicate_messages allow_zero_length_clientid auto_id_prefix ' +
-    'bind_interface check_retain_source clientid_prefixes connection_messages log_facility ' +
-    'log_timestamp log_timestamp_format max_inflight_bytes max_qos maximum_qos ' +
-    'max_topic_alias memory_limit mount_point queue_qos0_messages retry_interval ' +
+  ('accept_protocol_versions allow_zero_length_clientid auto_id_prefix ' +
+    'bind_interface clientid_prefixes connection_messages log_facility ' +
+    'log_timestamp log_timestamp_format ' +
     'set_tcp_nodelay socket_domain ' +
-    'upgrade_outgoing_qos use_username_as_clientid user').split(' '),
+    'use_username_as_clientid user').split(' '),
 );
 
 /** Where an option was set, for errors found later. */
@@ -100,6 +99,11 @@ function parsePort(w: Where, name: string, s: string): number {
 const SCALARS: Record<string, OptionSpec> = {
   max_inflight_messages: ['maxInflightMessages', 0, 65535],
   max_queued_bytes: ['maxQueuedBytes', 0, MAX_INT],
+  max_inflight_bytes: ['maxInflightBytes', 0, MAX_INT],
+  queue_qos0_messages: ['queueQos0Messages'],
+  upgrade_outgoing_qos: ['upgradeOutgoingQos'],
+  check_retain_source: ['checkRetainSource'],
+  memory_limit: ['memoryLimit', 0, 1e15],
   subscriber_stall_timeout: ['subscriberStallTimeout', 0, 65535],
   message_size_limit: ['messageSizeLimit', 0, MAX_PAYLOAD],
   max_keepalive: ['maxKeepalive', 0, 65535],
@@ -162,10 +166,11 @@ function parseLine(st: State, line: string, w: Where): void {
   const args = line.split(/\s+/);
   const name = args.shift() as string;
   const cfg = st.cfg;
-  // MQTT5, per listener as in Mosquitto. Without MQTT5: unsupported (UNSUPPORTED).
-  if (MQTT5 && name === 'max_topic_alias') {
+  // Per listener as in Mosquitto; without MQTT5 (no topic aliases) checked and without effect.
+  if (name === 'max_topic_alias') {
     const n = parseInteger(w, name, single(w, name, args), 0, 65535);
-    return listenerSetting(st, w, name, (t) => { t.maxTopicAlias = n; }, n !== 10);
+    if (MQTT5) listenerSetting(st, w, name, (t) => { t.maxTopicAlias = n; }, n !== 10);
+    return;
   }
   const spec = specOf(SCALARS, name);
   if (spec) return setOption(w, name, args, spec, cfg);
@@ -209,6 +214,27 @@ function parseLine(st: State, line: string, w: Where): void {
       listenerSetting(st, w, name, (t) => { t.maxConnections = n; }, n !== -1);
       return;
     }
+    case 'max_qos':
+    case 'maximum_qos': {
+      // Per listener (Mosquitto 2.0 takes maximum_qos as another name for it).
+      const n = parseInteger(w, name, single(w, name, args), 0, 2);
+      listenerSetting(st, w, name, (t) => { t.maxQos = n; }, n !== 2);
+      return;
+    }
+    case 'mount_point': {
+      const v = single(w, name, args);
+      if (!st.current) fail(w, `option 'mount_point' needs a 'listener' line before it`);
+      if (/[+#]/.test(v)) fail(w, `invalid mount_point '${v}'`);
+      st.current.mountPoint = v;
+      return;
+    }
+    case 'retry_interval':
+    case 'allow_duplicate_messages':
+      // Gone or deprecated in Mosquitto 2.0, with a warning there too: QoS 1/2 messages are resent
+      // on reconnect only, and a client gets one copy of a message its subscriptions overlap on.
+      if (name[0] === 'a') parseBool(w, name, single(w, name, args));
+      log.warning(`${w.file}:${w.line}: ${name} is deprecated; ignored.`);
+      return;
     case 'allow_anonymous': {
       const v = parseBool(w, name, single(w, name, args));
       cfg.allowAnonymous = v;

@@ -10,6 +10,9 @@ export interface ListenerConfig {
   protocol: string; // 'mqtt', 'websockets' (WS) or 'mqttsn' (SN)
   maxConnections: number; // -1 = unlimited
   maxTopicAlias?: number; // MQTT5: max_topic_alias, 0..65535; undefined = 10
+  maxQos?: number; // max_qos (maximum_qos), 0..2; undefined = 2
+  /** mount_point: prefixed to the topics of this listener's clients, stripped on the way out. */
+  mountPoint?: string;
   /** TLS settings (TLS feature); the listener speaks TLS when `certfile` is set. */
   tls?: TlsSettings;
   /** Raw per-listener options of features not implemented yet (kept for later issues). */
@@ -201,6 +204,12 @@ export interface BrokerConfig {
   maxInflightMessages: number; // default 20; 0 = unlimited
   maxQueuedMessages: number; // default 1000; 0 = unlimited
   maxQueuedBytes: number; // payload bytes, default 0 = unlimited
+  maxInflightBytes: number; // payload bytes in flight per client, default 0 = unlimited
+  queueQos0Messages: boolean; // default false
+  upgradeOutgoingQos: boolean; // default false
+  checkRetainSource: boolean; // default true (AUTH: re-check the publisher's ACL for retained messages)
+  /** Bytes of message data held (docs/configuration.md#memory_limit); default 0 = no limit. */
+  memoryLimit: number;
   /** Seconds a connected subscriber may make no progress before it stops pacing publishers; 0 = never. */
   subscriberStallTimeout: number; // default 5
   messageSizeLimit: number; // bytes of payload, default 0 = no limit (max 268435455)

@@ -4,11 +4,16 @@ import type { BrokerOptions } from '../broker/broker.ts';
 import { encode5 } from '../codec/encoder.ts';
 import type { ConnectPacket, Properties } from '../codec/packets.ts';
 
-/** The id an empty client id was given [MQTT-3.2.2-16]; the keep-alive the client must use instead of its own [MQTT-3.2.2-21]. */
-export function connackProps(p: ConnectPacket, id: string, keepalive: number): Properties {
+/**
+ * The id an empty client id was given [MQTT-3.2.2-16]; the keep-alive the client must use instead
+ * of its own [MQTT-3.2.2-21]; the listener's max_qos below 2 (Maximum QoS, after Receive Maximum as
+ * in Mosquitto).
+ */
+export function connackProps(p: ConnectPacket, id: string, keepalive: number, maxQos?: number): Properties {
   const props: Properties = {};
   if (p.clientId === '') props.assignedClientIdentifier = id;
   if (keepalive !== p.keepalive) props.serverKeepAlive = keepalive;
+  if (maxQos !== undefined && maxQos < 2) props.maximumQoS = maxQos;
   return props;
 }
 

@@ -19,6 +19,7 @@ import { log } from '../util/log.ts';
 import { CONNECT_TIMEOUT } from '../util/timeouts.ts';
 import { endSocket, writeCorked } from '../transport/socket.ts';
 import { Held, passes, replay } from './held.ts';
+import { unmount } from './mount.ts';
 
 /**
  * Fairness: bytes one connection may feed the broker in one event-loop turn. Past it, its socket
@@ -185,6 +186,8 @@ export class Connection implements Outlet, Ticking, Paced {
 
   sendPublish(msg: Message, qos: QoS, packetId: number, dup: boolean, retain: boolean, x?: Buffer): void {
     if (BRIDGE && this.bridge && msg.retain) retain = true;
+    const mp = this.listener?.mountPoint;
+    if (mp) msg = unmount(mp, msg);
     // QoS 0 forwards share one encoding per message; others differ by packet id.
     let buf: Buffer | undefined;
     if (MQTT5 && this.protocolLevel === 5) {

@@ -8,8 +8,9 @@ import { aliasesFor } from './topic-alias.ts';
 import type { Connection } from './connection.ts';
 import { log } from '../util/log.ts';
 
+/** `code` 0: closed without a CONNACK. */
 function refuse(conn: Connection, code: number, why: string): void {
-  conn.write(MQTT5 && conn.protocolLevel === 5 ? connack5(conn.broker.options, false, code) : Buffer.from([0x20, 2, 0, code]));
+  if (code) conn.write(MQTT5 && conn.protocolLevel === 5 ? connack5(conn.broker.options, false, code) : Buffer.from([0x20, 2, 0, code]));
   log.notice(`Refused connection from ${conn.remote}: ${why}.`);
   conn.end('', false);
 }
@@ -29,6 +30,12 @@ export function handleConnect(conn: Connection, p: ConnectPacket, auth?: Authent
     // MQTT 5 allows it with Clean Start 0 too, and says which id it got [MQTT-3.2.2-16].
     if (!p.clean && !(MQTT5 && v5)) return refuse(conn, 2, '[MQTT-3.1.3-8] empty client id with clean session 0');
     id = `auto-${randomUUID()}`; // [MQTT-3.1.3-6]
+  }
+  // max_qos: a will above it is refused, as Mosquitto (MQTT 5: CONNACK 0x9B; 3.1.1 has no code
+  // for it: the connection is closed).
+  const maxQos = conn.listener?.maxQos;
+  if (maxQos !== undefined && p.will && p.will.qos > maxQos) {
+    return refuse(conn, MQTT5 && v5 ? 0x9b : 0, `will QoS ${p.will.qos} above max_qos`);
   }
   let keepalive = p.keepalive;
   const maxKeepalive = broker.options.maxKeepalive;
@@ -59,7 +66,8 @@ export function handleConnect(conn: Connection, p: ConnectPacket, auth?: Authent
     conn.props5 = p.properties;
     conn.aliases = p.properties && aliasesFor(conn.listener, p.properties);
   }
-  const will = p.will && { ...p.will, payload: Buffer.from(p.will.payload) };
+  const mp = conn.listener?.mountPoint;
+  const will = p.will && { ...p.will, topic: mp ? mp + p.will.topic : p.will.topic, payload: Buffer.from(p.will.payload) };
   // MQTT 5: Clean Start only discards state; the Session Expiry Interval (absent = 0) says how
   // long the session outlives the connection [MQTT-3.1.2-23].
   const expiry = MQTT5 && v5 ? (p.properties?.sessionExpiryInterval ?? 0) : undefined;
@@ -75,7 +83,7 @@ export function handleConnect(conn: Connection, p: ConnectPacket, auth?: Authent
   // MQTT 3.1 has no such flag: that byte is reserved (0).
   conn.write(
     MQTT5 && v5
-      ? connack5(broker.options, present, 0, Object.assign(connackProps(p, id, keepalive), AUTH && auth?.props), conn.aliases?.inMax)
+      ? connack5(broker.options, present, 0, Object.assign(connackProps(p, id, keepalive, maxQos), AUTH && auth?.props), conn.aliases?.inMax)
       : Buffer.from([0x20, 2, present && conn.protocolLevel > 3 ? 1 : 0, 0]),
   );
   log.info(

@@ -5,6 +5,7 @@ import { acceptPublish } from '../broker/ingest.ts';
 import { makeMessage, type Message } from '../broker/message.ts';
 import { forwarded } from '../broker/message5.ts';
 import { stamp } from '../broker/expiry.ts';
+import { admit } from '../broker/memory.ts';
 import { inbound5, RC_NO_MATCHING_SUBSCRIBERS } from './publish-in5.ts';
 import type { Session } from '../broker/session.ts';
 import { type Connection, writeDurable } from './connection.ts';
@@ -13,6 +14,10 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
   const broker = conn.broker;
   broker.stats.messagesReceived++;
   const qos = p.qos;
+  const l = conn.listener;
+  // max_qos: as Mosquitto, a client that publishes above it is disconnected (MQTT 5: 0x9B QoS not
+  // supported; the CONNACK told it the Maximum QoS).
+  if (l?.maxQos !== undefined && qos > l.maxQos) return conn.end(`QoS ${qos} above max_qos`, true, 0x9b);
   if (qos === 2 && session.inboundQos2.has(p.packetId)) {
     // A resend (DUP) of a message already passed on: acknowledge again, deliver nothing
     // [MQTT-4.3.3-2], exactly once.
@@ -26,6 +31,11 @@ export function handlePublish(conn: Connection, session: Session, p: PublishPack
   if (MQTT5 && v5) {
     inbound5(conn, session, p);
     p.properties = forwarded(p.properties, p);
+  }
+  if (l?.mountPoint) p.topic = l.mountPoint + p.topic;
+  // memory_limit: refused before any acknowledgement; the publisher is disconnected (memory.ts).
+  if (broker.options.memLimit > 0 && !admit(broker, p.topic.length + p.payload.length)) {
+    return conn.end('memory_limit reached', true, RC_QUOTA_EXCEEDED);
   }
   // The connection is passed as the publisher to pace if a subscriber's queue is full: then its
   // acknowledgement waits (broker/flow.ts).

@@ -13,18 +13,26 @@ import type { Session } from '../broker/session.ts';
 import { type Connection, writeDurable } from './connection.ts';
 import { aclFilter, shareRefused } from '../broker/shared.ts';
 import { log } from '../util/log.ts';
+import { mountFilter } from './mount.ts';
 
 export function handleSubscribe(conn: Connection, session: Session, p: SubscribePacket): void {
   const broker = conn.broker;
   const v5 = MQTT5 && conn.protocolLevel === 5;
   const granted: number[] = [];
+  const l = conn.listener;
+  const maxQos = (l?.maxQos ?? 2) as QoS;
+  const mp = l?.mountPoint;
   // MQTT5: each filter's options number (sub-options.ts), or -1 when no retained are to be sent.
   const opts: number[] = [];
+  const filters: string[] = [];
   for (const sub of p.subscriptions) {
-    const { topic, qos } = sub;
+    // max_qos: the granted QoS goes no higher (as Mosquitto); mount_point: the filter goes under it.
+    const qos = sub.qos < maxQos ? sub.qos : maxQos;
+    const topic = mp ? mountFilter(mp, sub.topic) : sub.topic;
+    filters.push(topic);
     // MQTT5: the options number (sub-options.ts), whose protocol errors come first.
-    const o = MQTT5 && v5 ? optionsOf(sub, p.properties!.subscriptionIdentifier as number | undefined) : qos;
-    if (MQTT5 && shareRefused(topic, conn, granted)) continue;
+    const o = MQTT5 && v5 ? optionsOf(sub, p.properties!.subscriptionIdentifier as number | undefined) - sub.qos + qos : qos;
+    if (MQTT5 && shareRefused(sub.topic, conn, granted)) continue;
     if (AUTH && session.access && !session.access.maySubscribe(MQTT5 ? aclFilter(topic) : topic)) {
       granted.push(v5 ? RC_NOT_AUTHORIZED : SUBACK_FAILURE);
       log.notice(`Client ${conn.clientId}: subscription to ${topic} denied by ACL.`);
@@ -40,14 +48,16 @@ export function handleSubscribe(conn: Connection, session: Session, p: Subscribe
   writeDurable(conn, (MQTT5 && v5 ? encode5 : encode)({ type: 9, packetId: p.packetId, granted }));
   for (let i = 0; i < p.subscriptions.length; i++) {
     if (granted[i] > 2 || (MQTT5 && v5 && opts[i] < 0)) continue;
-    broker.sendRetained(session, p.subscriptions[i].topic, granted[i] as QoS, MQTT5 && v5 ? idProps(opts[i]) : undefined);
+    broker.sendRetained(session, filters[i], granted[i] as QoS, MQTT5 && v5 ? idProps(opts[i]) : undefined);
   }
 }
 
 export function handleUnsubscribe(conn: Connection, session: Session, p: UnsubscribePacket): void {
   // MQTT 5: a reason code per filter, 0x11 where there was no such subscription.
   const reasonCodes: number[] | undefined = MQTT5 && conn.protocolLevel === 5 ? [] : undefined;
-  for (const topic of p.topics) {
+  const mp = conn.listener?.mountPoint;
+  for (const t of p.topics) {
+    const topic = mp ? mountFilter(mp, t) : t;
     if (MQTT5 && reasonCodes) reasonCodes.push(conn.broker.unsubscribe(session, topic) ? 0 : RC_NO_SUBSCRIPTION_EXISTED);
     else conn.broker.unsubscribe(session, topic);
     if (log.enabled('unsubscribe')) log.write('unsubscribe', `${conn.clientId} ${topic}`);

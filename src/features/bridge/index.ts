@@ -5,7 +5,7 @@ import { BridgeLink } from './link.ts';
 
 export function startBridges(broker: Broker, cfg: BrokerConfig, maxPacket: number): () => void {
   const links = (cfg.bridges ?? []).map(
-    (b) => new BridgeLink(broker, b, maxPacket, { maxInflight: cfg.maxInflightMessages, maxQueued: b.maxQueued ?? cfg.maxQueuedMessages, maxQueuedBytes: cfg.maxQueuedBytes }),
+    (b) => new BridgeLink(broker, b, maxPacket, { maxInflight: cfg.maxInflightMessages, maxQueued: b.maxQueued ?? cfg.maxQueuedMessages, maxQueuedBytes: cfg.maxQueuedBytes, inflightByteLimit: cfg.maxInflightBytes }),
   );
   for (const l of links) l.start();
   return () => links.forEach((l) => l.stop());

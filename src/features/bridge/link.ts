@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import tls from 'node:tls';
 import type { Broker, Ticking } from '../../broker/broker.ts';
 import type { Paced } from '../../broker/flow.ts';
+import { admit } from '../../broker/memory.ts';
 import { makeMessage, type Message } from '../../broker/message.ts';
 import type { Outlet } from '../../broker/outlet.ts';
 import type { Limits, Session } from '../../broker/session.ts';
@@ -342,6 +343,8 @@ export class BridgeLink implements Outlet, Ticking, Paced {
         this.broker.stats.messagesReceived++;
         // Inbound QoS 2 ids awaiting PUBREL are the local session's (exactly once across reconnects).
         if (p.qos === 2 && s.inboundQos2.has(p.packetId)) return this.write(encodeAck(5, p.packetId));
+        // memory_limit: dropped before the ack, with the link; the remote sends it again (memory.ts).
+        if (this.broker.options.memLimit > 0 && !admit(this.broker, p.topic.length + p.payload.length)) return this.lost(sock, 'memory_limit reached');
         const topic = remap(this.cfg.topics, p.topic, true);
         if (topic !== undefined) {
           const msg = makeMessage(topic, p.payload, p.qos, p.retain);

@@ -2,6 +2,7 @@
 // state and retries. It is the session's Outlet, translating deliveries into MQTT-SN PUBLISH
 // (after a REGISTER when the client does not know the topic yet).
 import { ingest } from '../../broker/ingest.ts';
+import { wouldPass } from '../../broker/memory.ts';
 import type { Paced } from '../../broker/flow.ts';
 import type { Message } from '../../broker/message.ts';
 import type { Outlet } from '../../broker/outlet.ts';
@@ -320,6 +321,10 @@ export class SnClient implements Outlet, Paced {
       // A resend of a message already passed on: acknowledge again, deliver once.
       broker.stats.messagesReceived++;
       return this.send(ack(PUBREC, msgId));
+    }
+    // memory_limit: a QoS 1/2 message is refused before it is acknowledged (ingest counts it).
+    if (qos > 0 && broker.options.memLimit > 0 && wouldPass(broker, topic.length + (p.payload as Buffer).length)) {
+      return this.send(idAck(PUBACK, p.topicId as number, msgId, RC_CONGESTION));
     }
     ingest(broker, this, AUTH ? session.access : undefined, topic, p.payload as Buffer, qos, p.retain === true, this);
     let reply: Buffer;
