@@ -61,7 +61,7 @@ export async function route(v: View, l: ListenerConfig, req: http.IncomingMessag
   if (write) return writeRoute(v, who, path, req, res);
   if (path === '/') {
     return send(res, 200, PAGE_HTML, 'text/html; charset=utf-8', {
-      'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'",
+      'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; form-action 'none'; frame-ancestors 'none'",
       'x-frame-options': 'DENY',
       'referrer-policy': 'no-referrer',
     });
