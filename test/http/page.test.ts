@@ -97,6 +97,8 @@ describe.skipIf(!existsSync(CHROMIUM))('status page in headless chromium', () =>
     const w = await connect('watcher');
     await w.subscribeAsync('relay');
     const published = new Promise<string>((r) => w.once('message', (_t, p) => r(p.toString())));
+    // The new client's row must be in before the click: it moves the switch down the page.
+    await page.waitForFunction(shows('watcher'), { timeout: 10_000 });
     await page.click('input[data-pin="5"]');
     expect(await published).toBe('1');
     expect(driver.pin(5).level).toBe(1);
