@@ -142,7 +142,9 @@ describe.skipIf(!haveSocat)('HTTP API and /metrics', () => {
     expect(bridge).toMatchObject({ name: 'up', state: 'connected', connected: true, addresses: [`127.0.0.1:${remote.port}`], queued: 0 });
     expect(byId.get(bridge.local_id)).toMatchObject({ protocol: 'bridge', connected: true });
     const links = await get('/api/v1/links');
-    expect(links.serial).toEqual([{ name: 'dev', device: pty.broker, framing: 'line', baud: 115200, open: true, client: 'midge-serial-dev' }]);
+    expect(links.serial).toEqual([
+      { name: 'dev', device: pty.broker, framing: 'line', baud: 115200, open: true, client: 'midge-serial-dev', rx_bytes: 0, tx_bytes: 0, dropped: 0 },
+    ]);
     expect(links.gpio).toEqual([
       { pin: '5', number: 5, direction: 'out', topic: 'relay', set_topic: 'relay/set', level: 0 },
       { pin: '6', number: 6, direction: 'in', topic: 'button', set_topic: null, level: 0 },
@@ -153,6 +155,24 @@ describe.skipIf(!haveSocat)('HTTP API and /metrics', () => {
     expect(m.get('midge_serial_link_open')).toEqual([{ labels: { link: 'dev', device: pty.broker }, value: 1, type: 'GAUGE' }]);
     expect(m.get('midge_serial_link_client_connected')?.[0].value).toBe(1);
     expect(m.get('midge_gpio_pin_level')?.map((x) => [x.labels.pin, x.labels.direction, x.value])).toEqual([['5', 'out', 0], ['6', 'in', 0]]);
+  });
+
+  it('the serial link counts bytes both ways and dropped lines', async () => {
+    const c = await connect('serial-watch', 4);
+    await c.subscribeAsync('board/#');
+    const got = new Promise<string>((r) => c.once('message', (t, p) => r(`${t} ${p}`)));
+    // The board subscribes, publishes a reading and sends a line that is not one.
+    board.write('+sub cmd/#\nt 21.5\nnonsense\n');
+    expect(await got).toBe('board/t 21.5');
+    await until('the subscription', async () => (await get('/api/v1/subscriptions')).subscriptions.some((s: { filter: string }) => s.filter === 'cmd/#'));
+    await c.publishAsync('cmd/led', 'on');
+    await until('the write to the board', async () => (await get('/api/v1/links')).serial[0].tx_bytes > 0);
+    const [s] = (await get('/api/v1/links')).serial;
+    expect(s).toMatchObject({ rx_bytes: '+sub cmd/#\nt 21.5\nnonsense\n'.length, tx_bytes: 'cmd/led on\n'.length, dropped: 1 });
+    const m = parseMetrics((await ask(httpPort, '/metrics')).text);
+    expect(m.get('midge_serial_link_received_bytes_total')?.[0]).toMatchObject({ labels: { link: 'dev' }, value: s.rx_bytes, type: 'COUNTER' });
+    expect(m.get('midge_serial_link_sent_bytes_total')?.[0].value).toBe(s.tx_bytes);
+    expect(m.get('midge_serial_link_dropped_total')?.[0].value).toBe(1);
   });
 
   it('an input edge shows in /links and /metrics', async () => {

@@ -69,7 +69,9 @@ describe.skipIf(!requirePeer('socat'))('HTTP in the full bundle', () => {
       if (links.serial[0].open && bridges.bridges[0].connected) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    expect(links.serial).toEqual([{ name: 'dev', device: pty.broker, framing: 'line', baud: 115200, open: true, client: 'midge-serial-dev' }]);
+    expect(links.serial).toEqual([
+      { name: 'dev', device: pty.broker, framing: 'line', baud: 115200, open: true, client: 'midge-serial-dev', rx_bytes: 0, tx_bytes: 0, dropped: 0 },
+    ]);
     expect(Object.keys(bridges.bridges[0]).sort()).toEqual(['addresses', 'connected', 'inflight', 'local_id', 'name', 'queued', 'remote_id', 'state']);
     expect(bridges.bridges[0]).toMatchObject({ name: 'up', state: 'connected', queued: 0 });
     const s = await sys.next();

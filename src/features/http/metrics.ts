@@ -44,6 +44,9 @@ export function metrics(v: View): string {
   if (SERIAL) {
     m('serial_link_open', 'gauge', 'Serial device open (1) or not (0).', serial.map((x) => [labels('link', x.name, 'device', x.device), x.open ? 1 : 0]));
     m('serial_link_client_connected', 'gauge', 'A client is connected over the serial link.', serial.map((x) => [labels('link', x.name), x.client === null ? 0 : 1]));
+    m('serial_link_received_bytes_total', 'counter', 'Bytes read from the serial device.', serial.map((x) => [labels('link', x.name), x.rx_bytes]));
+    m('serial_link_sent_bytes_total', 'counter', 'Bytes written to the serial device.', serial.map((x) => [labels('link', x.name), x.tx_bytes]));
+    m('serial_link_dropped_total', 'counter', 'Malformed frames or lines dropped.', serial.map((x) => [labels('link', x.name), x.dropped]));
   }
   if (GPIO) m('gpio_pin_level', 'gauge', 'Logical level of a GPIO pin.', gpio.map((p) => [labels('pin', p.pin, 'direction', p.direction), p.level]));
   m('process_resident_memory_bytes', 'gauge', 'Resident set size.', b.process.rss);

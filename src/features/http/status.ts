@@ -10,6 +10,7 @@ import { VERSION } from '../../version.ts';
 import { BridgeLink } from '../bridge/link.ts';
 import { GPIO_CLIENT_ID, type Open } from '../gpio/index.ts';
 import { LineLink } from '../serial/line-link.ts';
+import type { PortKeeper } from '../serial/port.ts';
 import { SnClient } from '../sn/client.ts';
 
 /** Everything the HTTP feature reads, handed over by server.ts. */
@@ -20,6 +21,8 @@ export interface View {
   addresses: { host: string; port: number }[];
   /** GPIO: the open pins, once GPIO has started. */
   pins(): Open[];
+  /** SERIAL: the links' ports, once serial links have started (none without serialport). */
+  ports(): PortKeeper[];
   /** Event-loop lag, seconds, measured by the HTTP server. */
   lag(): number;
 }
@@ -140,17 +143,17 @@ export function links(v: View) {
   const { broker, cfg } = v;
   const serial = [];
   if (SERIAL) {
+    const ports = v.ports();
     for (const l of cfg.serial ?? []) {
-      // The link's own retained $SYS state (src/features/serial/port.ts): 1 open, 0 closed.
-      const st = broker.retained.matching(`$SYS/broker/serial/${l.name}/state`);
-      let open: boolean | null = null;
-      for (const m of st) open = m.payload.toString() === '1';
+      // No port when serialport could not be loaded (or the framing needs SN, not built).
+      const p = ports.find((k) => k.cfg === l);
       let client: string | null = null;
       for (const s of broker.sessions.values()) {
         const o = s.outlet;
         if ((SN && o instanceof SnClient && o.peer === `serial:${l.name}`) || (o instanceof LineLink && o.name === `serial/${l.name}`)) client = s.clientId;
       }
-      serial.push({ name: l.name, device: l.device, framing: l.framing, baud: l.baud, open, client });
+      const c = p?.counts;
+      serial.push({ name: l.name, device: l.device, framing: l.framing, baud: l.baud, open: p ? p.open : null, client, rx_bytes: c?.rx ?? 0, tx_bytes: c?.tx ?? 0, dropped: c?.drops ?? 0 });
     }
   }
   const gpio = GPIO
