@@ -8,6 +8,7 @@ import { startServer, type Running } from '../../src/server.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { requirePeer } from '../helpers/peers.ts';
 import { FakeDriver } from '../gpio/fake-pin.ts';
+import { SnTestClient } from '../sn/sn-client.ts';
 import { closePort, openPort, PtyPair } from '../serial/device.ts';
 import { ask, one, parseMetrics, post } from './client.ts';
 import { sysReader, type SysReader } from './sys.ts';
@@ -22,6 +23,7 @@ describe.skipIf(!haveSocat)('HTTP API and /metrics', () => {
   let running: Running;
   let mqttPort: number;
   let httpPort: number;
+  let snPort: number;
   let board: SerialPort;
   let sys: SysReader;
   const clients: MqttClient[] = [];
@@ -52,6 +54,8 @@ describe.skipIf(!haveSocat)('HTTP API and /metrics', () => {
         'listener 0 127.0.0.1',
         'listener 0 127.0.0.1',
         'protocol http',
+        'listener 0 127.0.0.1',
+        'protocol mqttsn',
         'allow_anonymous true',
         'sys_interval 1',
         `serial dev ${pty.broker} framing=line prefix=board/`,
@@ -66,7 +70,7 @@ describe.skipIf(!haveSocat)('HTTP API and /metrics', () => {
       'http.conf',
     );
     running = await startServer({ ...cfg, gpioDriver: driver });
-    [mqttPort, httpPort] = running.addresses.map((a) => a.port);
+    [mqttPort, httpPort, snPort] = running.addresses.map((a) => a.port);
     board = await openPort(pty.board);
     sys = await sysReader(mqttPort);
     clients.push(sys.c);
@@ -120,10 +124,11 @@ describe.skipIf(!haveSocat)('HTTP API and /metrics', () => {
       if (samples[0]?.type === 'COUNTER') expect(name).toMatch(/_total$/);
     }
     // Per listener: the MQTT listener counts its clients (the reader, three here, none on http).
-    expect(b.listeners.map((l: { protocol: string; port: number }) => [l.protocol, l.port])).toEqual([['mqtt', mqttPort], ['http', httpPort]]);
-    expect(b.listeners[0].connections).toBe(clients.length);
+    expect(b.listeners.map((l: { protocol: string; port: number }) => [l.protocol, l.port])).toEqual([['mqtt', mqttPort], ['http', httpPort], ['mqttsn', snPort]]);
+    expect(b.listeners.map((l: { connections: number | null }) => l.connections)).toEqual([clients.length, null, 0]);
     expect(m.get('midge_listener_connections')).toEqual([
       { labels: { listener: `127.0.0.1:${mqttPort}`, protocol: 'mqtt' }, value: clients.length, type: 'GAUGE' },
+      { labels: { listener: `127.0.0.1:${snPort}`, protocol: 'mqttsn' }, value: 0, type: 'GAUGE' },
     ]);
   });
 
@@ -155,6 +160,22 @@ describe.skipIf(!haveSocat)('HTTP API and /metrics', () => {
     expect(m.get('midge_serial_link_open')).toEqual([{ labels: { link: 'dev', device: pty.broker }, value: 1, type: 'GAUGE' }]);
     expect(m.get('midge_serial_link_client_connected')?.[0].value).toBe(1);
     expect(m.get('midge_gpio_pin_level')?.map((x) => [x.labels.pin, x.labels.direction, x.value])).toEqual([['5', 'out', 0], ['6', 'in', 0]]);
+  });
+
+  it('an MQTT-SN client over UDP is listed with its protocol, counted on its listener, and can be disconnected', async () => {
+    const sn = await SnTestClient.open(snPort);
+    try {
+      expect(await sn.connect('sn-sensor')).toBe(0);
+      const c = (await get('/api/v1/clients')).clients.find((x: { id: string }) => x.id === 'sn-sensor');
+      expect(c).toMatchObject({ protocol: 'MQTT-SN UDP', connected: true, remote: `127.0.0.1:${sn.localPort}` });
+      expect((await get('/api/v1/broker')).listeners[2].connections).toBe(1);
+      const m = parseMetrics((await ask(httpPort, '/metrics')).text);
+      expect(m.get('midge_listener_connections')?.find((x) => x.labels.protocol === 'mqttsn')?.value).toBe(1);
+      expect((await post(httpPort, '/api/v1/clients/sn-sensor/disconnect', {})).status).toBe(200);
+      expect((await get('/api/v1/clients')).clients.map((x: { id: string }) => x.id)).not.toContain('sn-sensor');
+    } finally {
+      sn.close();
+    }
   });
 
   it('the serial link counts bytes both ways and dropped lines', async () => {
