@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../src/config/defaults.ts';
 import { parseConfigText } from '../../src/config/parse.ts';
 import { hashPassword } from '../../src/features/auth/password-file.ts';
 import { startServer, type Running } from '../../src/server.ts';
@@ -18,6 +19,11 @@ const dir = mkdtempSync(join(tmpdir(), 'midge-http-auth-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('HTTP listener security', () => {
+  it('without a config file there is no HTTP listener', () => {
+    expect(defaultConfig().listeners.map((l) => l.protocol)).not.toContain('http');
+    expect(defaultConfig().listeners.length).toBeGreaterThan(0);
+  });
+
   const driver = new FakeDriver();
   let running: Running;
   let mqttPort: number;
