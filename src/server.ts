@@ -94,7 +94,8 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
         addresses.push(g.address);
         continue;
       }
-      // HTTP: the status page, JSON API and /metrics. It finds the GPIO pins among `others` later.
+      // HTTP: the status page, JSON API and /metrics. It finds the GPIO pins and serial ports among
+      // `others` once they have started.
       if (HTTP && l.protocol === 'http') {
         const h = await listenHttp(broker, cfg, l, addresses, others, reloaders);
         others.push(h);
