@@ -14,7 +14,7 @@ import { mangleable } from './mangle.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Every compile-time flag (src/flags.d.ts). */
-export const ALL_FLAGS = ['BRIDGE', 'TLS', 'AUTH', 'SN', 'SERIAL', 'GPIO', 'PERSIST', 'WS', 'SYS', 'MQTT5'];
+export const ALL_FLAGS = ['BRIDGE', 'TLS', 'AUTH', 'SN', 'SERIAL', 'GPIO', 'PERSIST', 'WS', 'SYS', 'MQTT5', 'HTTP'];
 
 const readJson = (p) => JSON.parse(readFileSync(p, 'utf8'));
 const names = (dir) => readdirSync(join(root, dir)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();

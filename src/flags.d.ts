@@ -21,5 +21,7 @@ declare const PERSIST: boolean;
 declare const WS: boolean;
 /** $SYS statistics topics. */
 declare const SYS: boolean;
+/** HTTP listeners (`protocol http`): status page, JSON API and Prometheus metrics (node:http). */
+declare const HTTP: boolean;
 /** MQTT 5.0 (protocol level 5) next to 3.1/3.1.1. Off: level 5 CONNECTs get CONNACK 1. */
 declare const MQTT5: boolean;

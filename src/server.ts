@@ -15,6 +15,7 @@ import { startSerial } from './features/serial/index.ts';
 import { listenTls } from './features/tls/listen.ts';
 import { listenWs } from './features/ws/listen.ts';
 import { startPins } from './features/ha/pins.ts';
+import { listenHttp } from './features/http/server.ts';
 import { log } from './util/log.ts';
 
 export interface Running {
@@ -72,7 +73,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
   if (cfg.maxPacketSize) maxPacket = Math.min(maxPacket, remainingLengthWithin(cfg.maxPacketSize));
   const conns = new Set<Connection>();
   const servers: net.Server[] = [];
-  /** Listeners that are not TCP servers (MQTT-SN gateways), and GPIO pins (failsafe levels). */
+  /** Listeners that are not MQTT TCP servers (MQTT-SN gateways, HTTP), and GPIO pins (failsafe levels). */
   const others: { close(): Promise<void> }[] = [];
   const addresses: Running['addresses'] = [];
   const stopSys = SYS && cfg.sysInterval > 0 ? startSys(broker, cfg.sysInterval) : undefined;
@@ -96,6 +97,14 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
         const g = await listenSn(broker, l, l.sn);
         others.push(g);
         addresses.push(g.address);
+        continue;
+      }
+      // HTTP: the status page, JSON API and /metrics. It finds the GPIO pins and serial ports among
+      // `others` once they have started.
+      if (HTTP && l.protocol === 'http') {
+        const h = await listenHttp(broker, cfg, l, addresses, others, reloaders);
+        others.push(h);
+        addresses.push(h.address);
         continue;
       }
       if (l.protocol !== 'mqtt' && !(WS && l.protocol === 'websockets')) throw new Error(`listener ${l.port}: protocol ${l.protocol} is not available`);

@@ -15,6 +15,7 @@ export default defineConfig({
     WS: 'true',
     SYS: 'true',
     MQTT5: 'true',
+    HTTP: 'true',
   },
   test: {
     root: fileURLToPath(new URL('..', import.meta.url)),

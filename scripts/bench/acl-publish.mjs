@@ -15,7 +15,7 @@ import { root } from '../build.mjs';
 const { values } = parseArgs({ options: { subs: { type: 'string', default: '10' }, messages: { type: 'string', default: '200000' } } });
 const SUBS = Number(values.subs);
 const MESSAGES = Number(values.messages);
-const FLAGS = ['BRIDGE', 'TLS', 'AUTH', 'SN', 'SERIAL', 'GPIO', 'PERSIST', 'WS', 'SYS', 'MQTT5'];
+const FLAGS = ['BRIDGE', 'TLS', 'AUTH', 'SN', 'SERIAL', 'GPIO', 'PERSIST', 'WS', 'SYS', 'MQTT5', 'HTTP'];
 
 const ENTRY = `
 export { Broker } from './src/broker/broker.ts';

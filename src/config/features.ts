@@ -7,7 +7,7 @@
 // Dead-code elimination: the flags (src/flags.d.ts) are only ever read directly, in featureBuilt()
 // below. Never copy a flag into an object, array or variable.
 
-export type FeatureName = 'BRIDGE' | 'TLS' | 'AUTH' | 'SN' | 'SERIAL' | 'GPIO' | 'PERSIST' | 'WS' | 'SYS';
+export type FeatureName = 'BRIDGE' | 'TLS' | 'AUTH' | 'SN' | 'SERIAL' | 'GPIO' | 'PERSIST' | 'WS' | 'SYS' | 'HTTP';
 export type ProfileName = 'router' | 'gateway' | 'full';
 
 export interface FeatureInfo {
@@ -70,6 +70,8 @@ export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = {
   GPIO: feature('gateway', 'gpio', '', 'ha_'),
   // sys_interval is a core option: with SYS compiled out it is accepted and has no effect.
   SYS: feature('gateway'),
+  // A listener protocol (`protocol http`); its listener's TLS options are TLS's.
+  HTTP: feature('gateway'),
 };
 
 export const FEATURE_NAMES = Object.keys(FEATURES) as FeatureName[];
@@ -86,6 +88,7 @@ export function featureBuilt(name: FeatureName): boolean {
     case 'PERSIST': return PERSIST;
     case 'WS': return WS;
     case 'SYS': return SYS;
+    case 'HTTP': return HTTP;
   }
 }
 

@@ -199,12 +199,10 @@ function parseLine(st: State, line: string, w: Where): void {
     }
     case 'protocol': {
       const v = single(w, name, args);
-      if (v === 'websockets') {
-        if (!WS) fail(w, featureMissingMessage(`protocol 'websockets'`, 'WS'));
-      } else if (v === 'mqttsn') {
-        if (!SN) fail(w, featureMissingMessage(`protocol 'mqttsn'`, 'SN'));
-      } else if (v !== 'mqtt') {
-        fail(w, `unknown protocol '${v}' (expected mqtt, websockets or mqttsn)`);
+      // The listener protocols of optional features, and the feature each needs.
+      const f = (['WS', 'SN', 'HTTP'] as const)[['websockets', 'mqttsn', 'http'].indexOf(v)];
+      if (f ? !featureBuilt(f) : v !== 'mqtt') {
+        fail(w, f ? featureMissingMessage(`protocol '${v}'`, f) : `unknown protocol '${v}' (expected mqtt, websockets, mqttsn or http)`);
       }
       listenerSetting(st, w, name, (t) => { t.protocol = v; }, v !== 'mqtt');
       return;

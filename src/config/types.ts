@@ -7,7 +7,7 @@ import type { PinDriver } from '../features/gpio/pin.ts';
 export interface ListenerConfig {
   port: number; // 0 = ephemeral (tests)
   host?: string; // bind address; undefined = all interfaces
-  protocol: string; // 'mqtt', 'websockets' (WS) or 'mqttsn' (SN)
+  protocol: string; // 'mqtt', 'websockets' (WS), 'mqttsn' (SN) or 'http' (HTTP)
   maxConnections: number; // -1 = unlimited
   maxTopicAlias?: number; // MQTT5: max_topic_alias, 0..65535; undefined = 10
   maxQos?: number; // max_qos (maximum_qos), 0..2; undefined = 2

@@ -32,6 +32,8 @@ const MARKERS: Record<string, string[]> = {
   // Home Assistant discovery comes with GPIO or SERIAL; every profile has both or neither.
   GPIO: ['GPIO pins not available', 'outputs no longer follow their set topics', 'kernels 6.6+ number sysfs GPIOs', 'birth messages no longer re-announce', 'value_json.value'],
   PERSIST: ['Persistence: restored', '.corrupt-', '.journal'],
+  // The status page, the API's paths, the metric names and the write checks.
+  HTTP: ['<!doctype html>', '/api/v1/', 'midge_', 'cross-origin write refused', 'text/plain; version=0.0.4'],
   // The GUID every WebSocket handshake hashes (RFC 6455) is in ws's code: ws is bundled with WS only.
   MQTT5: [
     'overlong variable byte integer',

@@ -37,7 +37,7 @@ const ALL_TYPES = ['error', 'warning', 'notice', 'information', 'debug', 'subscr
 /** Every log type of the build under test (test/vitest.config.ts turns WS on). */
 const BUILT_TYPES = WS ? [...ALL_TYPES, 'websockets'] : ALL_TYPES;
 /** The features test/vitest.config.ts builds in. */
-const BUILT: FeatureName[] = ['SYS', 'AUTH', 'TLS', 'WS', 'BRIDGE', 'SN', 'PERSIST', 'SERIAL', 'GPIO'];
+const BUILT: FeatureName[] = ['SYS', 'AUTH', 'TLS', 'WS', 'BRIDGE', 'SN', 'PERSIST', 'SERIAL', 'GPIO', 'HTTP'];
 
 function compiledOut(subject: string, feature: string, profile: string): string {
   const profiles = profile === 'full' ? `'full'` : `'${profile}' or 'full'`;
@@ -254,9 +254,11 @@ describe('listeners', () => {
     );
   });
 
-  it('protocol: unknown values, and websockets/mqttsn need their features', () => {
+  it('protocol: unknown values, and websockets/mqttsn/http need their features', () => {
     expect(err('listener 1\nprotocol')).toBe(`${F}:2: option 'protocol' needs a value`);
-    expect(err('listener 1\nprotocol http')).toBe(`${F}:2: unknown protocol 'http' (expected mqtt, websockets or mqttsn)`);
+    expect(err('listener 1\nprotocol gopher')).toBe(`${F}:2: unknown protocol 'gopher' (expected mqtt, websockets, mqttsn or http)`);
+    if (HTTP) expect(parse('listener 1\nprotocol http').listeners[0].protocol).toBe('http');
+    else expect(err('listener 1\nprotocol http')).toBe(`${F}:2: ${compiledOut(`protocol 'http'`, 'HTTP', 'gateway')}`);
     if (WS) expect(parse('listener 1\nprotocol websockets').listeners[0].protocol).toBe('websockets');
     else expect(err('listener 1\nprotocol websockets')).toBe(`${F}:2: ${compiledOut(`protocol 'websockets'`, 'WS', 'full')}`);
   });
@@ -406,7 +408,7 @@ describe('logging', () => {
 });
 
 describe('options of optional features', () => {
-  it('featureBuilt reads the flags (tests: SYS, AUTH, TLS, WS, BRIDGE, SN, PERSIST, SERIAL, GPIO)', () => {
+  it('featureBuilt reads the flags (tests: SYS, AUTH, TLS, WS, BRIDGE, SN, PERSIST, SERIAL, GPIO, HTTP)', () => {
     for (const f of FEATURE_NAMES) expect(featureBuilt(f)).toBe(BUILT.includes(f));
   });
 
@@ -422,6 +424,7 @@ describe('options of optional features', () => {
       GPIO: 'gateway',
       WS: 'full',
       SYS: 'gateway',
+      HTTP: 'gateway',
     });
   });
 

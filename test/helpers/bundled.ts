@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const FLAGS = ['BRIDGE', 'TLS', 'AUTH', 'SN', 'SERIAL', 'GPIO', 'PERSIST', 'WS', 'SYS', 'MQTT5'];
+const FLAGS = ['BRIDGE', 'TLS', 'AUTH', 'SN', 'SERIAL', 'GPIO', 'PERSIST', 'WS', 'SYS', 'MQTT5', 'HTTP'];
 
 /** Bundles `src` (a file URL) into `dir` with the flags in `on` true and the others false. */
 export async function importWithFlags<T>(src: URL, on: string[], dir: string): Promise<T> {

@@ -35,11 +35,12 @@ export class BridgeLink implements Outlet, Ticking, Paced {
   readonly remoteId: string;
   readonly localId: string;
   readonly stateTopic: string;
-  private state: State = 'idle';
+  /** Read by HTTP's status (bridges' state). */
+  state: State = 'idle';
   /** The connection to the remote; undefined while down. */
   socket: net.Socket | undefined;
   private ready = false; // CONNACK accepted and SUBACK in: the session may send
-  private session!: Session;
+  session!: Session;
   private addr = 0;
   private delay = 0; // seconds of the last backoff step; 0 after a success
   private retryTimer: NodeJS.Timeout | undefined;

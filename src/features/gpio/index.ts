@@ -15,7 +15,8 @@ import type { Level, Pin, PinDriver } from './pin.ts';
 /** The client id of the outputs' session. */
 export const GPIO_CLIENT_ID = 'midge-gpio';
 
-interface Open {
+/** An open pin (the HTTP feature reads them: levels, and which pins are outputs). */
+export interface Open {
   cfg: GpioPinConfig;
   pin: Pin;
   /** Logical state last published (inputs) or set (outputs). */
@@ -30,6 +31,8 @@ export interface GpioRunning {
   close(): Promise<void>;
   /** Publishes every open pin's state (Home Assistant discovery, after its birth message). */
   announce(): void;
+  /** HTTP: the pins that opened, for the status page, the API and /metrics. */
+  pins?: Open[];
 }
 
 /** Opens the configured pins. Pins that fail to open are logged and skipped; never throws. */
@@ -81,7 +84,7 @@ export async function startGpio(broker: Broker, pins: GpioPinConfig[], driver?: 
       broker.sendRetained(session, o.cfg.setTopic as string, 0);
     }
   }
-  return {
+  const running: GpioRunning = {
     announce: () => open.forEach(publish),
     async close() {
       if (session?.outlet) broker.detach(session, false);
@@ -96,6 +99,8 @@ export async function startGpio(broker: Broker, pins: GpioPinConfig[], driver?: 
       }
     },
   };
+  if (HTTP) running.pins = open;
+  return running;
 }
 
 /** An input edge: the settled logical value is published when it changed (and the edge is wanted). */

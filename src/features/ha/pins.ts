@@ -5,7 +5,7 @@ import type { Broker } from '../../broker/broker.ts';
 import { loadConfigFile } from '../../config/parse.ts';
 import type { BrokerConfig, Reloader } from '../../config/types.ts';
 import { log } from '../../util/log.ts';
-import { startGpio, type GpioRunning } from '../gpio/index.ts';
+import { startGpio, type GpioRunning, type Open } from '../gpio/index.ts';
 import { startDiscovery, type Discovery } from './discovery.ts';
 
 export interface PinsRunning {
@@ -13,6 +13,8 @@ export interface PinsRunning {
   offline(): void;
   /** Releases the pins (failsafe levels). */
   close(): Promise<void>;
+  /** HTTP: the pins open now (they change on reload), for the status page, the API and /metrics. */
+  pins?: Open[];
 }
 
 export async function startPins(broker: Broker, cfg: BrokerConfig, reloaders: Reloader[]): Promise<PinsRunning> {
@@ -36,8 +38,10 @@ export async function startPins(broker: Broker, cfg: BrokerConfig, reloaders: Re
       ha?.reload(next);
     });
   }
-  return {
+  const running: PinsRunning = {
     offline: () => ha?.close(),
     close: async () => void (await gpio?.close()),
   };
+  if (HTTP) Object.defineProperty(running, 'pins', { get: () => gpio?.pins ?? [] });
+  return running;
 }

@@ -4,10 +4,10 @@ import type { Broker } from '../../broker/broker.ts';
 import type { SerialLinkConfig } from '../../config/types.ts';
 import { log } from '../../util/log.ts';
 import { LineLink } from './line-link.ts';
-import type { SerialPortClass } from './port.ts';
+import type { SerialPortClass, SerialRunning } from './port.ts';
 import { snLink } from './sn-link.ts';
 
-export async function startSerial(broker: Broker, links: SerialLinkConfig[]): Promise<{ close(): Promise<void> }> {
+export async function startSerial(broker: Broker, links: SerialLinkConfig[]): Promise<SerialRunning> {
   let SerialPort: SerialPortClass;
   try {
     ({ SerialPort } = await import('serialport'));
@@ -18,13 +18,15 @@ export async function startSerial(broker: Broker, links: SerialLinkConfig[]): Pr
     );
     return { close: async () => {} };
   }
-  const running: { close(): Promise<void> }[] = [];
+  const running: SerialRunning[] = [];
   for (const cfg of links) {
     if (cfg.framing === 'line') {
       const l = new LineLink(broker, cfg, SerialPort);
       l.start();
-      running.push({ close: () => l.stop() });
+      running.push(HTTP ? { close: () => l.stop(), keepers: [l.keeper] } : { close: () => l.stop() });
     } else if (SN) running.push(snLink(broker, cfg, SerialPort));
   }
-  return { close: async () => void (await Promise.all(running.map((r) => r.close()))) };
+  const all: SerialRunning = { close: async () => void (await Promise.all(running.map((r) => r.close()))) };
+  if (HTTP) all.keepers = running.flatMap((r) => r.keepers ?? []);
+  return all;
 }

@@ -25,7 +25,8 @@ export class LineLink implements Outlet, Paced {
   private invalid = 0;
   private session: Session | null = null;
   private readonly decoder: LineDecoder;
-  private readonly keeper: PortKeeper;
+  /** Read by HTTP (the link's counters). */
+  readonly keeper: PortKeeper;
   /** Flow control (broker/flow.ts): sessions whose full queues this link's publishes wait on. */
   waitCount = 0;
   /** While paced: the lines read after the one that filled a queue (the device is not read). */

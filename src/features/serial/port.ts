@@ -11,6 +11,13 @@ import { findDevice } from './device.ts';
 
 export type SerialPortClass = typeof SerialPortT;
 
+/** Running serial links (or one): what server.ts closes. */
+export interface SerialRunning {
+  close(): Promise<void>;
+  /** HTTP: the links' ports, for their state and counters. */
+  keepers?: PortKeeper[];
+}
+
 export interface LinkEvents {
   opened(): void;
   data(chunk: Buffer): void;
@@ -33,13 +40,17 @@ export class PortKeeper {
   /** Logs one "cannot open" line per failure streak, not one per retry. */
   private complained = false;
   private readonly logDrop = rateLimit();
+  /** HTTP: bytes read and written and frames or lines dropped, for the API and /metrics. */
+  declare counts: { rx: number; tx: number; drops: number };
 
   constructor(
     private readonly broker: Broker,
-    private readonly cfg: SerialLinkConfig,
+    readonly cfg: SerialLinkConfig,
     private readonly SerialPort: SerialPortClass,
     private readonly events: LinkEvents,
-  ) {}
+  ) {
+    if (HTTP) this.counts = { rx: 0, tx: 0, drops: 0 };
+  }
 
   get open(): boolean {
     return this.isOpen;
@@ -56,7 +67,9 @@ export class PortKeeper {
   }
 
   write(buf: Buffer): void {
-    if (this.isOpen) (this.port as SerialPortT).write(buf);
+    if (!this.isOpen) return;
+    (this.port as SerialPortT).write(buf);
+    if (HTTP) this.counts.tx += buf.length;
   }
 
   /** Stops (or starts again) reading the device: flow control paces a link's publishes. */
@@ -78,6 +91,7 @@ export class PortKeeper {
 
   /** `n` things dropped so far: logs the first drop, then one in 1000, so noise cannot flood the log. */
   dropped(n: number, what: string): void {
+    if (HTTP) this.counts.drops = n;
     if (this.logDrop(n)) log.notice(`Serial link ${this.cfg.name}: dropped ${what} (${n} so far).`);
   }
 
@@ -97,7 +111,9 @@ export class PortKeeper {
     }
     this.port = port;
     port.on('data', (chunk: Buffer) => {
-      if (this.port === port) this.events.data(chunk);
+      if (this.port !== port) return;
+      if (HTTP) this.counts.rx += chunk.length;
+      this.events.data(chunk);
     });
     port.on('drain', () => {
       if (this.port === port) this.events.drain?.();

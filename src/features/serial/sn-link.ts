@@ -5,14 +5,14 @@ import { snDefaults } from '../sn/config.ts';
 import type { SerialLinkConfig } from '../../config/types.ts';
 import { type DatagramTransport, Gateway } from '../sn/gateway.ts';
 import { SlipDecoder, slipEncode, SnStreamDecoder } from './framing.ts';
-import { PortKeeper, type SerialPortClass } from './port.ts';
+import { PortKeeper, type SerialPortClass, type SerialRunning } from './port.ts';
 
 /** Largest MQTT-SN packet on a serial link (a microcontroller's buffers are smaller still). */
 const MAX_PACKET = 1024;
 /** mqttsn framing: a pause this long inside a packet means the sender gave up on it. */
 const GAP_MS = 100;
 
-export function snLink(broker: Broker, cfg: SerialLinkConfig, SerialPort: SerialPortClass): { close(): Promise<void> } {
+export function snLink(broker: Broker, cfg: SerialLinkConfig, SerialPort: SerialPortClass): SerialRunning {
   const slip = cfg.framing === 'mqttsn-slip';
   const peer = `serial:${cfg.name}`;
   const transport: DatagramTransport = {
@@ -43,10 +43,12 @@ export function snLink(broker: Broker, cfg: SerialLinkConfig, SerialPort: Serial
   });
   gw.start();
   keeper.start();
-  return {
+  const running: SerialRunning = {
     close: async () => {
       await keeper.stop();
       gw.close();
     },
   };
+  if (HTTP) running.keepers = [keeper];
+  return running;
 }
