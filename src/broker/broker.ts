@@ -31,6 +31,15 @@ export interface BrokerOptions extends Limits {
   maxPacketSize: number;
   /** Seconds without progress after which a subscriber stops pacing publishers; 0 = never. */
   stallTimeout: number;
+  /** connection_messages: log connects and disconnects. */
+  logConnections: boolean;
+  /** clientid_prefixes: client ids must start with it; '' = any. */
+  clientPrefix: string;
+  /** global_max_clients (sessions, connected or not) and global_max_connections; <= 0 = no limit. */
+  sessionLimit: number;
+  socketLimit: number;
+  /** set_tcp_nodelay. */
+  tcpNoDelay: boolean;
 }
 
 /** Something the broker checks once a second (keep-alive of a connection, for example). */
@@ -115,7 +124,7 @@ export class Broker {
   attach(clientId: string, clean: boolean, will: Will | undefined, outlet: Outlet, ends = clean): { session: Session; present: boolean } {
     let session = this.sessions.get(clientId);
     if (session?.outlet) {
-      log.notice(`Client ${clientId} already connected, closing old connection.`);
+      if (this.options.logConnections) log.notice(`Client ${clientId} already connected, closing old connection.`);
       // A session that goes on (kept, and resumed) sends no will, as in Mosquitto: the client is back.
       if (!clean && !session.clean) session.will = undefined;
       session.outlet.close('session taken over', 0x8e); // [MQTT-3.1.4-3] (MQTT 5)

@@ -1,4 +1,5 @@
-// The command line, with Mosquitto's flags: -c/--config-file, -p/--port, -v/--verbose, -h/--help.
+// The command line, with Mosquitto's flags: -c/--config-file, -p/--port, -v/--verbose, -h/--help,
+// and Mosquitto 2.1's --test-config.
 import { parseArgs } from 'node:util';
 import { allLogTypes } from './parse.ts';
 import type { BrokerConfig } from './types.ts';
@@ -8,14 +9,17 @@ export interface CliOptions {
   port?: number;
   verbose: boolean;
   help: boolean;
+  /** --test-config: check the config file and exit. */
+  test?: boolean;
 }
 
-export const USAGE = `Usage: midge [-c config_file] [-p port] [-v] [-h]
+export const USAGE = `Usage: midge [-c config_file] [-p port] [-v] [--test-config] [-h]
 ${AUTH ? '       midge passwd ...   (manage a password file; midge passwd -h for its usage)\n' : ''}
  -c, --config-file FILE  Read the configuration from FILE (mosquitto.conf format).
                          Without it, midge listens on 127.0.0.1 and ::1 port 1883 only.
  -p, --port PORT         Listen on PORT instead of 1883 when no listener is configured.
  -v, --verbose           Log everything (like log_type all).
+     --test-config       Check the config file (-c) and exit: 0 if it is valid.
  -h, --help              Show this help and exit.
 `;
 
@@ -24,6 +28,7 @@ const OPTIONS = {
   port: { type: 'string', short: 'p' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
+  'test-config': { type: 'boolean' },
 } as const;
 
 /** Throws the one-line Error a command line mistake gets (midge and midge passwd). */
@@ -57,8 +62,9 @@ export function parseCli(argv: string[]): CliOptions {
       }
       case 'verbose':
       case 'help':
+      case 'test-config':
         if (t.value !== undefined) bad(`${raw} takes no value`);
-        out[t.name] = true;
+        out[t.name === 'test-config' ? 'test' : t.name] = true;
         break;
       case 'd':
       case 'daemon':

@@ -21,6 +21,18 @@ export interface ListenerConfig {
   allowAnonymous?: boolean;
   /** MQTT-SN gateway settings; present on `protocol mqttsn` listeners (feature SN). */
   sn?: SnListenerConfig;
+  /** accept_protocol_versions: the CONNECT protocol levels taken (3, 4, 5); undefined = all. */
+  versions?: number[];
+  /** socket_domain: that IP version only; undefined = both. */
+  domain?: 'ipv4' | 'ipv6';
+  /** bind_interface: listen on this network interface's addresses (one socket per address family). */
+  iface?: string;
+  /** use_username_as_clientid: the client id becomes the username; no username = not authorised. */
+  usernameAsId?: boolean;
+  /** allow_zero_length_clientid (undefined = true) and auto_id_prefix (undefined = 'auto-'): the
+   * global values, or the listener's own with per_listener_settings (AUTH). */
+  zeroLength?: boolean;
+  idPrefix?: string;
 }
 
 /** Per-listener TLS options, as in mosquitto.conf (paths as written, read at start and on SIGHUP). */
@@ -172,6 +184,25 @@ export interface BrokerConfig {
   sysInterval: number; // seconds, default 10, 0 = off
   logTypes?: Set<string>; // undefined = default (error, warning, notice, information)
   logDest: LogDest[]; // default [] (caller falls back to stderr)
+  /** user: whom to become after start-up when started as root (default mosquitto; main.ts). */
+  user?: string;
+  /** log_timestamp (undefined = true) and log_timestamp_format (strftime; undefined = Unix seconds). */
+  logTimestamp?: boolean;
+  logTimestampFormat?: string;
+  /** log_facility N: syslog facility localN; undefined = daemon. */
+  logFacility?: number;
+  /** connection_messages: log connects and disconnects (undefined = true). */
+  connectionMessages?: boolean;
+  /** allow_zero_length_clientid and auto_id_prefix as set globally (see ListenerConfig). */
+  zeroLength?: boolean;
+  idPrefix?: string;
+  /** clientid_prefixes: only client ids starting with it connect. */
+  clientidPrefixes?: string;
+  /** set_tcp_nodelay; undefined = true (Midge batches its writes itself; Mosquitto's default is false). */
+  setTcpNodelay?: boolean;
+  /** global_max_clients (sessions, connected or not) and global_max_connections; -1/0/undefined = no limit. */
+  globalMaxClients?: number;
+  globalMaxConnections?: number;
   /** pid_file: written with the process id at start-up, removed at exit; undefined = none. */
   pidFile?: string;
   persistentClientExpiration: number; // seconds, 0 = never expire
