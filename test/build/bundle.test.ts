@@ -89,7 +89,7 @@ describe('bundle (dist/broker.min.js)', () => {
     expect(p.exit.code, p.describe()).toBe(0);
     const out = p.stdout.join('\n');
     expect(out).toContain(`midge ${VERSION}`);
-    expect(out).toMatch(/^Usage: midge \[-c config_file\] \[-p port\] \[-v\] \[-h\]$/m);
+    expect(out).toMatch(/^Usage: midge \[-c config_file\] \[-p port\] \[-v\] \[--test-config\] \[-h\]$/m);
   });
 
   it.skipIf(!havePeers)('runs copied alone with -c: mosquitto_pub -q 2 -r reaches mosquitto_sub, then SIGTERM exits 0', async () => {
