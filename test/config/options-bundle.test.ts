@@ -1,6 +1,6 @@
 // Process-level options of issue 15, on a built broker: --test-config (Mosquitto 2.1) and
 // log_dest syslog with log_facility, which goes through the system `logger` command.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import dgram from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'midge-opts-'));
   bundle = join(dir, 'broker.min.js');
   const { buildBundle } = await import('../../scripts/build.mjs');
-  await buildBundle({ outfile: bundle, flags: [] });
+  // Every feature: Debian's default config uses persistence.
+  await buildBundle({ outfile: bundle, flags: ['BRIDGE', 'TLS', 'AUTH', 'SN', 'SERIAL', 'GPIO', 'PERSIST', 'WS', 'SYS', 'MQTT5'] });
 }, 60_000);
 
 afterEach(killAll);
@@ -33,6 +34,12 @@ describe('--test-config (Mosquitto 2.1)', () => {
     expect(p.exit.code).toBe(0);
     expect(p.stderr.join('\n')).toMatch(/^\d+: Configuration file is OK\.$/);
     expect([...p.stdout, ...p.stderr].some((l) => l.includes('Opening'))).toBe(false);
+  });
+
+  it.runIf(existsSync('/etc/mosquitto/mosquitto.conf'))("Debian's /etc/mosquitto/mosquitto.conf (with its conf.d) is OK", async () => {
+    const p = await run(process.execPath, [bundle, '--test-config', '-c', '/etc/mosquitto/mosquitto.conf']);
+    expect(p.exit.code, p.describe()).toBe(0);
+    expect(p.stderr.join('\n')).toContain('Configuration file is OK.');
   });
 
   it('an invalid file: the error with file:line, exit 3 (as Mosquitto)', async () => {
