@@ -286,8 +286,12 @@ function parseLine(st: State, line: string, w: Where): void {
     case 'log_dest': {
       countArgs(w, name, args, 1, Infinity);
       const kind = args[0];
-      if (kind === 'stdout' || kind === 'stderr') {
+      if (kind === 'stdout' || kind === 'stderr' || kind === 'syslog') {
         countArgs(w, `${name} ${kind}`, args.slice(1), 0, 0);
+        // Node cannot write to /dev/log: syslog lines go through the system `logger` command (log.ts).
+        if (kind === 'syslog' && !(process.env.PATH ?? '').split(':').some((d) => d && existsSync(`${d}/logger`))) {
+          fail(w, `log_dest syslog needs the 'logger' command, not found on PATH`);
+        }
         if (!cfg.logDest.some((d) => d.kind === kind)) cfg.logDest.push({ kind });
       } else if (kind === 'file') {
         const path = restOfLine(line, 2);
@@ -298,13 +302,6 @@ function parseLine(st: State, line: string, w: Where): void {
         countArgs(w, `${name} ${kind}`, args.slice(1), 0, 0);
         cfg.logDest = [];
         cfg.logDestNone = true; // until a destination follows: decided in finish()
-      } else if (kind === 'syslog') {
-        // Node cannot write to /dev/log: lines go through the system `logger` command (log.ts).
-        countArgs(w, `${name} ${kind}`, args.slice(1), 0, 0);
-        if (!(process.env.PATH ?? '').split(':').some((d) => d && existsSync(`${d}/logger`))) {
-          fail(w, `log_dest syslog needs the 'logger' command, not found on PATH`);
-        }
-        if (!cfg.logDest.some((d) => d.kind === kind)) cfg.logDest.push({ kind });
       } else if (kind === 'topic' || kind === 'dlt') {
         fail(w, `log_dest ${kind} is not supported by Midge (use stdout, stderr, syslog, file PATH or none)`);
       } else {

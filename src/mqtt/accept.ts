@@ -15,13 +15,12 @@ export function acceptor(broker: Broker, cfg: ListenerConfig, maxPacketSize: num
   let count = 0;
   return (socket, remote) => {
     const o = broker.options;
-    if (cfg.maxConnections >= 0 && count >= cfg.maxConnections) {
-      log.notice(`Refused connection from ${remote}: max_connections ${cfg.maxConnections} reached.`);
-      socket.destroy();
-      return undefined;
-    }
-    if (o.socketLimit > 0 && conns.size >= o.socketLimit) {
-      log.notice(`Refused connection from ${remote}: global_max_connections ${o.socketLimit} reached.`);
+    const full =
+      cfg.maxConnections >= 0 && count >= cfg.maxConnections ? `max_connections ${cfg.maxConnections}`
+      : o.socketLimit > 0 && conns.size >= o.socketLimit ? `global_max_connections ${o.socketLimit}`
+      : '';
+    if (full) {
+      log.notice(`Refused connection from ${remote}: ${full} reached.`);
       socket.destroy();
       return undefined;
     }

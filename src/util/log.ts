@@ -17,34 +17,33 @@ const DEFAULT_TYPES: LogType[] = ['error', 'warning', 'notice', 'information'];
 /** Syslog severities of the log types, as Mosquitto maps them (the others are notice). */
 const SEVERITY: Record<string, string> = { error: 'err', warning: 'warning', information: 'info', debug: 'debug', websockets: 'debug' };
 
-const pad = (n: number): string => (n < 10 ? '0' : '') + n;
-const COMPOSITE: Record<string, string> = { F: '%Y-%m-%d', T: '%H:%M:%S' };
-
 /**
  * strftime(3) in local time, for log_timestamp_format. Conversions: %Y %y %m %d %e %H %M %S %s %a
  * %b %z %F %T %%; others are kept as written.
  */
 export function strftime(fmt: string, d: Date): string {
-  const y = d.getFullYear();
-  const m = d.getMonth();
-  const h = d.getHours();
   const o = -d.getTimezoneOffset();
+  // The local time's fields, read from an ISO string shifted by the offset.
+  const i = new Date(+d + o * 6e4).toISOString();
+  const at = (a: number, b: number): string => i.slice(a, b);
   const v: Record<string, unknown> = {
-    Y: y,
-    y: pad(y % 100),
-    m: pad(m + 1),
-    d: pad(d.getDate()),
-    e: ('' + d.getDate()).padStart(2),
-    H: pad(h),
-    M: pad(d.getMinutes()),
-    S: pad(d.getSeconds()),
+    Y: at(0, 4),
+    y: at(2, 4),
+    m: at(5, 7),
+    d: at(8, 10),
+    e: ('' + +at(8, 10)).padStart(2),
+    H: at(11, 13),
+    M: at(14, 16),
+    S: at(17, 19),
+    F: at(0, 10),
+    T: at(11, 19),
     s: Math.floor(+d / 1e3),
     a: 'SunMonTueWedThuFriSat'.substr(d.getDay() * 3, 3),
-    b: 'JanFebMarAprMayJunJulAugSepOctNovDec'.substr(m * 3, 3),
-    z: (o < 0 ? '-' : '+') + pad(Math.abs(o) / 60 | 0) + pad(Math.abs(o) % 60),
+    b: 'JanFebMarAprMayJunJulAugSepOctNovDec'.substr(+at(5, 7) * 3 - 3, 3),
+    z: (o < 0 ? '-' : '+') + new Date(Math.abs(o) * 6e4).toISOString().slice(11, 16).replace(':', ''),
     '%': '%',
   };
-  return fmt.replace(/%(.)/g, (all, c: string) => (COMPOSITE[c] ? strftime(COMPOSITE[c], d) : c in v ? '' + v[c] : all));
+  return fmt.replace(/%(.)/g, (all, c: string) => (c in v ? '' + v[c] : all));
 }
 
 export class Log {
