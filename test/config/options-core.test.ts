@@ -226,6 +226,8 @@ describe('log lines', () => {
     expect(b).toBe('without');
     const c = parseConfigText('log_timestamp false\nlog_timestamp_format %H:%M %d', 't.conf');
     expect([c.logTimestamp, c.logTimestampFormat]).toEqual([false, '%H:%M %d']);
+    expect(parseConfigText('log_facility 7', 't.conf').logFacility).toBe(7);
+    expect(() => parseConfigText('log_facility 8', 't.conf')).toThrow("t.conf:1: option 'log_facility' is out of range: 8 (allowed 0..7)");
   });
 
   it('strftime: the conversions of log_timestamp_format, in local time', () => {

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../src/config/parse.ts';
+import { startServer } from '../../src/server.ts';
 import { killAll, spawnProc, type Proc } from '../helpers/proc.ts';
 
 const ROOT = process.getuid?.() === 0;
@@ -108,6 +110,16 @@ describe.runIf(ROOT)('user (started as root)', () => {
     expect(id.gid).toEqual([65534, 65534, 65534, 65534]);
     expect(id.groups).toEqual([65534]);
     await serves(port);
+  });
+
+  it('a broker started in-process (library use, tests) never drops: only the midge command does', async () => {
+    const r = await startServer(parseConfigText('user nobody\nlistener 0 127.0.0.1\nallow_anonymous true\nsys_interval 0\n', 'lib.conf'));
+    try {
+      expect(process.getuid!()).toBe(0);
+      await serves(r.addresses[0].port);
+    } finally {
+      await r.close();
+    }
   });
 
   it('a PUID that is not a number is an error', async () => {
