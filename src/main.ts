@@ -8,6 +8,7 @@ import { loadConfigFile, refuseUnimplemented } from './config/parse.ts';
 import { ConfigError } from './config/values.ts';
 import { startServer } from './server.ts';
 import { log } from './util/log.ts';
+import { dropPrivileges } from './util/privileges.ts';
 import { VERSION } from './version.ts';
 
 async function main(argv: string[]): Promise<number> {
@@ -24,6 +25,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`midge ${VERSION}\n${cli.help ? USAGE : ''}`);
     return 0;
   }
+  // --test-config (Mosquitto 2.1): Mosquitto's messages and exit codes (3 for a bad or missing file).
+  if (cli.test && !cli.configFile) {
+    log.error('Please provide a configuration file to test.');
+    return 3;
+  }
   let cfg;
   try {
     cfg = applyCli(cli.configFile ? loadConfigFile(cli.configFile) : defaultConfig(), cli);
@@ -32,7 +38,11 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`Error: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
     return 3;
   }
-  log.configure(cfg.logTypes, cfg.logDest);
+  if (cli.test) {
+    log.info('Configuration file is OK.');
+    return 0;
+  }
+  log.configure(cfg.logTypes, cfg.logDest, cfg.logTimestamp !== false && (cfg.logTimestampFormat ?? true), cfg.logFacility);
   log.notice(`midge version ${VERSION} starting`);
   if (cli.port !== undefined && !cfg.localOnly) {
     log.warning(`-p ${cli.port} ignored: the config file defines its listeners.`);
@@ -53,11 +63,21 @@ async function main(argv: string[]): Promise<number> {
   }
   const r = running;
   const pidFile = cfg.pidFile;
-  await new Promise<void>((resolve) => {
+  const removePid = (): void => {
+    try {
+      if (pidFile) rmSync(pidFile, { force: true });
+    } catch {
+      // Not ours to remove any more once privileges are dropped (as in Mosquitto).
+    }
+  };
+  return new Promise<number>((resolve) => {
+    const end = (code: number): void => {
+      removePid();
+      void r.close().then(() => resolve(code));
+    };
     const stop = (sig: string): void => {
       log.notice(`midge version ${VERSION} terminating (${sig})`);
-      if (pidFile) rmSync(pidFile, { force: true });
-      void r.close().then(resolve);
+      end(0);
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
@@ -78,8 +98,14 @@ async function main(argv: string[]): Promise<number> {
         log.warning(`Unable to write pid file ${pidFile}: ${(err as Error).message}.`);
       }
     }
+    // `user`: root becomes an unprivileged user now that listeners, files and devices are open.
+    try {
+      dropPrivileges(cfg.user);
+    } catch (err) {
+      log.error(`Error: ${(err as Error).message}`);
+      end(1);
+    }
   });
-  return 0;
 }
 
 main(process.argv.slice(2)).then(

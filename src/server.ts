@@ -9,7 +9,7 @@ import { startBridges } from './features/bridge/index.ts';
 import type { Connection } from './mqtt/connection.ts';
 import { startPersistence } from './features/persist/index.ts';
 import { acceptor } from './mqtt/accept.ts';
-import { listenTcp } from './transport/tcp.ts';
+import { listenTcp, onInterface } from './transport/tcp.ts';
 import { listenSn } from './features/sn/udp.ts';
 import { startSerial } from './features/serial/index.ts';
 import { listenTls } from './features/tls/listen.ts';
@@ -53,6 +53,11 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     persistentClientExpiration: cfg.persistentClientExpiration,
     maxKeepalive: cfg.maxKeepalive ?? 0,
     maxPacketSize: cfg.maxPacketSize ?? 0,
+    logConnections: cfg.connectionMessages !== false,
+    clientPrefix: cfg.clientidPrefixes ?? '',
+    sessionLimit: cfg.globalMaxClients ?? 0,
+    socketLimit: cfg.globalMaxConnections ?? 0,
+    tcpNoDelay: cfg.setTcpNodelay !== false,
   });
   const reloaders: Reloader[] = [];
   if (AUTH) {
@@ -84,7 +89,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     if (BRIDGE) stopBridges?.();
     stopSys?.();
     broker.stop();
-    for (const c of conns) c.end('broker shutting down', false, 0x8b);
+    for (const c of conns) c.end('', false, 0x8b);
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     await Promise.all(others.map((o) => o.close()));
     // After the connections: their sessions are detached, and the last snapshot has it all.
@@ -92,7 +97,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
   };
 
   try {
-    for (const l of cfg.listeners) {
+    for (const l of cfg.listeners.flatMap(onInterface)) {
       if (SN && l.protocol === 'mqttsn' && l.sn) {
         const g = await listenSn(broker, l, l.sn);
         others.push(g);

@@ -21,6 +21,10 @@ export default defineConfig({
     root: fileURLToPath(new URL('..', import.meta.url)),
     include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
+    // Tests run as root here; brokers started from bundles would then drop to the `mosquitto` user
+    // (the `user` default, as Mosquitto) and lose access to their root-only temp dirs. PUID=0 keeps
+    // them root (Mosquitto 2.1's semantics); test/config/user.test.ts unsets it to test the drop.
+    env: { PUID: '0' },
     hookTimeout: 20_000,
   },
 });

@@ -49,7 +49,9 @@ async function throughput(kind, bundle, dir, { pubs: nPubs = 4, window = 64 } = 
     writeFileSync(join(dir, 'm.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${dir}/\nmax_queued_messages 0\nlog_type error\n`);
     p = startBroker(mosquittoBin, ['-c', join(dir, 'm.conf')], dir);
   } else {
-    writeFileSync(join(dir, 'midge.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\nsys_interval 0\nlog_type error\nmax_queued_messages 0\npersistence true\npersistence_location ${dir}\npersistence_sync ${kind}\n`);
+    // user root: run as root, Midge would otherwise drop to `mosquitto` (the `user` default, as
+    // Mosquitto) and could not write to this root-only temporary directory.
+    writeFileSync(join(dir, 'midge.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\nsys_interval 0\nlog_type error\nmax_queued_messages 0\npersistence true\npersistence_location ${dir}\npersistence_sync ${kind}\nuser root\n`);
     p = startBroker(process.execPath, [bundle, '-c', join(dir, 'midge.conf')], dir);
   }
   try {
@@ -108,7 +110,7 @@ async function throughput(kind, bundle, dir, { pubs: nPubs = 4, window = 64 } = 
 async function loadTime(bundle, dir) {
   const port = await freePort();
   const conf = join(dir, 'midge.conf');
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nsys_interval 0\npersistence true\npersistence_location ${dir}\npersistence_sync never\n`);
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nsys_interval 0\npersistence true\npersistence_location ${dir}\npersistence_sync never\nuser root\n`);
   let p = startBroker(process.execPath, [bundle, '-c', conf], dir);
   await waitForPort(port, 10_000, p);
   // 1 000 persistent sessions, 2 subscriptions each, then offline.

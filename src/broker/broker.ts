@@ -38,6 +38,15 @@ export interface BrokerOptions extends Limits {
   retainCheck: boolean;
   /** Bytes of message data held (memory.ts); 0 = no limit (memory_limit). */
   memLimit: number;
+  /** connection_messages: log connects and disconnects. */
+  logConnections: boolean;
+  /** clientid_prefixes: client ids must start with it; '' = any. */
+  clientPrefix: string;
+  /** global_max_clients (sessions, connected or not) and global_max_connections; <= 0 = no limit. */
+  sessionLimit: number;
+  socketLimit: number;
+  /** set_tcp_nodelay. */
+  tcpNoDelay: boolean;
 }
 
 /** Something the broker checks once a second (keep-alive of a connection, for example). */
@@ -127,7 +136,7 @@ export class Broker {
   attach(clientId: string, clean: boolean, will: Will | undefined, outlet: Outlet, ends = clean): { session: Session; present: boolean } {
     let session = this.sessions.get(clientId);
     if (session?.outlet) {
-      log.notice(`Client ${clientId} already connected, closing old connection.`);
+      if (this.options.logConnections) log.notice(`Client ${clientId} already connected, closing old connection.`);
       // A session that goes on (kept, and resumed) sends no will, as in Mosquitto: the client is back.
       if (!clean && !session.clean) session.will = undefined;
       session.outlet.close('session taken over', 0x8e); // [MQTT-3.1.4-3] (MQTT 5)

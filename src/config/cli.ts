@@ -1,5 +1,5 @@
 // The command line, with Mosquitto's flags: -c/--config-file, -p/--port, -v/--verbose, -h/--help,
-// and --version (the packages' `midge --version`).
+// --version (the packages' `midge --version`) and Mosquitto 2.1's --test-config.
 import { parseArgs } from 'node:util';
 import { allLogTypes } from './parse.ts';
 import type { BrokerConfig } from './types.ts';
@@ -11,15 +11,19 @@ export interface CliOptions {
   help: boolean;
   /** --version: print the version and exit. Absent unless given. */
   version?: boolean;
+  /** --test-config: check the config file and exit. */
+  test?: boolean;
 }
 
-export const USAGE = `Usage: midge [-c config_file] [-p port] [-v] [-h|--version]
+export const USAGE = `Usage: midge [-c config_file] [-p port] [-v] [--test-config] [-h|--version]
 ${AUTH ? '       midge passwd ...   (manage a password file; midge passwd -h for its usage)\n' : ''}
  -c, --config-file FILE  Read the configuration from FILE (mosquitto.conf format).
                          Without it, midge listens on 127.0.0.1 and ::1 port 1883 only.
  -p, --port PORT         Listen on PORT instead of 1883 when no listener is configured.
  -v, --verbose           Log everything (like log_type all).
+     --test-config       Check the config file (-c) and exit: 0 if it is valid.
  -h, --help              Show this help and exit.
+     --version           Print the version and exit.
 `;
 
 const OPTIONS = {
@@ -28,6 +32,7 @@ const OPTIONS = {
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
+  'test-config': { type: 'boolean' },
 } as const;
 
 /** Throws the one-line Error a command line mistake gets (midge and midge passwd). */
@@ -62,8 +67,9 @@ export function parseCli(argv: string[]): CliOptions {
       case 'verbose':
       case 'help':
       case 'version':
+      case 'test-config':
         if (t.value !== undefined) bad(`${raw} takes no value`);
-        out[t.name] = true;
+        out[t.name === 'test-config' ? 'test' : t.name] = true;
         break;
       case 'd':
       case 'daemon':

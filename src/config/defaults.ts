@@ -1,25 +1,12 @@
 // The values a config starts from: Mosquitto's defaults, the local-only listeners, listeners made
 // from the default listener's scope, and copies of a base config for parseConfigText.
-import type { BrokerConfig, ListenerConfig, SnListenerConfig, TlsSettings } from './types.ts';
+import type { BrokerConfig, ListenerConfig } from './types.ts';
 
 export const DEFAULT_PORT = 1883;
 
 /** Listener settings made in the default listener's scope (before any `listener` line of a file). */
-export interface ListenerScope {
-  protocol?: string;
-  maxConnections?: number;
-  maxTopicAlias?: number;
-  maxQos?: number;
-  tls?: TlsSettings;
+export interface ListenerScope extends Partial<Omit<ListenerConfig, 'extra'>> {
   extra: Map<string, string[]>;
-  sn?: SnListenerConfig;
-  pskFile?: string;
-  httpDir?: string;
-  origins?: string[];
-  passwordFile?: string;
-  aclFile?: string;
-  scramFile?: string;
-  allowAnonymous?: boolean;
 }
 
 /** Values before any config file is read (the file then overrides them). */
@@ -52,29 +39,16 @@ export function baseValues(): BrokerConfig {
 
 /** A listener on `port`; one made from the default listener's scope takes its settings (copies). */
 export function newListener(port: number, host: string | undefined, scope?: ListenerScope): ListenerConfig {
-  const l: ListenerConfig = {
+  return {
+    protocol: 'mqtt',
+    maxConnections: -1,
+    ...scope,
     port,
     host,
-    protocol: scope?.protocol ?? 'mqtt',
-    maxConnections: scope?.maxConnections ?? -1,
-    maxQos: scope?.maxQos,
     ...(scope?.tls && { tls: { ...scope.tls } }),
+    ...(SN && scope?.sn && { sn: { ...scope.sn } }),
     extra: new Map(scope?.extra ?? []),
   };
-  if (SN && scope?.sn) l.sn = { ...scope.sn };
-  if (TLS) l.pskFile = scope?.pskFile;
-  if (WS) {
-    l.httpDir = scope?.httpDir;
-    l.origins = scope?.origins;
-  }
-  if (MQTT5 && scope?.maxTopicAlias !== undefined) l.maxTopicAlias = scope.maxTopicAlias;
-  if (AUTH && scope) {
-    l.passwordFile = scope.passwordFile;
-    l.aclFile = scope.aclFile;
-    l.scramFile = scope.scramFile;
-    l.allowAnonymous = scope.allowAnonymous;
-  }
-  return l;
 }
 
 /** Mosquitto 2's local-only listeners: loopback IPv4 and IPv6. */

@@ -54,9 +54,9 @@ export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = {
   ),
   AUTH: feature(
     'router',
-    'per_listener_settings password_file acl_file scram_credentials_file plugin auth_plugin auth_plugin_deny_special_chars',
+    'per_listener_settings password_file acl_file scram_credentials_file plugin auth_plugin auth_plugin_deny_special_chars global_plugin',
     '',
-    'plugin_opt_ auth_opt_',
+    'plugin_opt_ auth_opt_ global_plugin_opt_',
   ),
   PERSIST: feature(
     'gateway',

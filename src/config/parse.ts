@@ -15,11 +15,14 @@
 //   parser takes is stored raw (listener options in ListenerConfig.extra, last one wins; others in
 //   BrokerConfig.extra, every occurrence) and refuseUnimplemented() refuses it at start-up.
 // - MQTT5 has no entry in features.ts: max_topic_alias takes effect only in MQTT5 builds.
+// - Every core option of Mosquitto 2.0 is read here; an unknown name is an error ('unknown
+//   option'), as in Mosquitto.
+import { existsSync } from 'node:fs';
 import { includeDir, readText } from './files.ts';
 import { baseValues, cloneConfig, DEFAULT_PORT, loopbackListeners, newListener, type ListenerScope } from './defaults.ts';
 import { contentLines } from './lines.ts';
 import {
-  ConfigError, countArgs, fail, parseBool, parseInteger, restOfLine, setOption, single, specOf, type OptionSpec, type Where,
+  ConfigError, countArgs, fail, parseBool, parseInteger, pathValue, restOfLine, setOption, single, specOf, type OptionSpec, type Where,
 } from './values.ts';
 import { featureBuilt, featureMissingMessage, optionOwner } from './features.ts';
 import type { BridgeConfig, BrokerConfig, ListenerConfig } from './types.ts';
@@ -37,15 +40,6 @@ import { log } from '../util/log.ts';
 const LOG_TYPES = ['error', 'warning', 'notice', 'information', 'debug', 'subscribe', 'unsubscribe'];
 const MAX_PAYLOAD = 268435455;
 const MAX_INT = 2147483647;
-
-/** Mosquitto options with no Midge implementation (core ones; feature options are in features.ts). */
-const UNSUPPORTED = new Set(
-  ('accept_protocol_versions allow_zero_length_clientid auto_id_prefix ' +
-    'bind_interface clientid_prefixes connection_messages log_facility ' +
-    'log_timestamp log_timestamp_format ' +
-    'set_tcp_nodelay socket_domain ' +
-    'use_username_as_clientid user').split(' '),
-);
 
 /** Where an option was set, for errors found later. */
 type OptionAt = Where & { option: string };
@@ -109,7 +103,26 @@ const SCALARS: Record<string, OptionSpec> = {
   max_keepalive: ['maxKeepalive', 0, 65535],
   retain_available: ['retainAvailable'],
   sys_interval: ['sysInterval', 0, 65535],
+  connection_messages: ['connectionMessages'],
+  log_timestamp: ['logTimestamp'],
+  set_tcp_nodelay: ['setTcpNodelay'],
+  log_facility: ['logFacility', 0, 7],
+  global_max_clients: ['globalMaxClients', -1, MAX_INT],
+  global_max_connections: ['globalMaxConnections', -1, MAX_INT],
+  user: ['user', 0],
+  clientid_prefixes: ['clientidPrefixes', 0],
 };
+
+/** Core listener options, read into the listener (or the default listener's scope). */
+const LISTENER_SCALARS: Record<string, OptionSpec> = {
+  use_username_as_clientid: ['usernameAsId'],
+  socket_domain: ['domain', ['ipv4', 'ipv6']],
+  bind_interface: ['iface', 0],
+  allow_zero_length_clientid: ['zeroLength'],
+  auto_id_prefix: ['idPrefix', 0],
+};
+/** These are global too: per listener only with per_listener_settings (AUTH; finish() decides). */
+const GLOBAL_TOO = 'allow_zero_length_clientid auto_id_prefix';
 
 const DURATION_UNITS: Record<string, number> = { h: 3600, d: 86400, w: 86400 * 7, m: 86400 * 30, y: 86400 * 365 };
 
@@ -174,6 +187,14 @@ function parseLine(st: State, line: string, w: Where): void {
   }
   const spec = specOf(SCALARS, name);
   if (spec) return setOption(w, name, args, spec, cfg);
+  const ls = specOf(LISTENER_SCALARS, name);
+  if (ls) {
+    const one = {};
+    setOption(w, name, args, ls, one);
+    const global = GLOBAL_TOO.includes(name);
+    if (global) Object.assign(cfg, one);
+    return listenerSetting(st, w, name, (t) => Object.assign(t, one), !global);
+  }
   switch (name) {
     case 'listener': {
       countArgs(w, name, args, 1, 2, 'a port');
@@ -268,6 +289,15 @@ function parseLine(st: State, line: string, w: Where): void {
       cfg.logTypes = types;
       return;
     }
+    case 'log_timestamp_format':
+      cfg.logTimestampFormat = pathValue(w, name, line, 'a format');
+      return;
+    case 'accept_protocol_versions': {
+      // Mosquitto 2.1: a comma-separated list of protocol levels, e.g. `3,4,5`.
+      const v = pathValue(w, name, line).split(/\s*,\s*/).map(Number);
+      if (!v.every((n) => n > 2 && n < 6)) fail(w, `option '${name}' takes 3, 4 or 5, comma-separated`);
+      return listenerSetting(st, w, name, (t) => { t.versions = v; }, true);
+    }
     case 'pid_file': {
       // The rest of the line: a path may hold spaces. Written at start-up, removed at exit (main.ts).
       const path = restOfLine(line, 1);
@@ -278,8 +308,12 @@ function parseLine(st: State, line: string, w: Where): void {
     case 'log_dest': {
       countArgs(w, name, args, 1, Infinity);
       const kind = args[0];
-      if (kind === 'stdout' || kind === 'stderr') {
+      if (kind === 'stdout' || kind === 'stderr' || kind === 'syslog') {
         countArgs(w, `${name} ${kind}`, args.slice(1), 0, 0);
+        // Node cannot write to /dev/log: syslog lines go through the system `logger` command (log.ts).
+        if (kind === 'syslog' && !(process.env.PATH ?? '').split(':').some((d) => d && existsSync(`${d}/logger`))) {
+          fail(w, `log_dest syslog needs the 'logger' command, not found on PATH`);
+        }
         if (!cfg.logDest.some((d) => d.kind === kind)) cfg.logDest.push({ kind });
       } else if (kind === 'file') {
         const path = restOfLine(line, 2);
@@ -290,10 +324,10 @@ function parseLine(st: State, line: string, w: Where): void {
         countArgs(w, `${name} ${kind}`, args.slice(1), 0, 0);
         cfg.logDest = [];
         cfg.logDestNone = true; // until a destination follows: decided in finish()
-      } else if (kind === 'syslog' || kind === 'topic' || kind === 'dlt') {
-        fail(w, `log_dest ${kind} is not supported by Midge (use stdout, stderr, file PATH or none)`);
+      } else if (kind === 'topic' || kind === 'dlt') {
+        fail(w, `log_dest ${kind} is not supported by Midge (use stdout, stderr, syslog, file PATH or none)`);
       } else {
-        fail(w, `unknown log_dest '${kind}' (expected stdout, stderr, file PATH or none)`);
+        fail(w, `unknown log_dest '${kind}' (expected stdout, stderr, syslog, file PATH or none)`);
       }
       return;
     }
@@ -314,13 +348,14 @@ function parseLine(st: State, line: string, w: Where): void {
   if ((GPIO || SERIAL) && name.startsWith('ha_')) return haOption(w, name, args, cfg);
   // Options of features: features.ts says whose, and each feature's parser reads its own.
   const owner = optionOwner(name);
-  if (!owner) {
-    if (UNSUPPORTED.has(name)) fail(w, `option '${name}' is a Mosquitto option that Midge does not support`);
-    return fail(w, `unknown option '${name}'`);
-  }
+  if (!owner) return fail(w, `unknown option '${name}'`);
   const f = owner.feature;
   if (!featureBuilt(f)) fail(w, featureMissingMessage(`option '${name}'`, f));
   if (PERSIST && f === 'PERSIST') return persistOption(w, name, args, line, cfg);
+  // Mosquitto's C plugins (plugin, auth_plugin, global_plugin and their *_opt_* options).
+  if (AUTH && f === 'AUTH' && (name.includes('plugin') || name.includes('_opt_'))) {
+    fail(w, `option '${name}' loads a C plugin, which Midge cannot; use password_file, acl_file or scram_credentials_file (docs/security.md)`);
+  }
   if (AUTH && f === 'AUTH' && authOption(w, name, args, line, cfg, (apply) => authSetting(st, w, name, apply))) return;
   if (TLS && f === 'TLS') {
     if (owner.listener) return inListener(st, w, name, 'tls', tlsOption(w, name, args, line), () => ({}));
@@ -377,6 +412,13 @@ function finish(st: State): BrokerConfig {
     const hasDefault = st.defPort !== undefined || st.defHost !== undefined || cfg.localOnly === true;
     if (cfg.perListenerSettings && st.authWhere && !hasDefault) noDefaultListener(st.authWhere, 'with per_listener_settings true, ');
     finishAuth(cfg);
+  }
+  // Without per_listener_settings, allow_zero_length_clientid and auto_id_prefix are global.
+  if (!(AUTH && cfg.perListenerSettings)) {
+    for (const l of cfg.listeners) {
+      l.zeroLength = cfg.zeroLength;
+      l.idPrefix = cfg.idPrefix;
+    }
   }
   cfg.logDestNone = cfg.logDestNone === true && cfg.logDest.length === 0;
   if (cfg.logDestNone) cfg.logTypes = new Set();

@@ -30,6 +30,18 @@ export interface ListenerConfig {
   httpDir?: string;
   /** WS: websockets_origin values; an upgrade needs an Origin header equal to one. Undefined = any. */
   origins?: string[];
+  /** accept_protocol_versions: the CONNECT protocol levels taken (3, 4, 5); undefined = all. */
+  versions?: number[];
+  /** socket_domain: that IP version only; undefined = both. */
+  domain?: 'ipv4' | 'ipv6';
+  /** bind_interface: listen on this network interface's addresses (one socket per address family). */
+  iface?: string;
+  /** use_username_as_clientid: the client id becomes the username; no username = not authorised. */
+  usernameAsId?: boolean;
+  /** allow_zero_length_clientid (undefined = true) and auto_id_prefix (undefined = 'auto-'): the
+   * global values, or the listener's own with per_listener_settings (AUTH). */
+  zeroLength?: boolean;
+  idPrefix?: string;
 }
 
 /** Per-listener TLS options, as in mosquitto.conf (paths as written, read at start and on SIGHUP). */
@@ -223,6 +235,25 @@ export interface BrokerConfig {
   pskFile?: string;
   /** WS: websockets_headers_size, the largest HTTP header block; undefined/0 = Node's default. */
   wsHeadersSize?: number;
+  /** user: whom to become after start-up when started as root (default mosquitto; main.ts). */
+  user?: string;
+  /** log_timestamp (undefined = true) and log_timestamp_format (strftime; undefined = Unix seconds). */
+  logTimestamp?: boolean;
+  logTimestampFormat?: string;
+  /** log_facility N: syslog facility localN; undefined = daemon. */
+  logFacility?: number;
+  /** connection_messages: log connects and disconnects (undefined = true). */
+  connectionMessages?: boolean;
+  /** allow_zero_length_clientid and auto_id_prefix as set globally (see ListenerConfig). */
+  zeroLength?: boolean;
+  idPrefix?: string;
+  /** clientid_prefixes: only client ids starting with it connect. */
+  clientidPrefixes?: string;
+  /** set_tcp_nodelay; undefined = true (Midge batches its writes itself; Mosquitto's default is false). */
+  setTcpNodelay?: boolean;
+  /** global_max_clients (sessions, connected or not) and global_max_connections; -1/0/undefined = no limit. */
+  globalMaxClients?: number;
+  globalMaxConnections?: number;
   /** pid_file: written with the process id at start-up, removed at exit; undefined = none. */
   pidFile?: string;
   persistentClientExpiration: number; // seconds, 0 = never expire

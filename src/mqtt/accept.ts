@@ -1,5 +1,6 @@
 // Accepted byte streams (TCP, TLS, WebSockets) become MQTT Connections, up to max_connections per
-// listener: past it a stream is refused at once.
+// listener and global_max_connections in all: past them a stream is refused at once.
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Broker } from '../broker/broker.ts';
 import type { ListenerConfig } from '../config/types.ts';
@@ -13,11 +14,19 @@ export type Accept = (socket: Duplex, remote: string) => Connection | undefined;
 export function acceptor(broker: Broker, cfg: ListenerConfig, maxPacketSize: number, conns: Set<Connection>): Accept {
   let count = 0;
   return (socket, remote) => {
-    if (cfg.maxConnections >= 0 && count >= cfg.maxConnections) {
-      log.notice(`Refused connection from ${remote}: max_connections ${cfg.maxConnections} reached.`);
+    const o = broker.options;
+    const full =
+      cfg.maxConnections >= 0 && count >= cfg.maxConnections ? `max_connections ${cfg.maxConnections}`
+      : o.socketLimit > 0 && conns.size >= o.socketLimit ? `global_max_connections ${o.socketLimit}`
+      : '';
+    if (full) {
+      log.notice(`Refused connection from ${remote}: ${full} reached.`);
       socket.destroy();
       return undefined;
     }
+    // set_tcp_nodelay false brings Nagle's algorithm back (TCP and TLS; listeners set TCP_NODELAY).
+    if (!o.tcpNoDelay) (socket as Socket).setNoDelay?.(false);
+    if (o.logConnections) log.notice(`New connection from ${remote} on port ${(socket as Socket).localPort ?? cfg.port}.`);
     count++;
     const conn = new Connection(broker, socket, remote, maxPacketSize, cfg);
     conns.add(conn);

@@ -59,10 +59,10 @@ function onDrain(this: Owned): void {
   c.session?.pump(true);
 }
 function onError(this: Owned, err: Error): void {
-  this[CONN].close(`socket error: ${err.message}`);
+  this[CONN].end('Socket error on client %, disconnecting', true);
 }
 function onClose(this: Owned): void {
-  this[CONN].close('closed by client');
+  this[CONN].end('Client % closed its connection', true);
 }
 
 export class Connection implements Outlet, Ticking, Paced {
@@ -210,8 +210,9 @@ export class Connection implements Outlet, Ticking, Paced {
     writeDurable(this, encodeAck(6, packetId));
   }
 
-  close(reason: string, code?: number): void {
-    this.end(reason, true, code);
+  /** Taken over (the broker's only call): it has logged that, so this connection logs nothing more. */
+  close(_reason: string, code?: number): void {
+    this.end('', true, code);
   }
 
   // ---- internals ----
@@ -231,7 +232,7 @@ export class Connection implements Outlet, Ticking, Paced {
       }
     } else if (this.keepalive > 0 && ms > this.keepalive * 1500) {
       // [MQTT-3.1.2-24] 1.5 times the keep-alive without a packet.
-      this.end(`keep-alive timeout (${this.keepalive} s)`, true, 0x8d); // MQTT 5: Keep Alive timeout
+      this.end('Client % has exceeded timeout, disconnecting', true, 0x8d); // MQTT 5: Keep Alive timeout
     }
   }
 
@@ -244,7 +245,7 @@ export class Connection implements Outlet, Ticking, Paced {
       if (err instanceof ProtocolError) this.violation(err);
       else {
         log.error(`Internal error handling packet from ${this.name}: ${(err as Error).stack ?? err}`);
-        this.end('internal error', true);
+        this.end('Client % disconnected due to an internal error', true);
       }
     }
   }
@@ -259,13 +260,14 @@ export class Connection implements Outlet, Ticking, Paced {
     if (e.connackCode !== undefined && !this.session) {
       this.write(Buffer.from([0x20, 2, 0, e.connackCode]));
     }
-    log.notice(`Client ${this.name} disconnected: protocol violation ${e.message}`);
+    if (this.broker.options.logConnections) log.notice(`Client ${this.name} disconnected due to protocol error: ${e.message}`);
     // MQTT 5: tell the client why [MQTT-4.13.1-1] (a bad CONNECT is just closed).
     this.end('', true, MQTT5 ? reasonFor(e) : undefined);
   }
 
   /**
-   * Ends the connection once. `sendWill` is false after DISCONNECT and at shutdown. Detaching the
+   * Ends the connection once, logging `reason` (a connection message in Mosquitto's words, `%`
+   * for the client id) if a session was attached. `sendWill` is false after DISCONNECT and at shutdown. Detaching the
    * session happens synchronously so a takeover sees a free session at once. `code`: an MQTT 5
    * client past CONNACK is first sent a DISCONNECT with this reason code.
    */
@@ -276,7 +278,7 @@ export class Connection implements Outlet, Ticking, Paced {
     this.broker.unwatch(this);
     const session = this.session;
     if (session && session.outlet === this) {
-      if (reason) log.notice(`Client ${this.name} disconnected: ${reason}.`);
+      if (reason && this.broker.options.logConnections) log.notice(`${reason.replace('%', this.clientId)}.`);
       this.broker.detach(session, sendWill);
     }
     this.session = null;

@@ -32,7 +32,7 @@ export function handlePacket(conn: Connection, p: Packet): void {
     case 14:
       // MQTT 5: the Session Expiry Interval may change on the way out.
       if (MQTT5) setExpiry(session, (p as DisconnectPacket).properties?.sessionExpiryInterval);
-      return conn.end('', MQTT5 && (p as DisconnectPacket).reasonCode === RC_DISCONNECT_WITH_WILL);
+      return conn.end('Client % disconnected', MQTT5 && (p as DisconnectPacket).reasonCode === RC_DISCONNECT_WITH_WILL);
     case 1: throw new ProtocolError('MQTT-3.1.0-2', 'second CONNECT on one connection');
     default:
       if (AUTH && MQTT5 && p.type === 15) return onAuth(conn, p); // MQTT 5 re-authentication

@@ -89,7 +89,7 @@ describe('bundle (dist/broker.min.js)', () => {
     expect(p.exit.code, p.describe()).toBe(0);
     const out = p.stdout.join('\n');
     expect(out).toContain(`midge ${VERSION}`);
-    expect(out).toMatch(/^Usage: midge \[-c config_file\] \[-p port\] \[-v\] \[-h\|--version\]$/m);
+    expect(out).toMatch(/^Usage: midge \[-c config_file\] \[-p port\] \[-v\] \[--test-config\] \[-h\|--version\]$/m);
   });
 
   it('--version prints the version of package.json and exits 0', async () => {

@@ -28,6 +28,8 @@ describe('parseCli', () => {
     expect(parseCli(['-p1884', '-cm.conf'])).toMatchObject({ configFile: 'm.conf', port: 1884 });
     expect(parseCli(['-vh'])).toEqual({ verbose: true, help: true });
     expect(parseCli(['-h'])).toEqual({ verbose: false, help: true });
+    expect(parseCli(['--test-config', '-c', 'm.conf'])).toEqual({ verbose: false, help: false, test: true, configFile: 'm.conf' });
+    expect(() => parseCli(['--test-config=yes'])).toThrow('--test-config takes no value');
   });
 
   it('--version (what the .deb and .ipk packages check)', () => {
@@ -68,8 +70,8 @@ describe('parseCli', () => {
 
 describe('USAGE', () => {
   it('shows the synopsis and one line per option', () => {
-    expect(USAGE.startsWith('Usage: midge [-c config_file] [-p port] [-v] [-h|--version]\n')).toBe(true);
-    for (const o of ['-c, --config-file', '-p, --port', '-v, --verbose', '-h, --help']) {
+    expect(USAGE.startsWith('Usage: midge [-c config_file] [-p port] [-v] [--test-config] [-h|--version]\n')).toBe(true);
+    for (const o of ['-c, --config-file', '-p, --port', '-v, --verbose', '--test-config', '-h, --help', '--version']) {
       expect(USAGE.split('\n').filter((l) => l.trimStart().startsWith(o))).toHaveLength(1);
     }
     expect(USAGE.endsWith('\n')).toBe(true);

@@ -19,6 +19,12 @@ interface Waiter {
 
 const live = new Set<Proc>();
 
+/** `env` replaces the environment (default: this process's). */
+export interface ProcOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
 function matcher(m: Match): (line: string) => boolean {
   if (typeof m === 'string') return (l) => l.includes(m);
   if (m instanceof RegExp) return (l) => m.test(l);
@@ -35,8 +41,8 @@ export class Proc {
   private waiters: Waiter[] = [];
   private spawnError: Error | undefined;
 
-  constructor(readonly cmd: string, readonly args: string[], opts: { cwd?: string } = {}) {
-    this.child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(readonly cmd: string, readonly args: string[], opts: ProcOptions = {}) {
+    this.child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(this);
     for (const stream of ['stdout', 'stderr'] as const) {
       let partial = '';
@@ -146,12 +152,12 @@ export class Proc {
   }
 }
 
-export function spawnProc(cmd: string, args: string[], opts: { cwd?: string } = {}): Proc {
+export function spawnProc(cmd: string, args: string[], opts: ProcOptions = {}): Proc {
   return new Proc(cmd, args, opts);
 }
 
 /** Runs a command to completion; rejects if it does not exit within `ms`. */
-export async function run(cmd: string, args: string[], ms = 10_000, opts: { cwd?: string } = {}): Promise<Proc & { exit: Exit }> {
+export async function run(cmd: string, args: string[], ms = 10_000, opts: ProcOptions = {}): Promise<Proc & { exit: Exit }> {
   const p = new Proc(cmd, args, opts);
   await p.waitExit(ms);
   return p as Proc & { exit: Exit };

@@ -138,7 +138,7 @@ describe.skipIf(!haveOpenssl)('TLS listeners', () => {
   });
 
   it("use_identity_as_username: the certificate's CN is the username, replacing the packet's", async () => {
-    const info = vi.spyOn(log, 'info');
+    const info = vi.spyOn(log, 'notice');
     // allow_anonymous false: only a username lets the client in, and it sends none itself.
     const b = await tlsBroker({ cafile: certs.ca, requireCertificate: true, useIdentityAsUsername: true }, false);
     const c = await mqtts(b.port, { clientId: 'id-test', key: readFileSync(certs.clientKey), cert: readFileSync(certs.clientCert) });
