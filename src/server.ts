@@ -88,7 +88,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
   try {
     for (const l of cfg.listeners) {
       if (SN && l.protocol === 'mqttsn' && l.sn) {
-        const g = await listenSn(broker, l, l.sn);
+        const g = await listenSn(broker, l, l.sn, cfg.sysInterval);
         others.push(g);
         addresses.push(g.address);
         continue;
@@ -113,7 +113,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     }
     // Bridges start once every listener is up, so a failed start-up leaves none running.
     if (BRIDGE && cfg.bridges) stopBridges = startBridges(broker, cfg, maxPacket);
-    if (SERIAL && cfg.serial) others.push(await startSerial(broker, cfg.serial));
+    if (SERIAL && cfg.serial) others.push(await startSerial(broker, cfg.serial, cfg.sysInterval));
     if (GPIO && cfg.gpio) others.push(await startGpio(broker, cfg.gpio, cfg.gpioDriver));
   } catch (err) {
     await close();

@@ -63,7 +63,7 @@ export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = {
       'persistence_location persistence_file',
   ),
   WS: feature('full', 'websockets_log_level websockets_headers_size', 'http_dir'),
-  SN: feature('gateway', '', 'advertise_interval gateway_id sn_max_clients predefined_topics'),
+  SN: feature('gateway', '', 'advertise_interval gateway_id sn_max_clients sn_multicast_group predefined_topics'),
   SERIAL: feature('gateway', 'serial'),
   GPIO: feature('gateway', 'gpio'),
   // sys_interval is a core option: with SYS compiled out it is accepted and has no effect.

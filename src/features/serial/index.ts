@@ -7,7 +7,7 @@ import { LineLink } from './line-link.ts';
 import type { SerialPortClass } from './port.ts';
 import { snLink } from './sn-link.ts';
 
-export async function startSerial(broker: Broker, links: SerialLinkConfig[]): Promise<{ close(): Promise<void> }> {
+export async function startSerial(broker: Broker, links: SerialLinkConfig[], sysInterval = 0): Promise<{ close(): Promise<void> }> {
   let SerialPort: SerialPortClass;
   try {
     ({ SerialPort } = await import('serialport'));
@@ -24,7 +24,7 @@ export async function startSerial(broker: Broker, links: SerialLinkConfig[]): Pr
       const l = new LineLink(broker, cfg, SerialPort);
       l.start();
       running.push({ close: () => l.stop() });
-    } else if (SN) running.push(snLink(broker, cfg, SerialPort));
+    } else if (SN) running.push(snLink(broker, cfg, SerialPort, sysInterval));
   }
   return { close: async () => void (await Promise.all(running.map((r) => r.close()))) };
 }
