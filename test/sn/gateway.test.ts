@@ -319,6 +319,7 @@ describe('MQTT-SN gateway: discovery, connect, publish, subscribe', () => {
     }
     await c.sync();
     expect(c.inbox).toEqual([]);
+    expect(c.undecodable).toEqual([]);
     expect(b.running.broker.sessions.has('junk')).toBe(true);
   });
 });
