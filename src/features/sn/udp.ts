@@ -2,9 +2,11 @@
 // Peers are keyed by source address and port, so a client that moves port is a new client.
 //
 // sn_multicast_group (spec 6.1): ADVERTISE and GWINFO go to the group from the listener's socket,
-// so their source is the address clients connect to. SEARCHGW is heard on the group's port: the
-// listener's socket joins the group when the port is its own, else a second socket (bound with
-// SO_REUSEADDR, so clients on this host can share the port) joins it and hears SEARCHGW only.
+// so their source is the address clients connect to. SEARCHGW is heard on the group's port: a
+// listener on all interfaces joins the group itself when the port is its own; otherwise a second
+// socket bound to the group's address and port (SO_REUSEADDR, so clients on this host can share
+// the port) joins it, and hears SEARCHGW only. A socket bound to one unicast address never sees
+// datagrams sent to a group.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
@@ -84,10 +86,10 @@ export async function listenSn(broker: Broker, l: ListenerConfig, sn: SnListener
     try {
       const iface = mc.iface && multicastInterface(mc.iface, g6);
       if (iface) socket.setMulticastInterface(iface);
-      if (port === a.port) socket.addMembership(mc.group, iface);
+      if (port === a.port && (l.host === undefined || l.host === '::' || l.host === '0.0.0.0')) socket.addMembership(mc.group, iface);
       else {
         const d = (discovery = dgram.createSocket({ type: g6 ? 'udp6' : 'udp4', reuseAddr: true }));
-        await bind(d, port, g6 ? '::' : '0.0.0.0');
+        await bind(d, port, g6 && mc.iface ? `${mc.group}%${mc.iface}` : mc.group);
         d.addMembership(mc.group, iface);
         d.on('error', (err) => log.error(`MQTT-SN multicast socket error: ${err.message}`));
         // Only SEARCHGW: the group also carries other gateways' ADVERTISE and GWINFO, and ours.
