@@ -57,7 +57,7 @@ export function snOption(w: Where, name: string, args: string[], line: string): 
 function multicastGroup(w: Where, name: string, args: string[]): SnMulticast {
   countArgs(w, name, args, 1, 2, 'a multicast group (ADDR[:PORT] [IFACE])');
   const [addr, iface] = args;
-  const m = /^\[(.+)\](?::(.*))?$/.exec(addr) ?? /^([^:]*)(?::(.*))?$/.exec(addr) ?? [addr, addr];
+  const m = /^\[(.+)\](?::(.*))?$/.exec(addr) ?? /^([^:]*)(?::([^:]*))?$/.exec(addr) ?? [addr, addr];
   const group = m[1];
   const v4 = net.isIPv4(group);
   const first = v4 ? Number(group.split('.')[0]) : 0;
