@@ -188,3 +188,12 @@ describe.skipIf(skipAll)('MQTT-SN multicast discovery (6.1) over loopback', () =
     }
   });
 });
+
+describe('MQTT-SN multicast: start-up errors', () => {
+  it('a group that cannot be joined stops start-up with the reason (an interface without IPv4)', async () => {
+    const cfg = parseConfigText(`listener 0 127.0.0.1\nlistener 0 127.0.0.1\nprotocol mqttsn\nsn_multicast_group ${GROUP} nosuchif0\n`, 'test.conf');
+    await expect(startBroker({ listeners: cfg.listeners })).rejects.toThrow(
+      /^MQTT-SN listener on port \d+: cannot use multicast group 239\.255\.77\.1 port \d+ on nosuchif0: interface nosuchif0 has no IPv4 address$/,
+    );
+  });
+});
