@@ -99,7 +99,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
   try {
     for (const l of cfg.listeners.flatMap(onInterface)) {
       if (SN && l.protocol === 'mqttsn' && l.sn) {
-        const g = await listenSn(broker, l, l.sn);
+        const g = await listenSn(broker, l, l.sn, cfg.sysInterval);
         others.push(g);
         addresses.push(g.address);
         continue;
@@ -132,7 +132,7 @@ export async function startServer(cfg: BrokerConfig): Promise<Running> {
     }
     // Bridges start once every listener is up, so a failed start-up leaves none running.
     if (BRIDGE && cfg.bridges) stopBridges = startBridges(broker, cfg, maxPacket);
-    if (SERIAL && cfg.serial) others.push(await startSerial(broker, cfg.serial));
+    if (SERIAL && cfg.serial) others.push(await startSerial(broker, cfg.serial, cfg.sysInterval));
     // GPIO pins and Home Assistant discovery, whose `offline` goes out before connections close.
     if (GPIO || SERIAL) {
       const pins = await startPins(broker, cfg, reloaders);

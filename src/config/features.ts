@@ -64,7 +64,7 @@ export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = {
       'persistence_location persistence_file',
   ),
   WS: feature('full', 'websockets_headers_size websockets_log_level', 'http_dir websockets_origin'),
-  SN: feature('gateway', '', 'advertise_interval gateway_id sn_max_clients predefined_topics'),
+  SN: feature('gateway', '', 'advertise_interval gateway_id sn_max_clients sn_multicast_group predefined_topics'),
   SERIAL: feature('gateway', 'serial'),
   // ha_ (Home Assistant discovery) belongs to GPIO and SERIAL; parse.ts reads it with either.
   GPIO: feature('gateway', 'gpio', '', 'ha_'),

@@ -73,12 +73,21 @@ export interface PredefinedTopic {
   id: number;
 }
 
+/** `sn_multicast_group ADDR[:PORT] [IFACE]` (feature SN). */
+export interface SnMulticast {
+  group: string; // an IPv4 (224.0.0.0/4) or IPv6 (ff00::/8) multicast address
+  port?: number; // default: the listener's port
+  iface?: string; // an interface name or (IPv4) address; default: the kernel's choice
+}
+
 /** MQTT-SN gateway options of one listener (feature SN). */
 export interface SnListenerConfig {
   advertiseInterval: number; // seconds between ADVERTISE, default 900, 0 = none
   gatewayId: number; // 1..255, default 1
   predefinedTopics: PredefinedTopic[]; // default none
   maxClients: number; // default 1000
+  /** sn_multicast_group: where ADVERTISE goes and SEARCHGW is heard (UDP listeners); default none. */
+  multicast?: SnMulticast;
   // Not options (the minimal build keeps every option name): set by code, e.g. tests and serial.
   maxTopics: number; // registered topic ids per client, 1000
   retryInterval: number; // Tretry, seconds, 10

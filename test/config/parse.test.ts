@@ -748,6 +748,27 @@ describe('MQTT-SN listener options (feature SN)', () => {
     expect(err('listener 1884\nprotocol mqttsn\nsn_retry_count 2')).toBe(`${F}:3: unknown option 'sn_retry_count'`);
   });
 
+  it('sn_multicast_group ADDR[:PORT] [IFACE]: an IPv4 or IPv6 multicast group, its port and interface', () => {
+    const mc = (line: string, listen = 'listener 1884'): unknown => parse(`${listen}\nprotocol mqttsn\n${line}`).listeners[0].sn?.multicast;
+    expect(mc('sn_multicast_group 225.1.1.1')).toEqual({ group: '225.1.1.1' });
+    expect(mc('sn_multicast_group 225.1.1.1:1883 eth0')).toEqual({ group: '225.1.1.1', port: 1883, iface: 'eth0' });
+    expect(mc('sn_multicast_group 239.255.0.1 192.168.1.2', 'listener 1884 0.0.0.0')).toEqual({ group: '239.255.0.1', iface: '192.168.1.2' });
+    expect(mc('sn_multicast_group ff02::1:1')).toEqual({ group: 'ff02::1:1' });
+    expect(mc('sn_multicast_group [ff02::1]:10000 wlan0', 'listener 1884 ::')).toEqual({ group: 'ff02::1', port: 10000, iface: 'wlan0' });
+    expect(err('listener 1884\nprotocol mqttsn\nsn_multicast_group 192.168.1.1')).toBe(
+      `${F}:3: option 'sn_multicast_group' needs a multicast address (224.0.0.0 to 239.255.255.255, or ff00::/8), got '192.168.1.1'`,
+    );
+    expect(err('listener 1884\nprotocol mqttsn\nsn_multicast_group fe80::1')).toMatch(/needs a multicast address/);
+    expect(err('listener 1884\nprotocol mqttsn\nsn_multicast_group 225.1.1.1:0')).toBe(`${F}:3: option 'sn_multicast_group' is out of range: 0 (allowed 1..65535)`);
+    expect(err('listener 1884\nprotocol mqttsn\nsn_multicast_group')).toBe(`${F}:3: option 'sn_multicast_group' needs a multicast group (ADDR[:PORT] [IFACE])`);
+    expect(err('listener 1884\nprotocol mqttsn\nsn_multicast_group 225.1.1.1 eth0 x')).toBe(`${F}:3: too many arguments for option 'sn_multicast_group': 'x'`);
+    // The group is joined on the listener's socket: the same IP version as its address.
+    expect(err('listener 1884 127.0.0.1\nprotocol mqttsn\nsn_multicast_group ff02::1')).toBe(
+      `${F}:3: sn_multicast_group ff02::1 and the address 127.0.0.1 of the listener of port 1884 are not of the same IP version`,
+    );
+    expect(err('listener 1884 ::1\nprotocol mqttsn\nsn_multicast_group 225.1.1.1')).toMatch(/not of the same IP version/);
+  });
+
   it('refuses MQTT-SN options on a listener that is not protocol mqttsn', () => {
     expect(err('listener 1883\n\ngateway_id 4')).toBe(`${F}:3: MQTT-SN options need 'protocol mqttsn' on the listener of port 1883`);
     expect(err('gateway_id 4\nlistener 1883')).toMatch(/^\/etc\/midge\.conf:1: option 'gateway_id' comes before any 'listener' line/);

@@ -11,11 +11,12 @@ import * as sn from '../../src/features/sn/codec.ts';
 import { midge, type Midge } from '../bridge/helpers.ts';
 import { listener, startBroker, type TestBroker } from '../helpers/broker.ts';
 import { pacedPublish, subscriber, type Subscriber } from '../helpers/load.ts';
+import { UdpForwarder } from '../sn/forwarder.ts';
 import { SnTestClient } from '../sn/sn-client.ts';
 
 const open: { close(): Promise<void> }[] = [];
 const subs: Subscriber[] = [];
-const sns: SnTestClient[] = [];
+const sns: (SnTestClient | UdpForwarder)[] = [];
 
 afterEach(async () => {
   for (const s of subs.splice(0)) s.close();
@@ -66,6 +67,42 @@ describe('MQTT-SN', () => {
     expect((await c.next(sn.PUBACK)).msgId).toBe(held);
     await stuck.until(10);
     expect(stuck.got.get('sensor')).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(b.running.broker.stats.messagesDropped).toBe(0);
+  });
+
+  it('behind one forwarder (5.5), a paced node holds only its own PUBACK: the next node is acknowledged meanwhile', async () => {
+    const b = track(
+      await startBroker({
+        listeners: [listener(), listener({ protocol: 'mqttsn', sn: { ...snDefaults(), advertiseInterval: 0 } })],
+        maxQueuedMessages: 5,
+        maxInflightMessages: 5,
+        subscriberStallTimeout: 0,
+      }),
+    );
+    const udp = b.running.addresses[1].port;
+    const stuck = await sub(b.port, 'stuck', 'sn/a/#', 1, -1);
+    const fwd = await UdpForwarder.open(udp);
+    sns.push(fwd);
+    const [a, other] = [fwd.node('0a'), fwd.node('0b')];
+    expect(await a.connect('node-a')).toBe(0);
+    expect(await other.connect('node-b')).toBe(0);
+    const ta = (await a.register('sn/a/t')).topicId as number;
+    const tb = (await other.register('sn/b/t')).topicId as number;
+    for (let i = 0; i < 9; i++) {
+      const id = a.publish(ta, `node-a:${i}`, 1);
+      expect((await a.next(sn.PUBACK)).msgId).toBe(id);
+    }
+    const held = a.publish(ta, 'node-a:9', 1);
+    a.publish(ta, 'node-a:9', 1, { msgId: held, dup: true });
+    await a.sync();
+    expect(a.inbox.filter((p) => p.type === sn.PUBACK)).toHaveLength(0);
+    // The other node, same forwarder address, is not held back.
+    const ob = other.publish(tb, 'free', 1);
+    expect((await other.next(sn.PUBACK)).msgId).toBe(ob);
+    stuck.unstick();
+    expect((await a.next(sn.PUBACK)).msgId).toBe(held);
+    await stuck.until(10);
+    expect(stuck.got.get('node-a')).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(b.running.broker.stats.messagesDropped).toBe(0);
   });
 });

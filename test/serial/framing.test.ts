@@ -90,6 +90,24 @@ describe('bare length-prefixed MQTT-SN (mqttsn)', () => {
     expect(d.dropped).toBe(1);
   });
 
+  it("a forwarder's encapsulated packet (MQTT-SN 5.5) is its header's Length plus its message's, split anywhere", () => {
+    const d = new SnStreamDecoder(512, 100);
+    const enc = b(5, 0xfe, 0, 0x1a, 0x2b, 7, 0x0c, 0, 0, 1, 0, 0x41); // node 1a2b, PUBLISH
+    const long = Buffer.concat([b(4, 0xfe, 1, 0x09), b(1, 1, 4, 0x0c, 0, 0, 1, 0), Buffer.alloc(252, 0x42)]); // 3-byte inner length
+    const stream = Buffer.concat([enc, b(2, 0x16), long, enc]);
+    for (let cut = 1; cut < stream.length; cut += 7) {
+      expect(run(d, [stream.subarray(0, cut), cut], [stream.subarray(cut), cut])).toEqual([
+        enc.toString('hex'), '0216', long.toString('hex'), enc.toString('hex'),
+      ]);
+    }
+    expect(d.dropped).toBe(0);
+    // A header whose message cannot be (length 0, or the whole over max) loses its first byte.
+    const small = new SnStreamDecoder(64, 100);
+    // 03 fe 00 | 00: a message of length 0. 04 fe 00 00 | 01 00 00: the 3-byte form of length 0.
+    expect(run(small, [b(3, 0xfe, 0, 0, 2, 0x16, 4, 0xfe, 0, 0, 1, 0, 0), 0], [b(2, 0x16), 1])).toEqual(['0216', '0216']);
+    expect(small.dropped).toBe(11);
+  });
+
   it('no gap rule between packets: an idle link does not count as a drop', () => {
     const d = new SnStreamDecoder(64, 100);
     expect(run(d, [b(2, 0x16), 0], [b(2, 0x16), 10_000])).toEqual(['0216', '0216']);

@@ -312,9 +312,14 @@ describe('MQTT-SN gateway: discovery, connect, publish, subscribe', () => {
   it('malformed datagrams are dropped; the client stays connected', async () => {
     const c = await snClient(udp);
     await c.connect('junk');
-    for (const bytes of ['', '05', '0203', '05160000', '070c03000100', '01ffff16', '05fe01aabb0216']) c.send(Buffer.from(bytes, 'hex'));
+    // The last three: forwarder encapsulation headers (5.5) without a node id, without a message,
+    // and around another encapsulation.
+    for (const bytes of ['', '05', '0203', '05160000', '070c03000100', '01ffff16', '03fe000216', '05fe01aabb', '04fe01aa04fe01bb0216']) {
+      c.send(Buffer.from(bytes, 'hex'));
+    }
     await c.sync();
     expect(c.inbox).toEqual([]);
+    expect(c.undecodable).toEqual([]);
     expect(b.running.broker.sessions.has('junk')).toBe(true);
   });
 });

@@ -1,5 +1,7 @@
-// A small MQTT-SN 1.2 client over UDP on loopback, for tests: sends messages and awaits replies by
-// type. It encodes with the codec under test, whose bytes test/sn/codec.test.ts pins to fixtures.
+// A small MQTT-SN 1.2 client for tests: sends messages and awaits replies by type. It encodes with
+// the codec under test, whose bytes test/sn/codec.test.ts pins to fixtures. SnPeer is the protocol
+// side, over any link; SnTestClient is one over UDP on loopback (forwarder.ts has nodes behind a
+// forwarder).
 import dgram from 'node:dgram';
 import {
   CONNACK, CONNECT, decode, DISCONNECT, encode, PINGREQ, PINGRESP, PUBLISH, REGACK, REGISTER, type SnPacket,
@@ -7,21 +9,24 @@ import {
 } from '../../src/features/sn/codec.ts';
 import { Inbox } from '../helpers/inbox.ts';
 
-export class SnTestClient {
+export class SnPeer {
   private readonly box = new Inbox<SnPacket>();
   private nextId = 1;
+  /** Datagrams from the gateway that did not decode. */
+  readonly undecodable: Buffer[] = [];
 
-  private constructor(
-    readonly socket: dgram.Socket,
-    readonly port: number,
-  ) {
-    socket.on('message', (buf) => this.box.add(decode(buf)));
-  }
+  constructor(private readonly write: (datagram: Buffer) => void) {}
 
-  static async open(port: number): Promise<SnTestClient> {
-    const socket = dgram.createSocket('udp4');
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    return new SnTestClient(socket, port);
+  /** A datagram from the gateway. */
+  receive(buf: Buffer): void {
+    let p: SnPacket;
+    try {
+      p = decode(buf);
+    } catch {
+      this.undecodable.push(buf);
+      return;
+    }
+    this.box.add(p);
   }
 
   /** Messages received and not awaited yet. */
@@ -29,16 +34,12 @@ export class SnTestClient {
     return this.box.items;
   }
 
-  get localPort(): number {
-    return this.socket.address().port;
-  }
-
   msgId(): number {
     return this.nextId++;
   }
 
   send(p: SnPacket | Buffer): void {
-    this.socket.send(Buffer.isBuffer(p) ? p : encode(p), this.port, '127.0.0.1');
+    this.write(Buffer.isBuffer(p) ? p : encode(p));
   }
 
   /** The next message of `type` (already received, or the next to arrive). */
@@ -89,6 +90,27 @@ export class SnTestClient {
 
   async disconnect(duration?: number): Promise<void> {
     await this.request({ type: DISCONNECT, duration }, DISCONNECT);
+  }
+}
+
+/** A client on its own UDP socket on loopback. */
+export class SnTestClient extends SnPeer {
+  private constructor(
+    readonly socket: dgram.Socket,
+    readonly port: number,
+  ) {
+    super((buf) => socket.send(buf, port, '127.0.0.1'));
+    socket.on('message', (buf) => this.receive(buf));
+  }
+
+  static async open(port: number): Promise<SnTestClient> {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    return new SnTestClient(socket, port);
+  }
+
+  get localPort(): number {
+    return this.socket.address().port;
   }
 
   close(): void {

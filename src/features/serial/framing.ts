@@ -82,7 +82,8 @@ export class SlipDecoder extends Framer {
 
 /**
  * Bare MQTT-SN packets on a byte stream, as Arduino MQTT-SN libraries write them: the packet's own
- * Length field (1 byte, or 0x01 and 2 bytes) frames it. Nothing marks a packet's start, so
+ * Length field (1 byte, or 0x01 and 2 bytes) frames it; a forwarder's encapsulated packet is its
+ * header and the message after it. Nothing marks a packet's start, so
  * resynchronisation relies on two rules: a length that cannot be (below the header's size, above
  * `max`) drops the byte that carried it, and a gap longer than `gapMs` between the bytes of one
  * packet drops what was received of it (the sender stopped, e.g. it was reset).
@@ -123,6 +124,21 @@ export class SnStreamDecoder extends Framer {
       } else {
         need = buf[0];
         if (need < 2 || need > this.max) need = 0;
+        else {
+          if (this.len < 2) return;
+          // A forwarder's encapsulation (MQTT-SN 5.5): Length counts the header alone (Length,
+          // 0xFE, Ctrl, node id), and the message follows with its own Length.
+          if (buf[1] === 0xfe && need >= 3) {
+            if (this.len < need + 1) return;
+            let inner = buf[need];
+            if (inner === 0x01) {
+              if (this.len < need + 3) return;
+              inner = buf.readUInt16BE(need + 1);
+              if (inner < 256) inner = 0;
+            }
+            need = inner < 2 || need + inner > this.max ? 0 : need + inner;
+          }
+        }
       }
       if (need === 0) {
         this.dropped++;

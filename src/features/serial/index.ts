@@ -7,7 +7,7 @@ import { LineLink } from './line-link.ts';
 import type { SerialPortClass, SerialRunning } from './port.ts';
 import { snLink } from './sn-link.ts';
 
-export async function startSerial(broker: Broker, links: SerialLinkConfig[]): Promise<SerialRunning> {
+export async function startSerial(broker: Broker, links: SerialLinkConfig[], sysInterval = 0): Promise<SerialRunning> {
   let SerialPort: SerialPortClass;
   try {
     ({ SerialPort } = await import('serialport'));
@@ -24,7 +24,7 @@ export async function startSerial(broker: Broker, links: SerialLinkConfig[]): Pr
       const l = new LineLink(broker, cfg, SerialPort);
       l.start();
       running.push(HTTP ? { close: () => l.stop(), keepers: [l.keeper] } : { close: () => l.stop() });
-    } else if (SN) running.push(snLink(broker, cfg, SerialPort));
+    } else if (SN) running.push(snLink(broker, cfg, SerialPort, sysInterval));
   }
   const all: SerialRunning = { close: async () => void (await Promise.all(running.map((r) => r.close()))) };
   if (HTTP) all.keepers = running.flatMap((r) => r.keepers ?? []);

@@ -1,5 +1,6 @@
-// An MQTT-SN client on a serial link (framing mqttsn-slip or mqttsn): the link is a datagram
-// transport with one peer, feeding the same gateway core as UDP (src/features/sn/gateway.ts).
+// MQTT-SN on a serial link (framing mqttsn-slip or mqttsn): the link is a datagram transport with
+// one peer, feeding the same gateway core as UDP (src/features/sn/gateway.ts). The peer is one
+// MQTT-SN client, or a forwarder (a radio coordinator) whose nodes are clients of their own.
 import type { Broker } from '../../broker/broker.ts';
 import { snDefaults } from '../sn/config.ts';
 import type { SerialLinkConfig } from '../../config/types.ts';
@@ -12,7 +13,7 @@ const MAX_PACKET = 1024;
 /** mqttsn framing: a pause this long inside a packet means the sender gave up on it. */
 const GAP_MS = 100;
 
-export function snLink(broker: Broker, cfg: SerialLinkConfig, SerialPort: SerialPortClass): SerialRunning {
+export function snLink(broker: Broker, cfg: SerialLinkConfig, SerialPort: SerialPortClass, sysInterval = 0): SerialRunning {
   const slip = cfg.framing === 'mqttsn-slip';
   const peer = `serial:${cfg.name}`;
   const transport: DatagramTransport = {
@@ -23,8 +24,10 @@ export function snLink(broker: Broker, cfg: SerialLinkConfig, SerialPort: Serial
       if (keeper.writable) keeper.write(slip ? slipEncode(datagram) : datagram);
     },
   };
-  // No ADVERTISE: the one station on the link is the client, which talks to us directly.
-  const gw = new Gateway(broker, transport, { ...snDefaults(), advertiseInterval: 0, maxClients: 1 }, 1, `serial ${cfg.name}`);
+  // No ADVERTISE: the station on the link talks to us directly (a forwarder's nodes may search,
+  // and get GWINFO through it). sn_max_clients' default bounds the nodes behind a forwarder.
+  const opts = { ...snDefaults(), advertiseInterval: 0 };
+  const gw = new Gateway(broker, transport, opts, opts.maxClients, `serial ${cfg.name}`, undefined, `serial/${cfg.name}`, sysInterval);
   const receive = (packet: Buffer): void => gw.receive(packet, peer);
   const slipDec = new SlipDecoder(MAX_PACKET);
   const bareDec = new SnStreamDecoder(MAX_PACKET, GAP_MS);
@@ -36,9 +39,9 @@ export function snLink(broker: Broker, cfg: SerialLinkConfig, SerialPort: Serial
       const d = slipDec.dropped + bareDec.dropped;
       if (d > 0) keeper.dropped(d, `a malformed ${cfg.framing} frame`);
     },
-    // The device is gone: its client is lost, and its will (if any) is published.
+    // The device is gone: its clients (a forwarder's nodes too) are lost, and their wills published.
     closed(why) {
-      gw.clients.get(peer)?.end(`serial link ${cfg.name}: ${why}`, why !== 'broker shutting down');
+      for (const c of [...gw.clients.values()]) c.end(`serial link ${cfg.name}: ${why}`, why !== 'broker shutting down');
     },
   });
   gw.start();

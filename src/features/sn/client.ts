@@ -12,7 +12,7 @@ import type { QoS, Will } from '../../codec/packets.ts';
 import { log } from '../../util/log.ts';
 import { SN_CONNECT_TIMEOUT } from '../../util/timeouts.ts';
 import {
-  CONNACK, CONNECT, DISCONNECT, encodePublish, frame, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC,
+  CONNACK, CONNECT, DISCONNECT, encodePublish, frame, maxPublishPayload, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC,
   PUBREL, RC_ACCEPTED, RC_CONGESTION, RC_INVALID_TOPIC_ID, RC_NOT_SUPPORTED, REGACK, REGISTER, type SnPacket,
   SUBACK, SUBSCRIBE, TOPIC_NORMAL, TOPIC_PREDEFINED, TOPIC_SHORT, UNSUBACK, UNSUBSCRIBE, WILLMSG, WILLMSGREQ,
   WILLMSGRESP, WILLMSGUPD, WILLTOPIC, WILLTOPICREQ, WILLTOPICRESP, WILLTOPICUPD,
@@ -26,14 +26,13 @@ import type { PredefinedTopics } from './predefined.ts';
 export interface SnHost {
   readonly broker: Broker;
   readonly opts: SnListenerConfig;
-  readonly maxPayload: number;
   readonly predefined: PredefinedTopics;
   readonly transport: { readonly maxDatagram: number };
   admit(clientId: string): Admission;
   refused(peer: string, why: string): void;
   forget(c: SnClient): void;
   drop(peer: string, why: string): void;
-  send(peer: string, datagram: Buffer): void;
+  send(via: string, datagram: Buffer, header?: Buffer): void;
 }
 
 type State = 'connecting' | 'active' | 'asleep' | 'awake' | 'closed';
@@ -92,7 +91,12 @@ export class SnClient implements Outlet, Paced {
 
   constructor(
     readonly gw: SnHost,
+    /** The client's key: the link's peer, and for a node behind a forwarder `/` and its id in hex. */
     readonly peer: string,
+    /** Where its datagrams go on the link: the peer, or the forwarder of a node. */
+    readonly via = peer,
+    /** A node's forwarder encapsulation header (spec 5.5), which wraps every datagram to it. */
+    readonly header?: Buffer,
   ) {
     this.lastRx = gw.broker.now;
   }
@@ -119,7 +123,9 @@ export class SnClient implements Outlet, Paced {
       return;
     }
     const t = this.topicFor(msg.topic);
-    if (t < 0 && Buffer.byteLength(msg.topic) + 7 > this.gw.transport.maxDatagram) {
+    // What one datagram holds for this client: the link's largest, less a forwarder's header.
+    const room = this.gw.transport.maxDatagram - (this.header?.length ?? 0);
+    if (t < 0 && Buffer.byteLength(msg.topic) + 7 > room) {
       return this.abandon(packetId, qos, `topic ${msg.topic.slice(0, 50)}... is too long to REGISTER in a datagram`);
     }
     if (t < 0) {
@@ -127,7 +133,7 @@ export class SnClient implements Outlet, Paced {
       else this.abandon(packetId, qos, `no topic id left for ${msg.topic} (${this.gw.opts.maxTopics} per client)`);
       return;
     }
-    if (msg.payload.length > this.gw.maxPayload) {
+    if (msg.payload.length > maxPublishPayload(room)) {
       return this.abandon(packetId, qos, `message on ${msg.topic} of ${msg.payload.length} bytes does not fit a datagram`);
     }
     const flags = (dup ? 0x80 : 0) | (qos << 5) | (retain ? 0x10 : 0) | (t >> 16);
@@ -525,7 +531,7 @@ export class SnClient implements Outlet, Paced {
   // ---- output ----
 
   private send(buf: Buffer): void {
-    this.gw.send(this.peer, buf);
+    this.gw.send(this.via, buf, this.header);
   }
 
   /** Sends a datagram that awaits an acknowledgement (`type` and `msgId` key it), resent until then. */

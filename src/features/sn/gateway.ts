@@ -2,17 +2,23 @@
 // transport (udp.ts); the serial feature gives another. Each connected MQTT-SN client is a broker
 // session through its own outlet (client.ts), so its messages reach MQTT clients directly.
 //
+// Forwarder encapsulation (spec 5.5): a radio coordinator wraps each sensor node's messages in a
+// header naming the node (Wireless Node Id). Each (link peer, node id) is a client of its own, keyed
+// `PEER/NODEID-IN-HEX`; replies go back wrapped in the same header. Plain and wrapped clients mix.
+//
 // Bounded state: nothing is stored for a peer until it sends CONNECT, and at most `maxClients`
-// peers are known at once; malformed datagrams are dropped with a rate-limited log line.
+// peers (nodes behind forwarders included) are known at once; malformed datagrams are dropped
+// with a rate-limited log line, and counted ($SYS/broker/mqtt-sn/NAME/..., docs/sys-topics.md).
 import type { Broker, Ticking } from '../../broker/broker.ts';
 import type { ListenerConfig, SnListenerConfig } from '../../config/types.ts';
 import type { Admission } from '../../broker/access.ts';
 import { ingest } from '../../broker/ingest.ts';
+import { makeMessage } from '../../broker/message.ts';
 import { log } from '../../util/log.ts';
 import { rateLimit } from '../../util/rate-limit.ts';
 import { SnClient, type SnHost } from './client.ts';
 import {
-  ADVERTISE, CONNACK, CONNECT, decode, DISCONNECT, ENCAPSULATED, frame, GWINFO, maxPublishPayload, PINGREQ, PUBLISH,
+  ADVERTISE, CONNACK, CONNECT, decode, DISCONNECT, ENCAPSULATED, frame, GWINFO, PINGREQ, PUBLISH,
   RC_CONGESTION, SEARCHGW, SnError, type SnPacket, TOPIC_PREDEFINED, TOPIC_SHORT,
 } from './codec.ts';
 import { PredefinedTopics } from './predefined.ts';
@@ -23,16 +29,24 @@ export interface DatagramTransport {
   readonly maxDatagram: number;
   /** Sends one datagram to the peer named by `peer` (the key the transport gave receive()). */
   send(peer: string, datagram: Buffer): void;
-  /** Sends to every station on the link (ADVERTISE); absent when the link cannot. */
+  /** Sends to every station on the link (ADVERTISE, GWINFO): a multicast group; absent when there is none. */
   broadcast?(datagram: Buffer): void;
 }
 
+/** A header's Ctrl byte (spec 5.5): bits 1-0 are the broadcast radius, for the forwarder. */
+const RADIUS_MASK = 3;
+
 export class Gateway implements Ticking, SnHost {
-  /** Clients by peer key: one per source address and port. */
+  /** Clients by peer key: one per source address and port, and per node behind a forwarder. */
   readonly clients = new Map<string, SnClient>();
   readonly predefined: PredefinedTopics;
-  readonly maxPayload: number;
+  /** Datagrams that came in a forwarder encapsulation, and those dropped for a malformed header. */
+  encapsulated = 0;
+  malformedHeaders = 0;
+  /** Datagrams dropped (malformed, unexpected, refused), malformed headers included. */
+  dropped = 0;
   private nextAdvertise = 0;
+  private nextSys = 0;
   private readonly logDrop = rateLimit();
   private readonly logRefusal = rateLimit();
 
@@ -45,10 +59,12 @@ export class Gateway implements Ticking, SnHost {
     /** Names the link in log lines, e.g. `udp 0.0.0.0:1884`. */
     readonly name: string,
     /** The listener clients come in on (per-listener security settings), when there is one. */
-    readonly listener?: ListenerConfig,
+    readonly listener: ListenerConfig | undefined,
+    /** SYS: where the counters go, `$SYS/broker/mqtt-sn/TOPIC/...`, every `sysInterval` s (0: never). */
+    readonly sysTopic: string,
+    readonly sysInterval: number,
   ) {
     this.predefined = new PredefinedTopics(opts.predefinedTopics);
-    this.maxPayload = maxPublishPayload(transport.maxDatagram);
   }
 
   start(): void {
@@ -62,24 +78,48 @@ export class Gateway implements Ticking, SnHost {
     for (const c of [...this.clients.values()]) c.end('broker shutting down', false);
   }
 
-  send(peer: string, datagram: Buffer): void {
+  /**
+   * Sends to `via` (the link's peer); to a node behind a forwarder (`header`, as the node's
+   * datagrams came) wrapped in that header, with Ctrl `ctrl` (a radius for the forwarder to
+   * broadcast with; 0 for a message to the node alone).
+   */
+  send(via: string, datagram: Buffer, header?: Buffer, ctrl = 0): void {
+    if (header) {
+      datagram = Buffer.concat([header, datagram]);
+      datagram[2] = ctrl;
+    }
     this.broker.stats.bytesSent += datagram.length;
-    this.transport.send(peer, datagram);
+    this.transport.send(via, datagram);
   }
 
-  /** One datagram from `peer`. A bug in handling one datagram must not take the broker down. */
-  receive(datagram: Buffer, peer: string): void {
+  /** One datagram from `from`. A bug in handling one datagram must not take the broker down. */
+  receive(datagram: Buffer, from: string): void {
+    let peer = from;
     try {
-      this.handle(datagram, peer);
+      this.broker.stats.bytesReceived += datagram.length;
+      let header: Buffer | undefined;
+      if (datagram[1] === ENCAPSULATED && datagram[0] !== 0x01) {
+        // Spec 5.5: Length (of the header alone), 0xFE, Ctrl, Wireless Node Id, then a whole
+        // MQTT-SN message. A node id of at least one byte, and a message of at least two.
+        this.encapsulated++;
+        const n = datagram[0];
+        if (n < 4 || n + 2 > datagram.length || (datagram[n + 1] === ENCAPSULATED && datagram[n] !== 0x01)) {
+          this.malformedHeaders++;
+          return this.drop(from, 'malformed forwarder encapsulation header');
+        }
+        peer = `${from}/${datagram.toString('hex', 3, n)}`;
+        header = datagram.subarray(0, n);
+        datagram = datagram.subarray(n);
+      }
+      this.handle(datagram, peer, from, header);
     } catch (err) {
       log.error(`MQTT-SN ${this.name}: internal error handling a datagram from ${peer}: ${(err as Error).stack ?? err}`);
       this.clients.get(peer)?.end('internal error', true);
     }
   }
 
-  private handle(datagram: Buffer, peer: string): void {
-    this.broker.stats.bytesReceived += datagram.length;
-    if (datagram[1] === ENCAPSULATED) return this.drop(peer, 'forwarder encapsulation (spec 5.5) is not supported');
+  /** One message from `peer`, which came from `via` on the link (the same, or a forwarder with `header`). */
+  private handle(datagram: Buffer, peer: string, via: string, header: Buffer | undefined): void {
     let p: SnPacket;
     try {
       p = decode(datagram);
@@ -89,10 +129,14 @@ export class Gateway implements Ticking, SnHost {
     }
     const client = this.clients.get(peer);
     switch (p.type) {
-      case SEARCHGW:
-        // Unicast answer to the searcher (spec 6.1 allows any GW to answer).
-        this.send(peer, frame(GWINFO, [this.opts.gatewayId]));
+      case SEARCHGW: {
+        // GWINFO goes by broadcast, with the radius of SEARCHGW (spec 5.4.3): from a node, the
+        // forwarder broadcasts it; otherwise to the searcher, and to the multicast group if any.
+        const info = frame(GWINFO, [this.opts.gatewayId]);
+        this.send(via, info, header, Math.min(p.radius as number, RADIUS_MASK));
+        if (!header) this.broadcast(info);
         return;
+      }
       case ADVERTISE:
       case GWINFO:
         return; // another gateway's discovery traffic
@@ -100,7 +144,7 @@ export class Gateway implements Ticking, SnHost {
         if (p.qos === -1) return this.publishMinus1(p, client, peer);
         break;
       case CONNECT:
-        if (!client) return this.connect(p, peer);
+        if (!client) return this.connect(p, peer, via, header);
         break;
       default:
         break;
@@ -111,7 +155,7 @@ export class Gateway implements Ticking, SnHost {
     } else if (p.type === PINGREQ) {
       // A client the gateway does not know (it restarted, or the client moved port): tell it to
       // connect again.
-      this.send(peer, frame(DISCONNECT, []));
+      this.send(via, frame(DISCONNECT, []), header);
     } else {
       this.drop(peer, `message type 0x${p.type.toString(16)} from a peer that has not connected`);
     }
@@ -123,16 +167,50 @@ export class Gateway implements Ticking, SnHost {
       this.advertise();
     }
     for (const c of [...this.clients.values()]) c.tick(now);
+    if (SYS && this.sysInterval > 0 && now >= this.nextSys) {
+      this.nextSys = now + this.sysInterval;
+      this.publishSys();
+    }
   }
 
-  /** ADVERTISE (spec 6.1) on the link's broadcast, and to each known client. */
+  /** ADVERTISE (spec 6.1) on the link's broadcast, and to each known client (a node: through its forwarder). */
   advertise(): void {
     const buf = frame(ADVERTISE, [this.opts.gatewayId, this.opts.advertiseInterval >> 8, this.opts.advertiseInterval & 255]);
+    this.broadcast(buf);
+    for (const c of this.clients.values()) this.send(c.via, buf, c.header);
+  }
+
+  private broadcast(buf: Buffer): void {
     if (this.transport.broadcast) {
       this.broker.stats.bytesSent += buf.length;
       this.transport.broadcast(buf);
     }
-    for (const peer of this.clients.keys()) this.send(peer, buf);
+  }
+
+  /** SYS: the gateway's counters, retained (docs/sys-topics.md). */
+  private publishSys(): void {
+    let connected = 0;
+    let nodes = 0;
+    const forwarders = new Set<string>();
+    for (const c of this.clients.values()) {
+      if (!c.session) continue;
+      connected++;
+      if (c.header) {
+        nodes++;
+        forwarders.add(c.via);
+      }
+    }
+    const values: [string, number][] = [
+      ['clients', connected],
+      ['nodes', nodes],
+      ['forwarders', forwarders.size],
+      ['encapsulated/received', this.encapsulated],
+      ['encapsulated/malformed', this.malformedHeaders],
+      ['dropped', this.dropped],
+    ];
+    for (const [topic, v] of values) {
+      this.broker.publish(makeMessage(`$SYS/broker/mqtt-sn/${this.sysTopic}/${topic}`, Buffer.from(String(v)), 0, true));
+    }
   }
 
   /**
@@ -156,17 +234,19 @@ export class Gateway implements Ticking, SnHost {
     if (this.clients.get(c.peer) === c) this.clients.delete(c.peer);
   }
 
-  /** Drop and log; a flood logs one line per 1000 drops. */
+  /** Drop, count and log; a flood logs one line per 1000 drops. */
   drop(peer: string, why: string): void {
+    this.dropped++;
     if (this.logDrop()) log.notice(`MQTT-SN ${this.name}: dropped datagram from ${peer}: ${why}.`);
   }
 
-  private connect(p: SnPacket, peer: string): void {
+  private connect(p: SnPacket, peer: string, via: string, header: Buffer | undefined): void {
     if (this.clients.size >= this.maxClients) {
-      this.send(peer, frame(CONNACK, [RC_CONGESTION]));
+      this.send(via, frame(CONNACK, [RC_CONGESTION]), header);
       return this.refused(peer, `client ${p.clientId}: sn_max_clients ${this.maxClients} reached`);
     }
-    const c = new SnClient(this, peer);
+    // The header is copied: the client keeps it, and the datagram it came in is not kept.
+    const c = new SnClient(this, peer, via, header && Buffer.from(header));
     this.clients.set(peer, c);
     c.handle(p);
   }
