@@ -9,6 +9,7 @@ import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { requirePeer } from '../helpers/peers.ts';
 import { FakeDriver } from '../gpio/fake-pin.ts';
 import { SnTestClient } from '../sn/sn-client.ts';
+import { UdpForwarder } from '../sn/forwarder.ts';
 import { closePort, openPort, PtyPair } from '../serial/device.ts';
 import { ask, one, parseMetrics, post } from './client.ts';
 import { sysReader, type SysReader } from './sys.ts';
@@ -175,6 +176,27 @@ describe.skipIf(!haveSocat)('HTTP API and /metrics', () => {
       expect((await get('/api/v1/clients')).clients.map((x: { id: string }) => x.id)).not.toContain('sn-sensor');
     } finally {
       sn.close();
+    }
+  });
+
+  it('MQTT-SN nodes behind a radio forwarder (issue 20) are listed as such, and /metrics has the gateway counters of $SYS', async () => {
+    const fwd = await UdpForwarder.open(snPort);
+    try {
+      expect(await fwd.node('0a01').connect('sn-node-1')).toBe(0);
+      expect(await fwd.node('0a02').connect('sn-node-2')).toBe(0);
+      const list = (await get('/api/v1/clients')).clients.filter((x: { id: string }) => x.id.startsWith('sn-node-'));
+      expect(list.map((x: { id: string; protocol: string; remote: string }) => [x.id, x.protocol, x.remote]).sort()).toEqual([
+        ['sn-node-1', 'MQTT-SN UDP via forwarder', `127.0.0.1:${fwd.localPort}/0a01`],
+        ['sn-node-2', 'MQTT-SN UDP via forwarder', `127.0.0.1:${fwd.localPort}/0a02`],
+      ]);
+      const m = parseMetrics((await ask(httpPort, '/metrics')).text);
+      const g = { gateway: `udp/${snPort}` };
+      expect(m.get('midge_mqttsn_nodes')).toEqual([{ labels: g, value: 2, type: 'GAUGE' }]);
+      expect(m.get('midge_mqttsn_forwarders')).toEqual([{ labels: g, value: 1, type: 'GAUGE' }]);
+      expect(m.get('midge_mqttsn_encapsulated_received_total')?.[0].value).toBeGreaterThanOrEqual(2);
+      expect(m.get('midge_mqttsn_encapsulated_malformed_total')?.[0]).toMatchObject({ labels: g, value: 0, type: 'COUNTER' });
+    } finally {
+      fwd.close();
     }
   });
 

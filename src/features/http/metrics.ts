@@ -40,6 +40,18 @@ export function metrics(v: View): string {
     m('bridge_queued_messages', 'gauge', 'Messages queued for the remote.', bs.map((x) => [labels('bridge', x.name), x.queued]));
     m('bridge_inflight_messages', 'gauge', 'Messages sent to the remote and not yet acknowledged.', bs.map((x) => [labels('bridge', x.name), x.inflight]));
   }
+  if (SN) {
+    // The MQTT-SN gateways' $SYS counters ($SYS/broker/mqtt-sn/udp/PORT/NAME), one series each.
+    const gs = v.gateways().map((g) => [labels('gateway', g.sysTopic), new Map(g.counters())] as const);
+    const sn = (name: string, key: string, type: 'counter' | 'gauge', help: string): void =>
+      m(`mqttsn_${name}`, type, help, gs.map(([l, c]) => [l, c.get(key) ?? 0]));
+    sn('clients', 'clients', 'gauge', 'MQTT-SN clients connected, nodes behind forwarders included.');
+    sn('nodes', 'nodes', 'gauge', 'MQTT-SN nodes connected through a forwarder (MQTT-SN 5.5).');
+    sn('forwarders', 'forwarders', 'gauge', 'Forwarders with a node connected.');
+    sn('encapsulated_received_total', 'encapsulated/received', 'counter', 'Encapsulated datagrams received.');
+    sn('encapsulated_malformed_total', 'encapsulated/malformed', 'counter', 'Datagrams with a malformed encapsulation header, dropped.');
+    sn('dropped_total', 'dropped', 'counter', 'MQTT-SN datagrams dropped.');
+  }
   const { serial, gpio } = links(v);
   if (SERIAL) {
     m('serial_link_open', 'gauge', 'Serial device open (1) or not (0).', serial.map((x) => [labels('link', x.name, 'device', x.device), x.open ? 1 : 0]));

@@ -10,6 +10,7 @@ import { listen } from '../../transport/tcp.ts';
 import { log } from '../../util/log.ts';
 import type { GpioRunning } from '../gpio/index.ts';
 import type { SerialRunning } from '../serial/port.ts';
+import type { SnListener } from '../sn/udp.ts';
 import { serverOptions } from '../tls/context.ts';
 import { tlsReloader, watchHandshakes } from '../tls/listen.ts';
 import { HEAD_TIMEOUT_MS, httpMaxConnections, KEEP_ALIVE_MS, MAX_HEADER_BYTES, MAX_HEADERS, REQUEST_TIMEOUT_MS } from './config.ts';
@@ -50,6 +51,7 @@ export async function listenHttp(
     pins: () => (others.find((o) => (o as GpioRunning).pins) as GpioRunning | undefined)?.pins ?? [],
     ports: () => (others.find((o) => (o as SerialRunning).keepers) as SerialRunning | undefined)?.keepers ?? [],
     lag: () => lag,
+    gateways: () => (SN ? others.flatMap((o) => ((o as SnListener).gateway ? [(o as SnListener).gateway] : [])) : []),
   };
   const opts: http.ServerOptions = { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 };
   let server: http.Server;

@@ -12,6 +12,7 @@ import { GPIO_CLIENT_ID, type Open } from '../gpio/index.ts';
 import { LineLink } from '../serial/line-link.ts';
 import type { PortKeeper } from '../serial/port.ts';
 import { SnClient } from '../sn/client.ts';
+import type { Gateway } from '../sn/gateway.ts';
 
 /** Everything the HTTP feature reads, handed over by server.ts. */
 export interface View {
@@ -25,6 +26,8 @@ export interface View {
   ports(): PortKeeper[];
   /** Event-loop lag, seconds, measured by the HTTP server. */
   lag(): number;
+  /** SN: the MQTT-SN gateways of UDP listeners, for their counters. */
+  gateways(): Gateway[];
 }
 
 const LEVELS = ['', '', '', 'MQTT 3.1', 'MQTT 3.1.1', 'MQTT 5'];
@@ -34,7 +37,8 @@ export function protocolOf(s: Session): string {
   const o: Outlet | null = s.outlet;
   if (!o) return '';
   if (o instanceof Connection) return (BRIDGE && o.bridge ? 'bridge ' : '') + (LEVELS[o.protocolLevel] ?? `MQTT ${o.protocolLevel}`);
-  if (SN && o instanceof SnClient) return o.peer.startsWith('serial:') ? 'MQTT-SN serial' : 'MQTT-SN UDP';
+  // A node behind a forwarder (MQTT-SN 5.5) says so: its datagrams go via the forwarder.
+  if (SN && o instanceof SnClient) return (o.peer.startsWith('serial:') ? 'MQTT-SN serial' : 'MQTT-SN UDP') + (o.via !== o.peer ? ' via forwarder' : '');
   if (BRIDGE && o instanceof BridgeLink) return 'bridge';
   if (SERIAL && o instanceof LineLink) return 'serial line';
   if (GPIO && s.clientId === GPIO_CLIENT_ID) return 'GPIO';

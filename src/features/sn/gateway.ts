@@ -187,8 +187,8 @@ export class Gateway implements Ticking, SnHost {
     }
   }
 
-  /** SYS: the gateway's counters, retained (docs/sys-topics.md). */
-  private publishSys(): void {
+  /** Its counters by $SYS name (docs/sys-topics.md); HTTP's /metrics reads them too. */
+  counters(): [string, number][] {
     let connected = 0;
     let nodes = 0;
     const forwarders = new Set<string>();
@@ -200,7 +200,7 @@ export class Gateway implements Ticking, SnHost {
         forwarders.add(c.via);
       }
     }
-    const values: [string, number][] = [
+    return [
       ['clients', connected],
       ['nodes', nodes],
       ['forwarders', forwarders.size],
@@ -208,7 +208,11 @@ export class Gateway implements Ticking, SnHost {
       ['encapsulated/malformed', this.malformedHeaders],
       ['dropped', this.dropped],
     ];
-    for (const [topic, v] of values) {
+  }
+
+  /** SYS: the counters, retained. */
+  private publishSys(): void {
+    for (const [topic, v] of this.counters()) {
       this.broker.publish(makeMessage(`$SYS/broker/mqtt-sn/${this.sysTopic}/${topic}`, Buffer.from(String(v)), 0, true));
     }
   }
