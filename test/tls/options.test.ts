@@ -120,7 +120,7 @@ describe.skipIf(!haveOpenssl)('TLS-PSK listeners (psk_hint, psk_file)', () => {
   });
 
   it('use_identity_as_username: the PSK identity is the username (allow_anonymous false lets it in)', async () => {
-    const info = vi.spyOn(log, 'info');
+    const info = vi.spyOn(log, 'notice'); // Mosquitto logs connections at notice
     const port = await broker(pskListener({ useIdentityAsUsername: true }), { allowAnonymous: false });
     expect((await sClient(port, psk('00112233445566778899aabbccddeeff', 'sensor-7'), 'psk-id')).toString('hex')).toBe(CONNACK_OK);
     expect(usernames(info)).toEqual(['sensor-7']);
@@ -187,14 +187,14 @@ describe.skipIf(!haveOpenssl)('certificate options', () => {
   });
 
   it('use_subject_as_username: the whole certificate subject, RFC 2253 order, is the username', async () => {
-    const info = vi.spyOn(log, 'info');
+    const info = vi.spyOn(log, 'notice'); // Mosquitto logs connections at notice
     const port = await broker({ ...server(), cafile: certs.ca, requireCertificate: true, useSubjectAsUsername: true }, { allowAnonymous: false });
     expect((await mqtts(port, { ...clientCert(), clientId: 'subj', username: 'spoof' })).connected).toBe(true);
     expect(usernames(info)).toEqual(['CN=sensor-1,O=Midge Tests,C=GB']);
   });
 
   it('use_identity_as_username takes priority over use_subject_as_username: the CN', async () => {
-    const info = vi.spyOn(log, 'info');
+    const info = vi.spyOn(log, 'notice'); // Mosquitto logs connections at notice
     const both = { cafile: certs.ca, requireCertificate: true, useSubjectAsUsername: true, useIdentityAsUsername: true };
     const port = await broker({ ...server(), ...both }, { allowAnonymous: false });
     expect((await mqtts(port, clientCert())).connected).toBe(true);
