@@ -236,15 +236,13 @@ export function parseClientArgs(argv: string[], sub: boolean): ClientArgs {
               a.exitOnSubscribed = true;
               continue;
             case '-C': {
-              const v = val('count', '-C');
-              a.count = atoi(v);
-              if (a.count < 1) fail(`Invalid message count "${v}".\n\n`);
+              a.count = atoi(val('count', '-C'));
+              if (a.count < 1) fail(`Invalid message count "${a.count}".\n\n`);
               continue;
             }
             case '-W': {
-              const v = val('timeout', '-W');
-              a.timeout = atoi(v);
-              if (a.timeout < 1) fail(`Invalid timeout "${v}".\n\n`);
+              a.timeout = atoi(val('timeout', '-W'));
+              if (a.timeout < 1) fail(`Invalid timeout "${a.timeout}".\n\n`);
               continue;
             }
             case '-F':

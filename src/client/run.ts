@@ -16,7 +16,7 @@ const COMMON = `{[-h host] [-p port] [-u username] [-P password] -t topic | -L U
  -V ver    mqttv31, mqttv311 (default) or mqttv5
  -D command name value, -D command user-property key value: an MQTT 5 property
  -d        print debug lines
-${TLS ? ' --cafile file, --cert file, --key file, --insecure: TLS (mqtts://)\n' : ''}`;
+${TLS ? ' --cafile file  --cert file  --key file  TLS (as mqtts://); --insecure skips the host name check\n' : ''}`;
 
 const usage = (sub: boolean): string =>
   sub
