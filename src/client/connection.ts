@@ -100,7 +100,8 @@ export class Connection {
     sock.on('error', (err: NodeJS.ErrnoException) => {
       const code = err.code ?? '';
       if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') this.fail(new Exit(1, 'Unable to connect (Lookup error.).\n'));
-      else if (TLS && a.tls && !ERRNO[code]) this.fail(new Exit(8, `Error: A TLS error occurred. (${err.message})\n`));
+      // OpenSSL's messages: the reason only ("tlsv13 alert certificate required").
+      else if (TLS && a.tls && !ERRNO[code]) this.fail(new Exit(8, `Error: A TLS error occurred. (${err.message.replace(/^[^]*?SSL routines:[^:]*:([^:]*)[^]*$/, '$1')})\n`));
       else this.fail(new Exit(1, `Error: ${ERRNO[code] ?? err.message}\n`));
     });
     sock.on('close', () => this.fail(new Exit(7, 'Error: The connection was lost.\n')));
