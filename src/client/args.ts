@@ -28,11 +28,13 @@ export interface ClientArgs {
   // sub
   verbose: boolean;
   eol: boolean;
-  noRetained: boolean;
+  /** -R: print fresh messages only (no retained ones). */
+  fresh: boolean;
   count: number;
   timeout: number;
   format?: string;
-  exitOnSubscribed: boolean;
+  /** -E: exit once subscribed. */
+  once: boolean;
   // TLS: set when any TLS flag (or -L mqtts://) is given.
   tls: boolean;
   cafile?: string;
@@ -103,10 +105,10 @@ export function parseClientArgs(argv: string[], sub: boolean): ClientArgs {
     lines: false,
     verbose: false,
     eol: true,
-    noRetained: false,
+    fresh: false,
     count: 0,
     timeout: 0,
-    exitOnSubscribed: false,
+    once: false,
     tls: false,
     insecure: false,
     props: {},
@@ -230,10 +232,10 @@ export function parseClientArgs(argv: string[], sub: boolean): ClientArgs {
               a.eol = false;
               continue;
             case '-R':
-              a.noRetained = true;
+              a.fresh = true;
               continue;
             case '-E':
-              a.exitOnSubscribed = true;
+              a.once = true;
               continue;
             case '-C': {
               a.count = atoi(val('count', '-C'));

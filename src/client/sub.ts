@@ -22,7 +22,7 @@ export async function runSub(a: ClientArgs): Promise<number> {
   process.once('SIGTERM', stop);
 
   const show = (p: PublishPacket): void => {
-    if (over || (a.noRetained && p.retain)) return;
+    if (over || (a.fresh && p.retain)) return;
     const parts = formatMessage(p, a.verbose, a.format, a.eol);
     if (parts.length || a.format !== undefined) {
       if (a.eol) parts.push(NL);
@@ -55,7 +55,7 @@ export async function runSub(a: ClientArgs): Promise<number> {
       c.debug('received SUBACK');
       if (a.debug) process.stdout.write(`Subscribed (mid: ${p.packetId}): ${p.granted.join(', ')}\n`);
       if (p.granted.every((g) => g >= 0x80)) c.fail(new Exit(1, 'All subscription requests were denied.\n'));
-      else if (a.exitOnSubscribed) finish(0);
+      else if (a.once) finish(0);
     }
   };
 
