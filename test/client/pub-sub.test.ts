@@ -187,6 +187,7 @@ describe.skipIf(!peers).each(['mosquitto', 'midge'])('against %s', (name) => {
       ['-n -q 1', (t) => ['-t', t, '-n', '-q', '1'], 1],
       ['-f (256 bytes 0..255) -q 2', (t) => ['-t', t, '-f', join(dir, 'bin'), '-q', '2'], 1],
       ['-l -q 1 -d (empty and unterminated lines)', (t) => ['-t', t, '-l', '-q', '1', '-d', '-i', 'pubber'], 4, 'l1\n\nl3\nlast'],
+      ['-s (all of stdin, newlines kept)', (t) => ['-t', t, '-s', '-q', '1'], 1, 'all\nof it\n'],
       ['-V mqttv5 -D PUBLISH/CONNECT properties', (t) => ['-t', t, '-m', 'v5', '-q', '1', '-V', 'mqttv5', '-D', 'PUBLISH', 'user-property', 'k', 'v', '-D', 'PUBLISH', 'content-type', 'text/plain', '-D', 'PUBLISH', 'message-expiry-interval', '60', '-D', 'CONNECT', 'user-property', 'c', 'd', '-d', '-i', 'pubber'], 1],
       ['-V mqttv31 -k 30 -u -P', (t) => ['-t', t, '-m', 'v31', '-V', 'mqttv31', '-k', '30', '-u', 'user', '-P', 'pw'], 1],
       ['-V mqttv311 -c -i', (t) => ['-t', t, '-m', 'persistent', '-c', '-i', 'keeper', '-q', '1'], 1],
