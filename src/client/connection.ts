@@ -61,6 +61,8 @@ export class Connection {
   onPacket: (p: Packet) => void = () => undefined;
   private readonly v5: boolean;
   private sent = 0;
+  /** When the unanswered PINGREQ was sent; 0: none. */
+  private ping = 0;
   private timer: NodeJS.Timeout | undefined;
   private closing = false;
   private connected: (() => void) | undefined;
@@ -144,12 +146,16 @@ export class Connection {
       },
       'CONNECT',
     );
-    // Keep-alive: a PINGREQ when nothing was sent for the interval.
+    // Keep-alive: a PINGREQ when nothing was sent for the interval; no PINGRESP within another
+    // interval means the broker is gone.
     this.timer = setInterval(
       () => {
-        if (Date.now() - this.sent >= a.keepalive * 1000 - 500) {
+        const now = Date.now();
+        if (this.ping && now - this.ping > a.keepalive * 1000) this.fail(new Exit(7, 'Error: The connection was lost.\n'));
+        else if (!this.ping && now - this.sent >= a.keepalive * 1000 - 500) {
           this.debug('sending PINGREQ');
           this.write(PINGREQ_BYTES);
+          this.ping = now;
         }
       },
       Math.max(1000, (a.keepalive * 1000) / 4),
@@ -166,7 +172,10 @@ export class Connection {
       const extra = this.a.sub ? '' : rc < 6 && !this.v5 ? 'Error: The connection was refused.\n' : 'Error: A network protocol error occurred when communicating with the broker.\n';
       return this.fail(new Exit(rc, `Connection error: ${text}\n${extra}`));
     }
-    if (p.type === 13) return this.debug('received PINGRESP');
+    if (p.type === 13) {
+      this.ping = 0;
+      return this.debug('received PINGRESP');
+    }
     this.onPacket(p);
   }
 

@@ -23,7 +23,7 @@ export async function runPub(a: ClientArgs): Promise<number> {
       acked(p.packetId);
     } else if (p.type === 5) {
       c.debug(`received PUBREC (Mid: ${p.packetId})`);
-      // MQTT 5: a PUBREC with an error reason code ends the exchange [MQTT-4.3.3-?].
+      // MQTT 5: a PUBREC with an error reason code (0x80 or more) ends the exchange: no PUBREL.
       if ((p.reasonCode ?? 0) >= 0x80) return acked(p.packetId);
       c.send({ type: 6, packetId: p.packetId }, `PUBREL (m${p.packetId})`);
     }
@@ -64,13 +64,13 @@ export async function runPub(a: ClientArgs): Promise<number> {
       process.stdin.once('end', () => {
         const rest = Buffer.concat(parts);
         if (!a.lines || rest.length) publish(rest);
+        process.stdin.destroy();
         resolve();
       });
     });
   }
   await Promise.race([input, c.lost]);
   if (waiting.size) await Promise.race([new Promise<void>((r) => (idle = r)), c.lost]);
-  process.stdin.destroy();
   await c.close();
   return 0;
 }

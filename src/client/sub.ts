@@ -60,7 +60,11 @@ export async function runSub(a: ClientArgs): Promise<number> {
   };
 
   try {
-    await Promise.race([c.ready, c.lost]);
+    // A signal while connecting ends the command too.
+    if ((await Promise.race([c.ready.then(() => -1), c.lost, done])) >= 0) {
+      c.sock.destroy();
+      return 0;
+    }
     if (a.timeout) {
       setTimeout(() => {
         process.stderr.write('Timed out\n');

@@ -8,6 +8,7 @@
 // - failures (connection refused, CONNACK refusals, -W timeouts) end both with the same message
 //   and exit code.
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMosquitto, sharedDir, writeShared } from '../auth/mosquitto.ts';
@@ -157,6 +158,8 @@ describe.skipIf(!peers).each(['mosquitto', 'midge'])('against %s', (name) => {
     const t = topic();
     const subs = await bothSubs(['-t', `${t}/#`, '-V', 'mqttv5', '-v', '-C', '2', '-q', '2', '-D', 'CONNECT', 'user-property', 'a', 'b', '-D', 'SUBSCRIBE', 'user-property', 'k', 'v']);
     await publish(['-t', `${t}/a`, '-m', 'five', '-q', '2', '-V', 'mqttv5']);
+    // A QoS 2 message is printed at PUBREL: wait, or a QoS 1 one could overtake it.
+    await Promise.all(subs.map((s) => s.waitOut(/ five\n/)));
     await publish(['-t', `${t}/b`, '-m', 'three', '-q', '1']);
     expect(await sameOutput(subs)).toContain(`${t}/a five\n`);
   });
@@ -169,6 +172,18 @@ describe.skipIf(!peers).each(['mosquitto', 'midge'])('against %s', (name) => {
     expect([m.code, q.code]).toEqual([27, 27]);
     expect(m.stderr).toBe('Timed out\n');
     expect(m.stderr).toBe(q.stderr);
+  });
+
+  it('sub ended by SIGINT or SIGTERM: DISCONNECT, exit code as mosquitto_sub', async () => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      const t = topic();
+      const [m, q] = await bothSubs(['-t', t]);
+      m.child.kill(sig);
+      q.child.kill(sig);
+      const codes = await Promise.all([m.exited, q.exited]);
+      expect(codes[0]).toBe(codes[1]);
+      expect(m.out().toString()).toMatch(/sending DISCONNECT\n$/);
+    }
   });
 
   it('sub -k 5: PINGREQ/PINGRESP while idle, as mosquitto_sub', async () => {
@@ -244,6 +259,24 @@ describe.skipIf(!peers)('failures: the same message and exit code as mosquitto_p
     mosqLocked?.kill('SIGTERM');
     await midgeLocked?.close();
   });
+
+  it('a broker that stops answering: midge sub -k 5 exits 7 "The connection was lost." after about two intervals', async () => {
+    // Accepts the connection, answers CONNECT, then stays silent (no SUBACK, no PINGRESP).
+    const srv = net.createServer((s) => {
+      s.once('data', () => s.write(Buffer.from([0x20, 2, 0, 0])));
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    try {
+      const t0 = Date.now();
+      const r = await midge('sub', ['-p', String((srv.address() as net.AddressInfo).port), '-t', 'a', '-k', '5'], undefined, 20_000);
+      expect(r.code).toBe(7);
+      expect(r.stderr).toBe('Error: The connection was lost.\n');
+      expect(Date.now() - t0).toBeGreaterThan(9000);
+    } finally {
+      srv.close();
+    }
+  }, 25_000);
 
   it('connection refused (nothing listening): "Error: Connection refused", exit 1', async () => {
     const p = String(await freePort());
