@@ -19,7 +19,7 @@ import type { Proc } from '../helpers/proc.ts';
 import { run } from '../helpers/proc.ts';
 import { buildClientBundle, killStarted, start, tools, type Started } from './helpers.ts';
 
-const peers = requirePeer('mosquitto', 'mosquitto_pub', 'mosquitto_sub', 'mosquitto_passwd');
+const peers = requirePeer('mosquitto', 'mosquitto_pub', 'mosquitto_sub', 'mosquitto_passwd', 'stdbuf');
 
 let dir: string;
 let bundle: string;

@@ -12,7 +12,7 @@ import { freePort } from '../helpers/ports.ts';
 import { run } from '../helpers/proc.ts';
 import { buildClientBundle, killStarted, start, tools } from './helpers.ts';
 
-const peers = requirePeer('mosquitto', 'mosquitto_pub', 'mosquitto_sub', 'openssl');
+const peers = requirePeer('mosquitto', 'mosquitto_pub', 'mosquitto_sub', 'openssl', 'stdbuf');
 
 let dir: string;
 let bundle: string;

@@ -17,6 +17,7 @@ const PACKAGES: Record<string, string> = {
   mosquitto_sub: 'mosquitto-clients',
   socat: 'socat',
   openssl: 'openssl',
+  stdbuf: 'coreutils',
 };
 
 /** Absolute path of an executable on PATH (or in the sbin directories), or undefined. */
