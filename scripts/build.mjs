@@ -53,7 +53,7 @@ export async function buildBundle({ outfile = join(root, 'dist/broker.min.js'), 
     define,
     // Native add-ons are loaded at run time only when their feature is configured.
     external: ['serialport', '@serialport/*', 'onoff', 'epoll'],
-    plugins: [absentOptionals, boardGpio],
+    plugins: [absentOptionals, boardGpio, ...(flags.includes('AUTH') ? [] : [noClient])],
     banner: { js: '#!/usr/bin/env node' },
     legalComments: 'none',
     // Midge's own internal property names, shortened (scripts/mangle.mjs says which and why).
@@ -71,6 +71,17 @@ const absentOptionals = {
   setup(b) {
     b.onResolve({ filter: /^(bufferutil|utf-8-validate)$/ }, (a) => ({ path: a.path, namespace: 'absent' }));
     b.onLoad({ filter: /.*/, namespace: 'absent' }, (a) => ({ contents: `throw new Error('${a.path} is not bundled');`, loader: 'js' }));
+  },
+};
+
+// `midge pub` / `midge sub` (src/client/) come with AUTH. Without it, their entry resolves to an
+// empty module: dead code would vanish anyway, but esbuild's property-name statistics (for
+// mangleProps) would still count the client's code and shift the names of a broker-only bundle.
+const noClient = {
+  name: 'no-client',
+  setup(b) {
+    b.onResolve({ filter: /\/client\/run\.ts$/ }, () => ({ path: 'client', namespace: 'no-client' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-client' }, () => ({ contents: 'export let runClient;', loader: 'js' }));
   },
 };
 

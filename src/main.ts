@@ -2,6 +2,7 @@
 // server.ts, each behind its compile-time flag.
 import { rmSync, writeFileSync } from 'node:fs';
 import { applyCli, parseCli, USAGE } from './config/cli.ts';
+import { runClient } from './client/run.ts';
 import { runPasswd } from './features/auth/passwd.ts';
 import { defaultConfig } from './config/defaults.ts';
 import { loadConfigFile, refuseUnimplemented } from './config/parse.ts';
@@ -14,6 +15,8 @@ import { VERSION } from './version.ts';
 async function main(argv: string[]): Promise<number> {
   // `midge passwd ...`: the password file tool (mosquitto_passwd's usage).
   if (AUTH && argv[0] === 'passwd') return runPasswd(argv.slice(1));
+  // `midge pub ...` / `midge sub ...`: mosquitto_pub and mosquitto_sub (src/client/).
+  if (AUTH && (argv[0] === 'pub' || argv[0] === 'sub')) return runClient(argv[0], argv.slice(1));
   let cli;
   try {
     cli = parseCli(argv);

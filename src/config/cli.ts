@@ -16,7 +16,7 @@ export interface CliOptions {
 }
 
 export const USAGE = `Usage: midge [-c config_file] [-p port] [-v] [--test-config] [-h|--version]
-${AUTH ? '       midge passwd ...   (manage a password file; midge passwd -h for its usage)\n' : ''}
+${AUTH ? '       midge passwd ...   (manage a password file; midge passwd -h for its usage)\n       midge pub ... | midge sub ...   (mosquitto_pub and mosquitto_sub; --help for their usage)\n' : ''}
  -c, --config-file FILE  Read the configuration from FILE (mosquitto.conf format).
                          Without it, midge listens on 127.0.0.1 and ::1 port 1883 only.
  -p, --port PORT         Listen on PORT instead of 1883 when no listener is configured.

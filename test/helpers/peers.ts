@@ -23,6 +23,7 @@ const PACKAGES: Record<string, string> = {
   shellcheck: 'shellcheck',
   'systemd-analyze': 'systemd',
   setpriv: 'util-linux',
+  stdbuf: 'coreutils',
 };
 
 /** Absolute path of an executable on PATH (or in the sbin directories), or undefined. */
