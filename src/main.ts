@@ -5,7 +5,7 @@ import { applyCli, parseCli, USAGE } from './config/cli.ts';
 import { runClient } from './client/run.ts';
 import { runPasswd } from './features/auth/passwd.ts';
 import { defaultConfig } from './config/defaults.ts';
-import { loadConfigFile, refuseUnimplemented } from './config/parse.ts';
+import { loadConfigFile } from './config/parse.ts';
 import { ConfigError } from './config/values.ts';
 import { startServer } from './server.ts';
 import { log } from './util/log.ts';
@@ -36,7 +36,6 @@ async function main(argv: string[]): Promise<number> {
   let cfg;
   try {
     cfg = applyCli(cli.configFile ? loadConfigFile(cli.configFile) : defaultConfig(), cli);
-    refuseUnimplemented(cfg);
   } catch (err) {
     process.stderr.write(`Error: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
     return 3;

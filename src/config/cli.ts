@@ -96,7 +96,7 @@ export function applyCli(cfg: BrokerConfig, cli: Pick<CliOptions, 'port' | 'verb
   let out = cfg;
   const port = cli.port;
   if (port !== undefined && (cfg.localOnly === true || cfg.defaults)) {
-    out = { ...out, listeners: out.listeners.map((l) => ({ ...l, port, extra: new Map(l.extra) })) };
+    out = { ...out, listeners: out.listeners.map((l) => ({ ...l, port })) };
   }
   if (cli.verbose && !cfg.logDestNone) out = { ...out, logTypes: new Set(allLogTypes()) };
   return out;

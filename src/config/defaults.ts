@@ -5,9 +5,7 @@ import type { BrokerConfig, ListenerConfig } from './types.ts';
 export const DEFAULT_PORT = 1883;
 
 /** Listener settings made in the default listener's scope (before any `listener` line of a file). */
-export interface ListenerScope extends Partial<Omit<ListenerConfig, 'extra'>> {
-  extra: Map<string, string[]>;
-}
+export type ListenerScope = Partial<ListenerConfig>;
 
 /** Values before any config file is read (the file then overrides them). */
 export function baseValues(): BrokerConfig {
@@ -31,7 +29,6 @@ export function baseValues(): BrokerConfig {
     persistentClientExpiration: 0,
     defaults: false,
     files: [],
-    extra: new Map(),
     localOnly: false,
     logDestNone: false,
   };
@@ -47,7 +44,6 @@ export function newListener(port: number, host: string | undefined, scope?: List
     host,
     ...(scope?.tls && { tls: { ...scope.tls } }),
     ...(SN && scope?.sn && { sn: { ...scope.sn } }),
-    extra: new Map(scope?.extra ?? []),
   };
 }
 
@@ -71,7 +67,7 @@ export function defaultConfig(): BrokerConfig {
 }
 
 function cloneListener(l: ListenerConfig): ListenerConfig {
-  return { ...l, ...(l.tls && { tls: { ...l.tls } }), extra: new Map(Array.from(l.extra, ([k, v]) => [k, [...v]])) };
+  return { ...l, ...(l.tls && { tls: { ...l.tls } }) };
 }
 
 /** A copy of a base config that parsing may change (lists and maps copied). */
@@ -82,6 +78,5 @@ export function cloneConfig(c: BrokerConfig): BrokerConfig {
     logTypes: c.logTypes ? new Set(c.logTypes) : undefined,
     logDest: c.logDest.map((d) => ({ ...d })),
     files: [...c.files],
-    extra: new Map(Array.from(c.extra, ([k, v]) => [k, v.map((args) => [...args])])),
   };
 }

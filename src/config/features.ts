@@ -94,7 +94,7 @@ export function featureBuilt(name: FeatureName): boolean {
 
 export interface OptionOwner {
   feature: FeatureName;
-  /** True for per-listener options (stored in ListenerConfig.extra). */
+  /** True for per-listener options (they belong to a listener block). */
   listener: boolean;
 }
 

@@ -12,8 +12,7 @@
 //   features.ts: not built into the bundle, featureMissingMessage() names the profiles that have
 //   it; built, the feature's parser in src/features/FEATURE/config.ts reads it, each behind its
 //   flag so that a build without the feature drops the parser. A built feature's option that no
-//   parser takes is stored raw (listener options in ListenerConfig.extra, last one wins; others in
-//   BrokerConfig.extra, every occurrence) and refuseUnimplemented() refuses it at start-up.
+//   parser takes is refused at its line.
 // - MQTT5 has no entry in features.ts: max_topic_alias takes effect only in MQTT5 builds.
 // - Every core option of Mosquitto 2.0 is read here; an unknown name is an error ('unknown
 //   option'), as in Mosquitto.
@@ -22,7 +21,7 @@ import { includeDir, readText } from './files.ts';
 import { baseValues, cloneConfig, DEFAULT_PORT, loopbackListeners, newListener, type ListenerScope } from './defaults.ts';
 import { contentLines } from './lines.ts';
 import {
-  ConfigError, countArgs, fail, parseBool, parseInteger, pathValue, restOfLine, setOption, single, specOf, type OptionSpec, type Where,
+  countArgs, fail, parseBool, parseInteger, pathValue, restOfLine, setOption, single, specOf, type OptionSpec, type Where,
 } from './values.ts';
 import { featureBuilt, featureMissingMessage, optionOwner } from './features.ts';
 import type { BridgeConfig, BrokerConfig, ListenerConfig } from './types.ts';
@@ -76,7 +75,7 @@ function initState(base?: BrokerConfig): State {
   cfg.localOnly = false;
   return {
     cfg,
-    def: { extra: new Map() },
+    def: {},
     allowAnonymousSet: base !== undefined && !synthetic,
     firstAt: new Map(),
   };
@@ -372,14 +371,8 @@ function parseLine(st: State, line: string, w: Where): void {
     else bridgeOption(w, name, args, st.bridge);
     return;
   }
-  // A built feature's option that Midge does not implement: kept raw for refuseUnimplemented().
-  if (owner.listener) {
-    listenerSetting(st, w, name, (t) => { t.extra.set(name, args); }, true);
-  } else {
-    const all = cfg.extra.get(name);
-    if (all) all.push(args);
-    else cfg.extra.set(name, [args]);
-  }
+  // An option features.ts gives a built feature whose parser does not take it: refused, never ignored.
+  fail(w, `option '${name}' (feature ${f}) is not implemented in this version of Midge`);
 }
 
 /** Every log type (what `log_type all` and `-v` select). */
@@ -445,23 +438,7 @@ export function parseConfigText(text: string, file: string, base?: BrokerConfig)
   return finish(st);
 }
 
-/** Reads a config file (and the files of its include_dir lines). Throws ConfigError. */
+/** Reads a config file (and the files of its include_dir lines). Throws ConfigError (values.ts). */
 export function loadConfigFile(path: string): BrokerConfig {
   return parseConfigText(readText({ file: path, line: 0, level: 0 }, path, 'config file'), path);
-}
-
-/**
- * Options of features whose flag is on but whose code has not landed yet are kept raw in `extra`;
- * refusing them at start-up beats ignoring them silently. Each feature's issue consumes its own.
- */
-export function refuseUnimplemented(cfg: BrokerConfig): void {
-  const pending = [...cfg.extra.keys(), ...cfg.listeners.flatMap((l) => [...l.extra.keys()])];
-  if (pending.length) {
-    const owner = optionOwner(pending[0]);
-    throw new ConfigError(
-      cfg.files[cfg.files.length - 1] ?? 'config',
-      0,
-      `option '${pending[0]}'${owner ? ` (feature ${owner.feature})` : ''} is not implemented yet in this version of Midge`,
-    );
-  }
 }

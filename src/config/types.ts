@@ -15,8 +15,6 @@ export interface ListenerConfig {
   mountPoint?: string;
   /** TLS settings (TLS feature); the listener speaks TLS when `certfile` is set. */
   tls?: TlsSettings;
-  /** Raw per-listener options of features not implemented yet (kept for later issues). */
-  extra: Map<string, string[]>;
   /** AUTH with per_listener_settings true: this listener's own security settings. */
   passwordFile?: string;
   aclFile?: string;
@@ -292,12 +290,6 @@ export interface BrokerConfig {
   defaults: boolean;
   /** Files read, for log lines. */
   files: string[];
-  /**
-   * Raw global options of built-in features whose parsing is not implemented yet, by option name;
-   * one entry per occurrence, in file order (options such as `topic` repeat). Listener-scoped
-   * options of those features go to ListenerConfig.extra instead.
-   */
-  extra: Map<string, string[][]>;
   /**
    * True when the listeners are the loopback-only pair (127.0.0.1 and ::1, port 1883) made because
    * nothing defined a listener: no config file (`defaults`), or a file without `listener`, `port`

@@ -48,8 +48,8 @@ describe('defaultConfig', () => {
   it('listens on loopback only, port 1883, anonymous allowed', () => {
     const c = defaultConfig();
     expect(c.listeners).toEqual([
-      { port: 1883, host: '127.0.0.1', protocol: 'mqtt', maxConnections: -1, extra: new Map() },
-      { port: 1883, host: '::1', protocol: 'mqtt', maxConnections: -1, extra: new Map() },
+      { port: 1883, host: '127.0.0.1', protocol: 'mqtt', maxConnections: -1 },
+      { port: 1883, host: '::1', protocol: 'mqtt', maxConnections: -1 },
     ]);
     expect(c.allowAnonymous).toBe(true);
     expect(c.defaults).toBe(true);
@@ -67,7 +67,6 @@ describe('defaultConfig', () => {
     expect(c.logTypes).toBeUndefined();
     expect(c.logDest).toEqual([]);
     expect(c.persistentClientExpiration).toBe(0);
-    expect(c.extra.size).toBe(0);
     expect(c.logDestNone).toBe(false);
   });
 
@@ -94,7 +93,7 @@ describe('syntax', () => {
     const c = parse(
       '# Midge\n\n   \n\t# indented comment\n  listener\t 1884   0.0.0.0  \n#listener 1\n\tmax_connections\t5\t\n',
     );
-    expect(c.listeners).toEqual([{ port: 1884, host: '0.0.0.0', protocol: 'mqtt', maxConnections: 5, extra: new Map() }]);
+    expect(c.listeners).toEqual([{ port: 1884, host: '0.0.0.0', protocol: 'mqtt', maxConnections: 5 }]);
   });
 
   it('accepts CRLF and CR line ends and a byte order mark', () => {
@@ -144,9 +143,9 @@ describe('listeners', () => {
   it('listener PORT [BIND_ADDRESS] starts a listener block', () => {
     const c = parse('listener 1883\nlistener 8883 192.168.1.2\nmax_connections 10\nlistener 0 ::1\n');
     expect(c.listeners).toEqual([
-      { port: 1883, host: undefined, protocol: 'mqtt', maxConnections: -1, extra: new Map() },
-      { port: 8883, host: '192.168.1.2', protocol: 'mqtt', maxConnections: 10, extra: new Map() },
-      { port: 0, host: '::1', protocol: 'mqtt', maxConnections: -1, extra: new Map() },
+      { port: 1883, host: undefined, protocol: 'mqtt', maxConnections: -1 },
+      { port: 8883, host: '192.168.1.2', protocol: 'mqtt', maxConnections: 10 },
+      { port: 0, host: '::1', protocol: 'mqtt', maxConnections: -1 },
     ]);
     expect(c.localOnly).toBe(false);
   });
@@ -169,13 +168,13 @@ describe('listeners', () => {
 
   it('port alone defines a default listener on all interfaces', () => {
     const c = parse('port 1884');
-    expect(c.listeners).toEqual([{ port: 1884, host: undefined, protocol: 'mqtt', maxConnections: -1, extra: new Map() }]);
+    expect(c.listeners).toEqual([{ port: 1884, host: undefined, protocol: 'mqtt', maxConnections: -1 }]);
     expect(c.localOnly).toBe(false);
   });
 
   it('bind_address alone defines a default listener on port 1883', () => {
     expect(parse('bind_address 10.0.0.1').listeners).toEqual([
-      { port: 1883, host: '10.0.0.1', protocol: 'mqtt', maxConnections: -1, extra: new Map() },
+      { port: 1883, host: '10.0.0.1', protocol: 'mqtt', maxConnections: -1 },
     ]);
     expect(parse('bind_address 10.0.0.1\nport 1885').listeners.map((l) => [l.host, l.port])).toEqual([['10.0.0.1', 1885]]);
   });
@@ -670,7 +669,6 @@ describe('with every feature built', () => {
     expect(c.listeners[0].tls?.crlfile).toBe('/crl.pem');
     expect(c.listeners[1].protocol).toBe('websockets');
     expect([c.listeners[1].httpDir, c.listeners[1].origins]).toEqual(['/www', ['https://a.example', 'http://b.example:8080']]);
-    expect(c.listeners.map((l) => l.extra.size)).toEqual([0, 0]);
   });
 
   it('listener feature options before any listener go to the default listener', () => {
@@ -688,7 +686,6 @@ describe('with every feature built', () => {
   it('websockets_log_level is read and has no effect; websockets_headers_size is 0..65535', () => {
     const c = full.parseConfigText('websockets_log_level 255\nwebsockets_headers_size 4096\n', F);
     expect(c.wsHeadersSize).toBe(4096);
-    expect(c.extra.size).toBe(0);
     expect(() => full.parseConfigText('websockets_headers_size 65536', F)).toThrow(`${F}:1: option 'websockets_headers_size' is out of range: 65536 (allowed 0..65535)`);
     expect(() => full.parseConfigText('websockets_log_level x', F)).toThrow(`${F}:1: option 'websockets_log_level' needs an integer, got 'x'`);
   });
@@ -719,8 +716,6 @@ describe('MQTT-SN listener options (feature SN)', () => {
     expect(c.listeners[1].sn).toEqual({
       advertiseInterval: 60, gatewayId: 9, predefinedTopics: [], maxClients: 50, maxTopics: 1000, retryInterval: 10, retryCount: 3,
     });
-    expect(c.extra.size).toBe(0);
-    expect(c.listeners[1].extra.size).toBe(0);
     // protocol mqttsn alone: the defaults.
     expect(parse('listener 1884\nprotocol mqttsn').listeners[0].sn).toEqual({
       advertiseInterval: 900, gatewayId: 1, predefinedTopics: [], maxClients: 1000, maxTopics: 1000, retryInterval: 10, retryCount: 3,

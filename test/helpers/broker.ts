@@ -14,7 +14,7 @@ export interface TestBroker {
 log.configure(new Set(process.env.MIDGE_TEST_LOG ? ['error', 'warning', 'notice', 'information', 'debug'] : ['error']), [{ kind: 'stderr' }]);
 
 export function listener(overrides: Partial<ListenerConfig> = {}): ListenerConfig {
-  return { port: 0, host: '127.0.0.1', protocol: 'mqtt', maxConnections: -1, extra: new Map(), ...overrides };
+  return { port: 0, host: '127.0.0.1', protocol: 'mqtt', maxConnections: -1, ...overrides };
 }
 
 export function testConfig(overrides: Partial<BrokerConfig> = {}): BrokerConfig {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfigText, refuseUnimplemented } from '../../src/config/parse.ts';
+import { parseConfigText } from '../../src/config/parse.ts';
 import { findDevice } from '../../src/features/serial/device.ts';
 import { configError } from '../helpers/config.ts';
 
@@ -11,13 +11,11 @@ const parse = (text: string) => parseConfigText(text, 'm.conf');
 const err = (text: string): string => configError(text, 'm.conf');
 
 describe('serial config', () => {
-  it('defaults: 115200 baud, mqttsn-slip; no longer stored raw for refuseUnimplemented', () => {
+  it('defaults: 115200 baud, mqttsn-slip', () => {
     const cfg = parse('serial nano /dev/ttyACM0\n');
     expect(cfg.serial).toEqual([
       { name: 'nano', device: '/dev/ttyACM0', baud: 115200, framing: 'mqttsn-slip', prefix: '', qos: 0, retain: false, subscribe: [], maxLine: 1024 },
     ]);
-    expect(cfg.extra.size).toBe(0);
-    expect(() => refuseUnimplemented(cfg)).not.toThrow();
   });
 
   it('line mode with every key; several links; auto devices', () => {

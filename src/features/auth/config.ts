@@ -13,7 +13,7 @@ const FILES = byName(NAMES.slice(1), ['passwordFile', 'aclFile', 'scramFile'] as
 
 /**
  * An AUTH option into `cfg`; `perListener` records a file option for its listener as well. False
- * for the feature's options Midge does not implement (kept raw, and refused at start-up).
+ * for the feature's options Midge does not implement (refused by the parser at their line).
  */
 export function authOption(
   w: Where,
