@@ -6,7 +6,7 @@
 // broker's queues drop what they cannot hold). Not a test: numbers depend on the machine.
 //
 //   node scripts/bench/sn-forwarder.mjs [COUNT] [NODES] [WINDOW]
-import { connect, publish, register, snRig } from './sn-rig.mjs';
+import { connect, pace, publish, register, snRig } from './sn-rig.mjs';
 
 const COUNT = Number(process.argv[2] ?? 50_000);
 const NODES = Number(process.argv[3] ?? 50);
@@ -41,28 +41,8 @@ for (let i = 0; i < NODES; i++) {
 
 async function run(what, datagram) {
   rig.received = 0;
-  let sent = 0;
-  let lost = 0; // datagrams a socket buffer dropped: written off after a 200 ms stall
   const start = process.hrtime.bigint();
-  await new Promise((resolve) => {
-    const pump = () => {
-      while (sent < COUNT && sent - rig.received - lost < WINDOW) rig.send(datagram(sent++));
-      if (rig.received + lost >= COUNT) {
-        clearInterval(stall);
-        resolve();
-      }
-    };
-    let last = -1;
-    const stall = setInterval(() => {
-      if (rig.received === last) {
-        lost = sent - rig.received;
-        pump();
-      }
-      last = rig.received;
-    }, 200);
-    rig.onReceived = pump;
-    pump();
-  });
+  await pace(rig, COUNT, WINDOW, datagram);
   const s = Number(process.hrtime.bigint() - start) / 1e9;
   console.log(`${what}, QoS 0: ${rig.received} of ${COUNT} messages delivered in ${s.toFixed(2)} s = ${Math.round(rig.received / s)} msgs/s (window ${WINDOW})`);
 }

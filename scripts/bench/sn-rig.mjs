@@ -63,3 +63,34 @@ export async function snRig(name, filter, qos) {
   sock.on('message', (m) => rig.onDatagram(m));
   return rig;
 }
+
+/**
+ * Sends `count` datagrams (`next(i)`), at most `window` ahead of `settled()` (default: what the
+ * subscriber received): UDP drops what a socket buffer cannot hold, so datagrams are written off
+ * as lost after a 200 ms stall. `hook(pump)` lets the caller pump on other events (PUBACKs).
+ * Resolves when every datagram was received or written off.
+ */
+export function pace(rig, count, window, next, settled = () => rig.received, hook = () => {}) {
+  return new Promise((resolve) => {
+    let sent = 0;
+    let lost = 0;
+    let last = -1;
+    const pump = () => {
+      while (sent < count && sent - settled() - lost < window) rig.send(next(sent++));
+      if (rig.received + lost >= count) {
+        clearInterval(stall);
+        resolve();
+      }
+    };
+    const stall = setInterval(() => {
+      if (rig.received === last) {
+        lost = sent - rig.received;
+        pump();
+      }
+      last = rig.received;
+    }, 200);
+    rig.onReceived = pump;
+    hook(pump);
+    pump();
+  });
+}

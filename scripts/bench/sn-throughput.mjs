@@ -6,7 +6,7 @@
 // numbers depend on the machine.
 //
 //   node scripts/bench/sn-throughput.mjs [COUNT] [WINDOW]
-import { connect, publish as snPublish, register, snRig } from './sn-rig.mjs';
+import { connect, pace, publish as snPublish, register, snRig } from './sn-rig.mjs';
 
 const COUNT = Number(process.argv[2] ?? 50_000);
 const WINDOW = Number(process.argv[3] ?? 20);
@@ -25,33 +25,14 @@ const topicId = regack.readUInt16BE(2);
 async function run(qos) {
   rig.received = 0;
   let acked = 0;
-  let sent = 0;
-  let lost = 0; // datagrams a socket buffer dropped: written off after a 200 ms stall
   const start = process.hrtime.bigint();
-  await new Promise((resolve) => {
-    const pump = () => {
-      const done = (qos === 0 ? rig.received : Math.min(rig.received, acked)) + lost;
-      while (sent < COUNT && sent - done < WINDOW) {
-        sent++;
-        rig.send(publish(qos, topicId, qos ? (sent % 65535) + 1 : 0));
-      }
-      if (rig.received + lost >= COUNT) {
-        clearInterval(stall);
-        resolve();
-      }
-    };
-    let last = -1;
-    const stall = setInterval(() => {
-      if (rig.received === last) {
-        lost = sent - rig.received;
-        pump();
-      }
-      last = rig.received;
-    }, 200);
-    rig.onReceived = pump;
-    waiters.set(0x0d, () => { acked++; pump(); });
-    pump();
-  });
+  await pace(
+    rig, COUNT, WINDOW,
+    (n) => publish(qos, topicId, qos ? (n % 65535) + 1 : 0),
+    // At QoS 1, also at most WINDOW ahead of the PUBACKs.
+    () => (qos === 0 ? rig.received : Math.min(rig.received, acked)),
+    (pump) => waiters.set(0x0d, () => { acked++; pump(); }),
+  );
   const s = Number(process.hrtime.bigint() - start) / 1e9;
   console.log(`QoS ${qos}: ${rig.received} of ${COUNT} messages delivered in ${s.toFixed(2)} s = ${Math.round(rig.received / s)} msgs/s (window ${WINDOW})`);
 }
