@@ -2,8 +2,7 @@
 // header (Length, 0xFE, Ctrl, Wireless Node Id) and unwraps the gateway's replies by node id, over
 // any link (a UDP socket here; a serial port in test/serial/). Its own plain messages go through
 // `self`. Headers are built by hand, not with the codec under test.
-import dgram from 'node:dgram';
-import { SnPeer } from './sn-client.ts';
+import { LoopbackUdp, SnPeer } from './sn-client.ts';
 
 /** The encapsulation header around `inner`: [3 + id length, 0xFE, ctrl, ...id]. */
 export function wrap(id: Buffer, inner: Buffer, ctrl = 0): Buffer {
@@ -56,26 +55,21 @@ export class Forwarder {
 
 /** A forwarder on its own UDP socket on loopback, sending to the gateway's `port`. */
 export class UdpForwarder extends Forwarder {
-  private constructor(readonly socket: dgram.Socket, port: number) {
-    super((buf) => socket.send(buf, port, '127.0.0.1'));
-    socket.on('message', (buf) => this.receive(buf));
+  private constructor(readonly udp: LoopbackUdp) {
+    super((buf) => udp.send(buf));
   }
 
   static async open(port: number): Promise<UdpForwarder> {
-    const socket = dgram.createSocket('udp4');
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    return new UdpForwarder(socket, port);
+    let f: UdpForwarder | undefined;
+    const udp = await LoopbackUdp.open(port, (buf) => f?.receive(buf));
+    return (f = new UdpForwarder(udp));
   }
 
   get localPort(): number {
-    return this.socket.address().port;
+    return this.udp.localPort;
   }
 
   close(): void {
-    try {
-      this.socket.close();
-    } catch {
-      /* already closed */
-    }
+    this.udp.close();
   }
 }

@@ -93,20 +93,22 @@ export class SnPeer {
   }
 }
 
-/** A client on its own UDP socket on loopback. */
-export class SnTestClient extends SnPeer {
+/** A UDP socket on loopback (ephemeral port) that sends to the gateway's `port`. */
+export class LoopbackUdp {
   private constructor(
     readonly socket: dgram.Socket,
     readonly port: number,
-  ) {
-    super((buf) => socket.send(buf, port, '127.0.0.1'));
-    socket.on('message', (buf) => this.receive(buf));
-  }
+  ) {}
 
-  static async open(port: number): Promise<SnTestClient> {
+  static async open(port: number, onMessage: (buf: Buffer) => void): Promise<LoopbackUdp> {
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    return new SnTestClient(socket, port);
+    socket.on('message', onMessage);
+    return new LoopbackUdp(socket, port);
+  }
+
+  send(buf: Buffer): void {
+    this.socket.send(buf, this.port, '127.0.0.1');
   }
 
   get localPort(): number {
@@ -119,6 +121,27 @@ export class SnTestClient extends SnPeer {
     } catch {
       /* already closed */
     }
+  }
+}
+
+/** A client on its own UDP socket on loopback. */
+export class SnTestClient extends SnPeer {
+  private constructor(readonly udp: LoopbackUdp) {
+    super((buf) => udp.send(buf));
+  }
+
+  static async open(port: number): Promise<SnTestClient> {
+    let c: SnTestClient | undefined;
+    const udp = await LoopbackUdp.open(port, (buf) => c?.receive(buf));
+    return (c = new SnTestClient(udp));
+  }
+
+  get localPort(): number {
+    return this.udp.localPort;
+  }
+
+  close(): void {
+    this.udp.close();
   }
 }
 
