@@ -6,6 +6,7 @@ import { runClient } from './client/run.ts';
 import { runPasswd } from './features/auth/passwd.ts';
 import { defaultConfig } from './config/defaults.ts';
 import { loadConfigFile } from './config/parse.ts';
+import { registerFeatureParsers } from './features/options.ts';
 import { ConfigError } from './config/values.ts';
 import { startServer } from './server.ts';
 import { log } from './util/log.ts';
@@ -17,6 +18,7 @@ async function main(argv: string[]): Promise<number> {
   if (AUTH && argv[0] === 'passwd') return runPasswd(argv.slice(1));
   // `midge pub ...` / `midge sub ...`: mosquitto_pub and mosquitto_sub (src/client/).
   if (AUTH && (argv[0] === 'pub' || argv[0] === 'sub')) return runClient(argv[0], argv.slice(1));
+  registerFeatureParsers();
   let cli;
   try {
     cli = parseCli(argv);

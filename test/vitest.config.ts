@@ -20,6 +20,7 @@ export default defineConfig({
   test: {
     root: fileURLToPath(new URL('..', import.meta.url)),
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup.ts'],
     testTimeout: 20_000,
     // Tests run as root here; brokers started from bundles would then drop to the `mosquitto` user
     // (the `user` default, as Mosquitto) and lose access to their root-only temp dirs. PUID=0 keeps

@@ -10,9 +10,9 @@
 //   that scope the default listener (`port`/`bind_address`), the local-only listeners, or an error.
 // - Core options are read here (one-word ones through SCALARS). An option of a feature goes by
 //   features.ts: not built into the bundle, featureMissingMessage() names the profiles that have
-//   it; built, the feature's parser in src/features/FEATURE/config.ts reads it, each behind its
-//   flag so that a build without the feature drops the parser. A built feature's option that no
-//   parser takes is refused at its line.
+//   it; built, the feature's parser in src/features/FEATURE/config.ts reads it, reached through
+//   registry.ts (the config imports no feature) behind its flag, so that a build without the
+//   feature drops the parser. A built feature's option that no parser takes is refused at its line.
 // - MQTT5 has no entry in features.ts: max_topic_alias takes effect only in MQTT5 builds.
 // - Every core option of Mosquitto 2.0 is read here; an unknown name is an error ('unknown
 //   option'), as in Mosquitto.
@@ -25,15 +25,7 @@ import {
 } from './values.ts';
 import { featureBuilt, featureMissingMessage, optionOwner } from './features.ts';
 import type { BridgeConfig, BrokerConfig, ListenerConfig } from './types.ts';
-import { bridgeOption, checkBridge, newBridge } from '../features/bridge/config.ts';
-import { parseSerialLink } from '../features/serial/config.ts';
-import { gpioWords, parseGpio } from '../features/gpio/config.ts';
-import { haOption } from '../features/ha/config.ts';
-import { checkSn, snDefaults, snOption } from '../features/sn/config.ts';
-import { checkTls, pskFileOption, tlsOption } from '../features/tls/config.ts';
-import { wsOption } from '../features/ws/config.ts';
-import { authOption, finishAuth } from '../features/auth/config.ts';
-import { persistOption } from '../features/persist/config.ts';
+import { parsers as P } from './registry.ts';
 import { log } from '../util/log.ts';
 
 const LOG_TYPES = ['error', 'warning', 'notice', 'information', 'debug', 'subscribe', 'unsubscribe'];
@@ -344,31 +336,31 @@ function parseLine(st: State, line: string, w: Where): void {
       break;
   }
   // Home Assistant discovery: GPIO's in features.ts, read with GPIO or SERIAL.
-  if ((GPIO || SERIAL) && name.startsWith('ha_')) return haOption(w, name, args, cfg);
+  if ((GPIO || SERIAL) && name.startsWith('ha_')) return P.haOption(w, name, args, cfg);
   // Options of features: features.ts says whose, and each feature's parser reads its own.
   const owner = optionOwner(name);
   if (!owner) return fail(w, `unknown option '${name}'`);
   const f = owner.feature;
   if (!featureBuilt(f)) fail(w, featureMissingMessage(`option '${name}'`, f));
-  if (PERSIST && f === 'PERSIST') return persistOption(w, name, args, line, cfg);
+  if (PERSIST && f === 'PERSIST') return P.persistOption(w, name, args, line, cfg);
   // Mosquitto's C plugins (plugin, auth_plugin, global_plugin and their *_opt_* options).
   if (AUTH && f === 'AUTH' && (name.includes('plugin') || name.includes('_opt_'))) {
     fail(w, `option '${name}' loads a C plugin, which Midge cannot; use password_file, acl_file or scram_credentials_file (docs/security.md)`);
   }
-  if (AUTH && f === 'AUTH' && authOption(w, name, args, line, cfg, (apply) => authSetting(st, w, name, apply))) return;
+  if (AUTH && f === 'AUTH' && P.authOption(w, name, args, line, cfg, (apply) => authSetting(st, w, name, apply))) return;
   if (TLS && f === 'TLS') {
-    if (owner.listener) return inListener(st, w, name, 'tls', tlsOption(w, name, args, line), () => ({}));
-    return pskFileOption(w, line, cfg, (apply) => authSetting(st, w, name, apply));
+    if (owner.listener) return inListener(st, w, name, 'tls', P.tlsOption(w, name, args, line), () => ({}));
+    return P.pskFileOption(w, line, cfg, (apply) => authSetting(st, w, name, apply));
   }
-  if (WS && f === 'WS') return wsOption(w, name, args, line, cfg, (apply) => listenerSetting(st, w, name, apply, true));
-  if (SN && f === 'SN') return inListener(st, w, name, 'sn', snOption(w, name, args, line), snDefaults);
+  if (WS && f === 'WS') return P.wsOption(w, name, args, line, cfg, (apply) => listenerSetting(st, w, name, apply, true));
+  if (SN && f === 'SN') return inListener(st, w, name, 'sn', P.snOption(w, name, args, line), P.snDefaults);
   // Lists are copied on write: a base config passed to parseConfigText keeps its own.
-  if (SERIAL && f === 'SERIAL') return void (cfg.serial = [...(cfg.serial ?? []), parseSerialLink(w, args, cfg.serial ?? [])]);
-  if (GPIO && f === 'GPIO') return void (cfg.gpio = [...(cfg.gpio ?? []), parseGpio(w, gpioWords(w, line).slice(1), cfg.gpio ?? [])]);
+  if (SERIAL && f === 'SERIAL') return void (cfg.serial = [...(cfg.serial ?? []), P.parseSerialLink(w, args, cfg.serial ?? [])]);
+  if (GPIO && f === 'GPIO') return void (cfg.gpio = [...(cfg.gpio ?? []), P.parseGpio(w, P.gpioWords(w, line).slice(1), cfg.gpio ?? [])]);
   countArgs(w, name, args, 1, Infinity);
   if (BRIDGE && f === 'BRIDGE') {
-    if (name === 'connection') cfg.bridges = [...(cfg.bridges ?? []), (st.bridge = newBridge(w, args, cfg.bridges ?? []))];
-    else bridgeOption(w, name, args, st.bridge);
+    if (name === 'connection') cfg.bridges = [...(cfg.bridges ?? []), (st.bridge = P.newBridge(w, args, cfg.bridges ?? []))];
+    else P.bridgeOption(w, name, args, st.bridge);
     return;
   }
   // An option features.ts gives a built feature whose parser does not take it: refused, never ignored.
@@ -397,14 +389,14 @@ function finish(st: State): BrokerConfig {
   } else if (st.def.where) {
     noDefaultListener(st.def.where);
   }
-  if (SN) checkSn(cfg.listeners, (l) => whereOf(st, l, 'sn'));
-  if (TLS) for (const l of cfg.listeners) checkTls(l, whereOf(st, l, 'tls') ?? { file: cfg.files[0] ?? 'config', line: 0, level: 0 }, cfg);
-  if (BRIDGE) cfg.bridges?.forEach(checkBridge);
+  if (SN) P.checkSn(cfg.listeners, (l) => whereOf(st, l, 'sn'));
+  if (TLS) for (const l of cfg.listeners) P.checkTls(l, whereOf(st, l, 'tls') ?? { file: cfg.files[0] ?? 'config', line: 0, level: 0 }, cfg);
+  if (BRIDGE) cfg.bridges?.forEach(P.checkBridge);
   if (!st.allowAnonymousSet) cfg.allowAnonymous = cfg.localOnly === true;
   if (AUTH) {
     const hasDefault = st.defPort !== undefined || st.defHost !== undefined || cfg.localOnly === true;
     if (cfg.perListenerSettings && st.authWhere && !hasDefault) noDefaultListener(st.authWhere, 'with per_listener_settings true, ');
-    finishAuth(cfg);
+    P.finishAuth(cfg);
   }
   // Without per_listener_settings, allow_zero_length_clientid and auto_id_prefix are global.
   if (!(AUTH && cfg.perListenerSettings)) {

@@ -53,7 +53,7 @@ describe('with AUTH compiled out', () => {
   let dir: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'midge-noauth-'));
-    noAuth = await importWithFlags<ParseModule>(new URL('../../src/config/parse.ts', import.meta.url), [], dir);
+    noAuth = await importWithFlags<ParseModule>(new URL('../helpers/parse-entry.ts', import.meta.url), [], dir);
   }, 30_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

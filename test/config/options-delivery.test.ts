@@ -584,7 +584,7 @@ describe('in a build without any feature (the minimal profile)', () => {
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('every option of this group is accepted; max_topic_alias has no effect; max_qos and mount_point work', async () => {
-    const parse = await importWithFlags<typeof Parse>(new URL('../../src/config/parse.ts', import.meta.url), [], tmp);
+    const parse = await importWithFlags<typeof Parse>(new URL('../helpers/parse-entry.ts', import.meta.url), [], tmp);
     // One file per flag set in a directory: the server goes to a directory of its own.
     const sdir = join(tmp, 'server');
     mkdirSync(sdir);

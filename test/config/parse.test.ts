@@ -479,7 +479,7 @@ describe('options of optional features', () => {
     // The tests build every feature with options in: check in a build without any.
     const dir = mkdtempSync(join(tmpdir(), 'midge-none-'));
     try {
-      const none = await importWithFlags<typeof import('../../src/config/parse.ts')>(new URL('../../src/config/parse.ts', import.meta.url), [], dir);
+      const none = await importWithFlags<typeof import('../../src/config/parse.ts')>(new URL('../helpers/parse-entry.ts', import.meta.url), [], dir);
       for (const f of FEATURE_NAMES.filter((n) => FEATURES[n].options.length > 0)) {
         const o = FEATURES[f].options[0];
         expect(() => none.parseConfigText(o, F)).toThrow(`${F}:1: ${compiledOut(`option '${o}'`, f, FEATURES[f].profile)}`);
@@ -654,7 +654,7 @@ describe('with every feature built', () => {
   let dir: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'midge-full-'));
-    full = await importWithFlags<ParseModule>(new URL('../../src/config/parse.ts', import.meta.url), FEATURE_NAMES, dir);
+    full = await importWithFlags<ParseModule>(new URL('../helpers/parse-entry.ts', import.meta.url), FEATURE_NAMES, dir);
   }, 30_000);
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
@@ -798,7 +798,7 @@ describe('MQTT-SN listener options (feature SN)', () => {
 
   it('without SN built, protocol mqttsn and every MQTT-SN option name the feature', async () => {
     const noSn = await importWithFlags<typeof import('../../src/config/parse.ts')>(
-      new URL('../../src/config/parse.ts', import.meta.url),
+      new URL('../helpers/parse-entry.ts', import.meta.url),
       BUILT.filter((f) => f !== 'SN'),
       dir,
     );

@@ -76,7 +76,7 @@ describe('gpio without GPIO built', () => {
 
   it('the option names the feature and a profile that has it', async () => {
     const noGpio = await importWithFlags<typeof import('../../src/config/parse.ts')>(
-      new URL('../../src/config/parse.ts', import.meta.url),
+      new URL('../helpers/parse-entry.ts', import.meta.url),
       ['SYS', 'AUTH', 'TLS', 'WS', 'BRIDGE', 'SN', 'PERSIST'],
       dir,
     );

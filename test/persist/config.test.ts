@@ -59,7 +59,7 @@ describe('in a build without PERSIST', () => {
   let dir: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'midge-nopersist-'));
-    without = await importWithFlags<ParseModule>(new URL('../../src/config/parse.ts', import.meta.url), [], dir);
+    without = await importWithFlags<ParseModule>(new URL('../helpers/parse-entry.ts', import.meta.url), [], dir);
   }, 30_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
